@@ -1,0 +1,1 @@
+"""The shared kernel: pure value types every service uses (Money, ids, Clock, calendar, instruments, events)."""
