@@ -1,0 +1,126 @@
+"""One server interceptor turns every exception into a gRPC status with google.rpc.ErrorInfo.
+
+Domain errors map by class (table below); anything unexpected becomes INTERNAL and is logged with its trace, never
+UNKNOWN. It also carries the request id and the caller's identity from metadata into context variables.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from libs.domain import errors
+from libs.platform.logging import REQUEST_ID_HEADER, request_id_var
+
+log = logging.getLogger(__name__)
+
+ERROR_DOMAIN_SUFFIX = "dynasty-futures.com"
+
+# Most specific first: InvalidTransition is a FailedPrecondition, and so on.
+STATUS_BY_ERROR: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
+    (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.ConcurrencyConflict, grpc.StatusCode.ABORTED),
+    (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.DomainError, grpc.StatusCode.FAILED_PRECONDITION),
+]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, from metadata the gateway (or admin tooling) forwards. Identity signs it in issue 4."""
+
+    actor_id: str
+    role: str
+    ip: str | None
+
+
+ACTOR_ID_HEADER = "x-dynasty-actor-id"
+ACTOR_ROLE_HEADER = "x-dynasty-actor-role"
+CLIENT_IP_HEADER = "x-dynasty-client-ip"
+caller_var: contextvars.ContextVar[Caller] = contextvars.ContextVar(
+    "caller", default=Caller(actor_id="anonymous", role="anonymous", ip=None)
+)
+
+
+def build_status(exc: BaseException, service: str) -> status_pb2.Status:
+    code = grpc.StatusCode.INTERNAL
+    reason, message, metadata = "INTERNAL", "internal error; it has been logged", {}
+    if isinstance(exc, errors.DomainError):
+        code = next(c for cls, c in STATUS_BY_ERROR if isinstance(exc, cls))
+        reason, message, metadata = exc.reason, exc.message, exc.metadata
+    info = error_details_pb2.ErrorInfo(reason=reason, domain=f"{service}.{ERROR_DOMAIN_SUFFIX}", metadata=metadata)
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    return status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=[detail])
+
+
+def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
+    return {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+
+
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, service: str) -> None:
+        self._service = service
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler  # streaming RPCs (health Watch, reflection) keep their own error handling
+        inner = handler.unary_unary
+        service = self._service
+        method = handler_call_details.method
+
+        async def guarded(request, context: grpc.aio.ServicerContext):
+            md = _metadata(context)
+            request_id_var.set(md.get(REQUEST_ID_HEADER, "-"))
+            caller_var.set(
+                Caller(
+                    actor_id=md.get(ACTOR_ID_HEADER, "anonymous"),
+                    role=md.get(ACTOR_ROLE_HEADER, "anonymous"),
+                    ip=md.get(CLIENT_IP_HEADER),
+                )
+            )
+            try:
+                return await inner(request, context)
+            except errors.DomainError as exc:
+                log.info("%s refused: %s (%s)", method, exc.message, exc.reason)
+                await context.abort_with_status(rpc_status.to_status(build_status(exc, service)))
+            except grpc.aio.AbortError:
+                raise
+            except Exception as exc:
+                log.exception("%s failed unexpectedly", method)
+                await context.abort_with_status(rpc_status.to_status(build_status(exc, service)))
+
+        return grpc.unary_unary_rpc_method_handler(
+            guarded,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def error_info(exc: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo | None:
+    """Read the ErrorInfo a service attached (for clients: the gateway, the CLI, tests)."""
+    status = rpc_status.from_call(exc)
+    if status is None:
+        return None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info
+    return None

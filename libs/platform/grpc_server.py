@@ -1,0 +1,95 @@
+"""gRPC server bootstrap shared by every service: grpc.aio, health, reflection, the error interceptor,
+OpenTelemetry, and a graceful shutdown that finishes in-flight calls within the grace period on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+
+from libs.platform.grpc_errors import ErrorMappingInterceptor
+
+log = logging.getLogger(__name__)
+
+
+class ServiceServer:
+    """Owns one grpc.aio server. `register` adds servicers; `service_names` lists them for health and reflection."""
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        host: str,
+        port: int,
+        register: Callable[[grpc.aio.Server], Sequence[str]],
+        grace_seconds: float = 5.0,
+        readiness: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
+        self.service = service
+        self._address = f"{host}:{port}"
+        self._grace = grace_seconds
+        self._readiness = readiness
+        self.server = grpc.aio.server(
+            interceptors=[aio_server_interceptor(), ErrorMappingInterceptor(service)],
+            options=[("grpc.so_reuseport", 0)],
+        )
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self._names = list(register(self.server))
+        reflection.enable_server_reflection(
+            [*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
+        )
+        self.port = self.server.add_insecure_port(self._address)
+        if self.port == 0:
+            raise RuntimeError(f"cannot bind {self._address}")
+        self._watch: asyncio.Task | None = None
+
+    async def _set_all(self, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ["", *self._names]:
+            await self.health.set(name, status)
+
+    async def _watch_readiness(self) -> None:
+        """Report NOT_SERVING while the database does not answer, so /readyz and load balancers see it."""
+        while True:
+            try:
+                ok = await asyncio.wait_for(self._readiness(), timeout=3)
+            except Exception:  # noqa: BLE001 - any failure means not ready
+                ok = False
+            await self._set_all(ok)
+            await asyncio.sleep(2)
+
+    async def start(self) -> None:
+        await self.server.start()
+        await self._set_all(True)
+        if self._readiness is not None:
+            self._watch = asyncio.create_task(self._watch_readiness())
+        log.info("%s serving gRPC on %s", self.service, self._address)
+
+    async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self._grace)
+
+
+async def serve_until_signalled(server: ServiceServer, background: Sequence[Callable[[], Awaitable[None]]] = ()):
+    """Start, run background loops (the outbox relay), and stop gracefully on SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    tasks = [asyncio.create_task(job()) for job in background]
+    await stop.wait()
+    log.info("%s shutting down (grace %.1fs)", server.service, server._grace)
+    for task in tasks:
+        task.cancel()
+    await server.stop()

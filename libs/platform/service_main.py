@@ -1,0 +1,96 @@
+"""What every service's composition root shares: settings, logs, tracing, engine, inbox, outbox relay, serving.
+
+A service's main.py supplies only its own wiring (`wire`), written out as explicit constructor calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from libs.domain.clock import Clock, SystemClock
+from libs.platform.protogen import ensure_generated
+from libs.platform.settings import ServiceSettings
+
+
+@dataclass
+class Wiring:
+    """What a service's `wire` returns: servicers to register and event handlers for its inbox."""
+
+    register: Callable[[grpc.aio.Server], Sequence[str]]
+    event_handlers: Mapping[str, Callable] = field(default_factory=dict)
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+
+
+def run_service(service: str, wire: Callable[[Runtime], Wiring]) -> None:
+    ensure_generated()
+    settings = ServiceSettings()
+    from libs.platform.logging import configure_logging
+    from libs.platform.telemetry import configure_tracing
+
+    configure_logging(service, settings.log_level)
+    configure_tracing(service, settings.otel_exporter)
+    asyncio.run(_serve(service, settings, wire))
+
+
+async def build_server(service: str, settings: ServiceSettings, wire: Callable[[Runtime], Wiring]):
+    """Build (not start) the server and its relay; also used by tests to run a service in-process."""
+    from dynasty.events.v1 import events_service_pb2_grpc
+
+    from libs.platform.db import create_engine, session_factory
+    from libs.platform.event_sender import GrpcEventSender
+    from libs.platform.grpc_server import ServiceServer
+    from libs.platform.inbox import InboxEventsServicer
+    from libs.platform.outbox import OutboxRelay
+
+    engine = create_engine(settings.database_url, service)
+    runtime = Runtime(settings=settings, engine=engine, sessions=session_factory(engine), clock=SystemClock())
+    wiring = wire(runtime)
+    inbox = InboxEventsServicer(runtime.sessions, service, wiring.event_handlers)
+
+    def register(server: grpc.aio.Server) -> list[str]:
+        names = list(wiring.register(server))
+        events_service_pb2_grpc.add_EventsServiceServicer_to_server(inbox, server)
+        return [*names, "dynasty.events.v1.EventsService"]
+
+    async def database_answers() -> bool:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+
+    server = ServiceServer(
+        service,
+        host=settings.grpc_host,
+        port=settings.port_for(service),
+        register=register,
+        grace_seconds=settings.grace_seconds,
+        readiness=database_answers,
+    )
+    targets = {name: settings.target_for(name) for name in ("identity", "challenges", "rules", "payouts")}
+    sender = GrpcEventSender(targets)
+    relay = OutboxRelay(engine, schema=service, send=sender, poll_seconds=settings.outbox_poll_seconds)
+    return server, relay, sender, engine
+
+
+async def _serve(service: str, settings: ServiceSettings, wire: Callable[[Runtime], Wiring]) -> None:
+    from libs.platform.grpc_server import serve_until_signalled
+
+    server, relay, sender, engine = await build_server(service, settings, wire)
+    try:
+        await serve_until_signalled(server, background=[relay.run])
+    finally:
+        relay.stop()
+        await sender.close()
+        await engine.dispose()

@@ -1,0 +1,33 @@
+"""Settings, read once in each composition root from the environment (Secrets Manager injects them in AWS)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORTS = {"identity": 50051, "challenges": 50052, "rules": 50053, "payouts": 50054}
+
+
+class ServiceSettings(BaseSettings):
+    """What every gRPC service needs. Field names map to DYNASTY_* variables, except the two URLs."""
+
+    model_config = SettingsConfigDict(env_prefix="DYNASTY_", extra="ignore")
+
+    database_url: str = Field(validation_alias=AliasChoices("DATABASE_URL", "DYNASTY_DATABASE_URL"))
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "DYNASTY_REDIS_URL"))
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int | None = None
+    grace_seconds: float = 5.0
+    log_level: str = "INFO"
+    otel_exporter: str = "none"  # none | console
+    outbox_poll_seconds: float = 0.5
+    identity_target: str = "127.0.0.1:50051"
+    challenges_target: str = "127.0.0.1:50052"
+    rules_target: str = "127.0.0.1:50053"
+    payouts_target: str = "127.0.0.1:50054"
+
+    def port_for(self, service: str) -> int:
+        return self.grpc_port if self.grpc_port is not None else DEFAULT_PORTS[service]
+
+    def target_for(self, service: str) -> str:
+        return getattr(self, f"{service}_target")

@@ -1,0 +1,73 @@
+"""Proto <-> use-case translation for the challenges service. Syntax checks live here; rules live in the domain."""
+
+from __future__ import annotations
+
+import json
+
+from dynasty.challenges.v1 import challenges_service_pb2 as pb
+from dynasty.common.v1 import money_pb2
+
+from libs.domain.errors import InvalidArgument
+from libs.platform.grpc_errors import Caller
+from libs.platform.proto_money import money_from_proto, money_to_proto
+from services.challenges.application.create_program_version import Actor, CreateProgramVersion
+from services.challenges.domain.program import PhaseKind, ProgramVersion, VersionStatus
+
+_PHASE_TO_PB = {
+    PhaseKind.PHASE_1: pb.PHASE_KIND_PHASE_1,
+    PhaseKind.PHASE_2: pb.PHASE_KIND_PHASE_2,
+    PhaseKind.FUNDED: pb.PHASE_KIND_FUNDED,
+}
+_PHASE_FROM_PB = {v: k for k, v in _PHASE_TO_PB.items()}
+_STATUS_TO_PB = {
+    VersionStatus.PUBLISHED: pb.PROGRAM_VERSION_STATUS_PUBLISHED,
+    VersionStatus.RETIRED: pb.PROGRAM_VERSION_STATUS_RETIRED,
+}
+
+
+def program_to_pb(version: ProgramVersion) -> pb.Program:
+    message = pb.Program(
+        program_id=version.program_id,
+        version=version.version,
+        version_id=str(version.version_id),
+        name=version.terms.name,
+        account_size=money_to_proto(version.terms.account_size, money_pb2.Money),
+        price=money_to_proto(version.terms.price, money_pb2.Money),
+        status=_STATUS_TO_PB[version.status],
+        profit_split=str(version.terms.profit_split),
+        phases=[
+            pb.Phase(kind=_PHASE_TO_PB[p.kind], rule_set_json=json.dumps(dict(p.rule_set), sort_keys=True))
+            for p in version.terms.phases
+        ],
+    )
+    message.published_at.FromDatetime(version.published_at)
+    return message
+
+
+def create_program_version_from_pb(request: pb.CreateProgramVersionRequest, caller: Caller) -> CreateProgramVersion:
+    phases = []
+    for i, phase in enumerate(request.phases):
+        if phase.kind not in _PHASE_FROM_PB:
+            raise InvalidArgument(f"phases[{i}].kind is required", field=f"phases[{i}].kind")
+        try:
+            rule_set = json.loads(phase.rule_set_json)
+        except json.JSONDecodeError as exc:
+            raise InvalidArgument(
+                f"phases[{i}].rule_set_json is not valid JSON: {exc.msg}", field=f"phases[{i}].rule_set_json"
+            ) from None
+        phases.append((_PHASE_FROM_PB[phase.kind].value, rule_set))
+    if not request.HasField("account_size"):
+        raise InvalidArgument("account_size is required", field="account_size")
+    if not request.HasField("price"):
+        raise InvalidArgument("price is required", field="price")
+    return CreateProgramVersion(
+        request_id=request.request_id,
+        program_id=request.program_id,
+        expected_current_version=request.expected_current_version or None,
+        name=request.name,
+        account_size=money_from_proto(request.account_size, field="account_size"),
+        price=money_from_proto(request.price, field="price"),
+        profit_split=request.profit_split or "0.80",
+        phases=phases,
+        actor=Actor(actor_id=caller.actor_id, role=caller.role, ip=caller.ip),
+    )

@@ -1,0 +1,23 @@
+"""The rules schema's platform tables: outbox, inbox, audit log, idempotency keys.
+
+Revision ID: rules_0001
+Revises:
+"""
+
+from alembic import op
+
+from libs.platform.tables import create_platform_tables
+
+revision = "rules_0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_platform_tables(op.get_bind(), "rules")
+
+
+def downgrade() -> None:
+    for table in ("idempotency_keys", "audit_log", "inbox", "outbox"):
+        op.drop_table(table, schema="rules")
