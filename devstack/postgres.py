@@ -254,13 +254,15 @@ class EmbeddedPostgres:
         )
 
 
-def find_postgres_bin_dir() -> Path:
-    """The folder holding initdb and pg_ctl: the machine's, else the `pgserver` wheel's."""
-    on_path = shutil.which("pg_ctl")
-    if on_path and shutil.which("initdb"):
+def find_postgres_bin_dir(
+    search_path: str | None = None, system_install_root: Path = Path("/usr/lib/postgresql")
+) -> Path:
+    """The folder holding initdb and pg_ctl: on PATH, else the newest system install, else `pgserver`'s."""
+    on_path = shutil.which("pg_ctl", path=search_path)
+    if on_path and shutil.which("initdb", path=search_path):
         return Path(os.path.realpath(on_path)).parent
     installed = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
+        system_install_root.glob("*/bin"),
         key=lambda folder: _version_key(folder.parent.name),
         reverse=True,
     )
@@ -274,7 +276,7 @@ def find_postgres_bin_dir() -> Path:
         if (bundled / "pg_ctl").exists():
             return bundled
     raise EmbeddedPostgresError(
-        "no PostgreSQL binaries found (looked in PATH, /usr/lib/postgresql/*/bin and the pip package "
+        f"no PostgreSQL binaries found (looked in PATH, {system_install_root}/*/bin and the pip package "
         "pgserver); install PostgreSQL or `pip install pgserver`, or set DATABASE_URL"
     )
 

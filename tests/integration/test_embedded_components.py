@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -19,8 +20,8 @@ import pytest
 import redis
 
 from devstack import resolve
-from devstack.postgres import EmbeddedPostgres, EmbeddedPostgresError
-from devstack.redis import EmbeddedRedis
+from devstack.postgres import EmbeddedPostgres, EmbeddedPostgresError, find_postgres_bin_dir
+from devstack.redis import EmbeddedRedis, EmbeddedRedisError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -142,6 +143,43 @@ def test_postgres_refuses_a_folder_that_holds_something_else(short_tmp_dir: Path
     assert (data_dir / "notes.txt").read_text() == "mine"
 
 
+def test_postgres_start_failure_explains_itself_with_the_server_log(short_tmp_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = EmbeddedPostgres(short_tmp_dir / "postgres", port=taken.getsockname()[1], durable=False)
+        with pytest.raises(EmbeddedPostgresError) as failure:
+            server.start()
+    message = str(failure.value)
+    assert "did not start" in message
+    assert "server.log" in message and "could not" in message, "the server log's own words are included"
+
+
+def test_postgres_binaries_come_from_path_then_the_newest_system_install(tmp_path: Path) -> None:
+    def install(folder: Path) -> Path:
+        folder.mkdir(parents=True)
+        for tool in ("initdb", "pg_ctl"):
+            (folder / tool).write_text("#!/bin/sh\n")
+            (folder / tool).chmod(0o755)
+        return folder
+
+    on_path = install(tmp_path / "on-path")
+    system_root = tmp_path / "lib" / "postgresql"
+    install(system_root / "9.6" / "bin")
+    newest = install(system_root / "16" / "bin")
+    install(system_root / "15" / "bin")
+
+    assert find_postgres_bin_dir(str(on_path), system_root) == on_path
+    assert find_postgres_bin_dir(str(tmp_path / "empty"), system_root) == newest
+
+    nowhere = tmp_path / "nowhere"
+    if importlib.util.find_spec("pgserver") is None:
+        with pytest.raises(EmbeddedPostgresError, match="pgserver"):
+            find_postgres_bin_dir(str(nowhere), nowhere)
+    else:
+        assert find_postgres_bin_dir(str(nowhere), nowhere).parts[-3:] == ("pgserver", "pginstall", "bin")
+
+
 def test_redis_starts_and_keeps_data_across_restarts(short_tmp_dir: Path) -> None:
     server = EmbeddedRedis(short_tmp_dir / "redis")
     url = server.start()
@@ -164,6 +202,16 @@ def test_redis_starts_and_keeps_data_across_restarts(short_tmp_dir: Path) -> Non
     finally:
         restarted.close()
         server.stop()
+
+
+def test_redis_start_failure_explains_itself_with_the_server_log(short_tmp_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = EmbeddedRedis(short_tmp_dir / "redis", port=taken.getsockname()[1])
+        with pytest.raises(EmbeddedRedisError, match="did not start") as failure:
+            server.start()
+    assert "redis.log" in str(failure.value) and "Address already in use" in str(failure.value)
 
 
 def test_redis_dies_with_the_process_that_started_it(short_tmp_dir: Path) -> None:
