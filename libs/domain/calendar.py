@@ -1,16 +1,17 @@
 """The trading calendar: which trade date an instant belongs to, and when each day's boundaries fall.
 
-A trade date D is a weekday. It closes at its **day roll** (17:00 America/Chicago on D for CME) and is opened by the
-roll time of the calendar day before it, so Sunday 17:00 CT opens Monday and Friday's roll is followed by Sunday
-17:00 (Saturday and Sunday are never trade dates, in any zone). The **EOD snapshot** (16:00 CT by default) closes the
-day's figures; it comes at or before the roll.
+A trade date D is a weekday. It closes at its **day roll** (17:00 America/Chicago on D for CME) and is opened
+by the roll time of the calendar day before it, so Sunday 17:00 CT opens Monday and Friday's roll is followed
+by Sunday 17:00 (Saturday and Sunday are never trade dates, in any zone). The **EOD snapshot** (16:00 CT by
+default) closes the day's figures; it comes at or before the roll.
 
 A boundary at "00:00" means the end of the calendar day (24:00): with a midnight boundary in Europe/Prague the
 snapshot at midnight closes the trade date whose calendar date ends there, and the next weekday opens at that
 instant. After Friday's snapshot the next opening is Monday 00:00.
 
-Every local wall time is turned into an instant through zoneinfo on the calendar date, so daylight-saving changes
-move the UTC instant (16:00 CT is 22:00 UTC in winter and 21:00 UTC in summer). Fixed offsets are never used.
+Every local wall time is turned into an instant through zoneinfo on the calendar date, so daylight-saving
+changes move the UTC instant (16:00 CT is 22:00 UTC in winter and 21:00 UTC in summer). Fixed offsets are
+never used.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,7 +31,7 @@ class CalendarConfigError(ValueError):
     """A day-boundary configuration that cannot describe a trading day."""
 
 
-class BoundaryKind(str, Enum):
+class BoundaryKind(StrEnum):
     # The order of the members is the order in which boundaries at one instant fire.
     EOD_SNAPSHOT = "eod_snapshot"
     DAY_ROLL = "day_roll"
@@ -86,7 +87,8 @@ def previous_trade_date(day: date) -> date:
 
 
 class TradingCalendar:
-    """Trade dates and their boundaries for one day-boundary configuration (timezone, EOD snapshot, day roll)."""
+    """Trade dates and their boundaries for one day-boundary configuration (timezone, EOD snapshot, day
+    roll)."""
 
     __slots__ = ("_zone", "day_roll", "eod_snapshot", "timezone_name")
 
@@ -123,11 +125,13 @@ class TradingCalendar:
 
     # -- instants of a trade date ---------------------------------------------------------------------------
     def local_instant(self, day: date, wall: time) -> datetime:
-        """The UTC instant of wall-clock ``wall`` on calendar ``day`` in this zone; 00:00 means 24:00 of ``day``."""
+        """The UTC instant of wall-clock ``wall`` on calendar ``day`` in this zone; 00:00 means 24:00 of
+        ``day``."""
         return _local_instant(self._zone, day, wall)
 
     def wall_instant(self, day: date, wall: time) -> datetime:
-        """The UTC instant of ``wall`` on ``day``, with 00:00 meaning the start of ``day`` (for flat-by times)."""
+        """The UTC instant of ``wall`` on ``day``, with 00:00 meaning the start of ``day`` (for flat-by
+        times)."""
         return datetime.combine(day, wall, tzinfo=self._zone).astimezone(UTC)
 
     def eod_snapshot_at(self, trade_date: date) -> datetime:
@@ -138,10 +142,11 @@ class TradingCalendar:
         return self.local_instant(trade_date, self.day_roll)
 
     def session_open_at(self, trade_date: date) -> datetime:
-        """The instant that opens ``trade_date``: the roll time of the calendar day before it (Sunday for Monday)."""
+        """The instant that opens ``trade_date``: the roll time of the calendar day before it (Sunday for
+        Monday)."""
         return self.local_instant(trade_date - _ONE_DAY, self.day_roll)
 
-    # -- which trade date an instant belongs to ---------------------------------------------------------------
+    # -- which trade date an instant belongs to --------------------------------------------------------------
     def trade_date_of(self, instant: datetime) -> date:
         """The trade date whose roll comes first after ``instant`` (the weekend gap belongs to Monday)."""
         return self._first_trade_date_closing_after(instant, self.day_roll)
@@ -160,7 +165,7 @@ class TradingCalendar:
                 return candidate
             candidate += _ONE_DAY
 
-    # -- boundaries in time order -----------------------------------------------------------------------------
+    # -- boundaries in time order ----------------------------------------------------------------------------
     def boundaries_of(self, trade_date: date) -> tuple[CalendarBoundary, ...]:
         """EOD snapshot and roll that close ``trade_date``, then the opening of the next trade date."""
         following = next_trade_date(trade_date)

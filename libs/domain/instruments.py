@@ -1,11 +1,11 @@
 """Instrument specs for the CME Group futures the firm allows, and price parsing.
 
-P&L of a contract = price difference x point value, so the point value is the one figure every P&L uses; tick size
-and tick value are kept because support staff and traders speak in ticks ("a ZN tick is $15.625"). All figures are
-exact decimals taken from the contract specifications (shared/domain-notes.md section 9).
+P&L of a contract = price difference x point value, so the point value is the one figure every P&L uses; tick
+size and tick value are kept because support staff and traders speak in ticks ("a ZN tick is $15.625"). All
+figures are exact decimals taken from the contract specifications (shared/domain-notes.md section 9).
 
-Treasury futures are quoted in points and 32nds: "110-16" is 110 16/32 = 110.5, and a third digit gives quarters of
-a 32nd ("126-165" is 126 16.5/32). Every other instrument is quoted as a plain decimal.
+Treasury futures are quoted in points and 32nds: "110-16" is 110 16/32 = 110.5, and a third digit gives
+quarters of a 32nd ("126-165" is 126 16.5/32). Every other instrument is quoted as a plain decimal.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ class InstrumentSpec:
         return price % self.tick_size == 0
 
     def pnl(self, entry: Decimal, exit_price: Decimal, signed_qty: int) -> Decimal:
-        """Exact P&L of holding ``signed_qty`` contracts (negative = short) from ``entry`` to ``exit_price``."""
+        """Exact P&L of holding ``signed_qty`` contracts (negative = short) from ``entry`` to
+        ``exit_price``."""
         return (exit_price - entry) * signed_qty * self.point_value
 
 
@@ -106,7 +107,8 @@ _QUARTER_OF_32ND = {"0": Decimal(0), "2": Decimal("0.25"), "5": Decimal("0.5"), 
 
 
 def parse_price(spec: InstrumentSpec, text: object) -> Decimal:
-    """A price as exact Decimal: a decimal string or int for any instrument, points-and-32nds for Treasuries."""
+    """A price as exact Decimal: a decimal string or int for any instrument, points-and-32nds for
+    Treasuries."""
     if isinstance(text, bool) or isinstance(text, float):
         raise InvalidPrice(f"price {text!r} is not a decimal string")
     if isinstance(text, Decimal | int):

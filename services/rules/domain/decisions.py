@@ -1,8 +1,8 @@
 """The engine's decisions, as domain events that carry their evidence.
 
 Each decision names the rule, the instant, what triggered it (the trade event, or the scheduled boundary whose
-instant passed) and the figures that made it, so support staff can answer "why was my account failed at 10:01?"
-from the event alone. Money figures are exact Decimals, never rounded.
+instant passed) and the figures that made it, so support staff can answer "why was my account failed at
+10:01?" from the event alone. Money figures are exact Decimals, never rounded.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from libs.domain.events import DomainEvent
 from services.rules.domain.trade_events import Side, TradeEvent
 
 
-class BoundaryKind(str, Enum):
+class BoundaryKind(StrEnum):
     """Scheduled instants that fire between events (the calendar's own plus the rule set's)."""
 
     FLAT_BY = "flat_by"
@@ -35,13 +35,15 @@ class Boundary:
 
     @property
     def description(self) -> str:
-        return f"{self.kind.value} of {self.trade_date.isoformat()}" + (f" ({self.title})" if self.title else "")
+        return f"{self.kind.value} of {self.trade_date.isoformat()}" + (
+            f" ({self.title})" if self.title else ""
+        )
 
 
 Trigger = TradeEvent | Boundary
 
 
-class RuleName(str, Enum):
+class RuleName(StrEnum):
     MAX_LOSS = "max_loss"
     DAILY_LOSS = "daily_loss"
     MAX_CONTRACTS = "max_contracts"
@@ -49,7 +51,7 @@ class RuleName(str, Enum):
     NEWS = "news"
 
 
-class RejectReason(str, Enum):
+class RejectReason(StrEnum):
     ACCOUNT_FAILED = "account_failed"
     LOCKED_OUT = "locked_out"
     MAX_CONTRACTS = "max_contracts"

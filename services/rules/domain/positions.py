@@ -1,8 +1,9 @@
-"""A position in one symbol: FIFO lots, exact realized P&L on every closing fill, exact unrealized P&L on a mark.
+"""A position in one symbol: FIFO lots, exact realized P&L on every closing fill, exact unrealized P&L on a
+mark.
 
-The position keeps ``cost`` = sum of lot price x signed lot quantity, so unrealized P&L is
-(mark x net quantity - cost) x point value: exact without ever dividing (the average entry of lots bought at 5000
-and 5001 twice is 5000.666..., which no Decimal holds exactly). The average price is only for display.
+The position keeps ``cost`` = sum of lot price x signed lot quantity, so unrealized P&L is (mark x net
+quantity - cost) x point value: exact without ever dividing (the average entry of lots bought at 5000 and 5001
+twice is 5000.666..., which no Decimal holds exactly). The average price is only for display.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class Position:
     def apply_fill(self, sign: int, qty: int, price: Decimal) -> tuple[Decimal, bool]:
         """Apply a fill of ``qty`` contracts (``sign`` +1 buy, -1 sell) at ``price``.
 
-        Returns the realized price P&L (before fees) of the lots it closed, FIFO, and whether it opened a new lot
+        Returns the realized price P&L (before fees) of the lots it closed, FIFO, and whether it opened a new
+        lot
         (from flat, adding, or the remainder of a reversal)."""
         net = self.net_qty
         if net == 0 or (net > 0) == (sign > 0):

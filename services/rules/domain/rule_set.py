@@ -1,8 +1,8 @@
 """The rule set: every number of a program's rules, parsed from its JSON form with every field validated.
 
-The semantics are fixed by shared/rules-spec.md; the numbers are data (a rule set is versioned and snapshotted onto
-each trading account). Every block other than ``start_balance`` and ``drawdown`` may be absent or null (the rule is
-off). A field that is present but wrong is refused with its path, never defaulted.
+The semantics are fixed by shared/rules-spec.md; the numbers are data (a rule set is versioned and snapshotted
+onto each trading account). Every block other than ``start_balance`` and ``drawdown`` may be absent or null
+(the rule is off). A field that is present but wrong is refused with its path, never defaulted.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal, InvalidOperation
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, TypeVar
 
 from libs.domain.calendar import CalendarConfigError, TradingCalendar, parse_wall_time
@@ -22,50 +22,50 @@ class RuleSetError(ValueError):
     """A rule set that cannot be used; the message names the field's path."""
 
 
-class DrawdownMode(str, Enum):
+class DrawdownMode(StrEnum):
     STATIC = "static"
     INTRADAY_TRAILING = "intraday_trailing"
     EOD_TRAILING = "eod_trailing"
 
 
-class LockKind(str, Enum):
+class LockKind(StrEnum):
     NONE = "none"
     START = "start"
     START_PLUS = "start_plus"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     SOFT = "soft"
     HARD = "hard"
 
 
-class TradingDayCounting(str, Enum):
+class TradingDayCounting(StrEnum):
     ANY_FILL = "any_fill"
     POSITION_OPENED = "position_opened"
     NET_PNL_AT_LEAST = "net_pnl_at_least"
 
 
-class RatioComparison(str, Enum):
+class RatioComparison(StrEnum):
     LT = "lt"
     LE = "le"
 
 
-class ConsistencyMode(str, Enum):
+class ConsistencyMode(StrEnum):
     GATE = "gate"
     RAISE_TARGET = "raise_target"
 
 
-class ConsistencyWindow(str, Enum):
+class ConsistencyWindow(StrEnum):
     PHASE = "phase"
     SINCE_PAYOUT = "since_payout"
 
 
-class Enforcement(str, Enum):
+class Enforcement(StrEnum):
     PRE_TRADE_REJECT = "pre_trade_reject"
     POST_TRADE_VIOLATION = "post_trade_violation"
 
 
-class FlatByAction(str, Enum):
+class FlatByAction(StrEnum):
     AUTO_FLATTEN = "auto_flatten"
     VIOLATION = "violation"
 
@@ -167,7 +167,7 @@ _ZERO = Decimal(0)
 _E = TypeVar("_E", bound=Enum)
 
 
-# -- parsing -----------------------------------------------------------------------------------------------------
+# -- parsing -------------------------------------------------------------------------------------------------
 def _require_object(value: Any, path: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise RuleSetError(f"{path}: expected an object, got {type(value).__name__}")
@@ -185,7 +185,9 @@ def _optional_block(block: Mapping[str, Any], name: str, path: str) -> Mapping[s
     return None if value is None else _require_object(value, f"{path}.{name}")
 
 
-def parse_decimal(value: Any, path: str, *, minimum: Decimal | None = None, positive: bool = False) -> Decimal:
+def parse_decimal(
+    value: Any, path: str, *, minimum: Decimal | None = None, positive: bool = False
+) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise RuleSetError(f"{path}: {value!r} is not a decimal string")
     try:
@@ -251,7 +253,9 @@ def _parse_drawdown(block: Mapping[str, Any]) -> Drawdown:
             lock_amount = parse_decimal(
                 _field(lock_block, "amount", f"{path}.lock"), f"{path}.lock.amount", minimum=_ZERO
             )
-    payout_floor = _parse_bool(block.get("floor_to_start_on_payout", False), f"{path}.floor_to_start_on_payout")
+    payout_floor = _parse_bool(
+        block.get("floor_to_start_on_payout", False), f"{path}.floor_to_start_on_payout"
+    )
     return Drawdown(mode, max_loss, lock, lock_amount, payout_floor)
 
 
@@ -367,7 +371,9 @@ def parse_rule_set(raw: Any) -> RuleSet:
     profit_target = None
     if profit_block is not None:
         profit_target = parse_decimal(
-            _field(profit_block, "amount", f"{path}.profit_target"), f"{path}.profit_target.amount", positive=True
+            _field(profit_block, "amount", f"{path}.profit_target"),
+            f"{path}.profit_target.amount",
+            positive=True,
         )
     return RuleSet(
         start_balance=parse_decimal(_field(block, "start_balance", path), f"{path}.start_balance"),

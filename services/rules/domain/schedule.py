@@ -1,8 +1,8 @@
-"""The scheduled boundaries of one account, in firing order: the calendar's EOD snapshots, day rolls and session
-opens, the rule set's flat-by instants, and the starts of news windows.
+"""The scheduled boundaries of one account, in firing order: the calendar's EOD snapshots, day rolls and
+session opens, the rule set's flat-by instants, and the starts of news windows.
 
-The schedule is a pure function of the rule set, the news calendar and an instant, so an engine restored from a
-snapshot rebuilds exactly the boundaries still to fire after its cursor.
+The schedule is a pure function of the rule set, the news calendar and an instant, so an engine restored from
+a snapshot rebuilds exactly the boundaries still to fire after its cursor.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from services.rules.domain.decisions import Boundary, BoundaryKind
 from services.rules.domain.rule_set import RuleSet
 from services.rules.domain.trade_events import NewsEvent
 
-# Boundaries at one instant fire in this order: a flat-by closes positions before a news window could see them,
-# the EOD snapshot closes the figures before the roll opens the next day.
+# Boundaries at one instant fire in this order: a flat-by closes positions before a news window could see
+# them, the EOD snapshot closes the figures before the roll opens the next day.
 _FIRING_ORDER = {
     BoundaryKind.FLAT_BY: 0,
     BoundaryKind.NEWS_WINDOW_START: 1,
@@ -70,7 +70,7 @@ class BoundarySchedule:
             return None
         at = self._calendar.wall_instant(trade_date, flat_by.time)
         if at > self._calendar.day_roll_at(trade_date):
-            # A flat-by time later in the clock than the roll belongs to the evening that opens the trade date.
+            # A flat-by time later than the roll belongs to the evening that opens the trade date.
             at = self._calendar.wall_instant(trade_date - _ONE_DAY, flat_by.time)
         return at
 
