@@ -255,29 +255,57 @@ async def test_an_unknown_rpc_is_a_usage_error(
     assert "invalid choice" in capsys.readouterr().err
 
 
+A_LOSING_NQ_ROUND_TRIP = {
+    "name": "cli_replay_round_trip",
+    "rule_set": {
+        "start_balance": "50000.00",
+        "drawdown": {
+            "mode": "intraday_trailing",
+            "max_loss": "2500.00",
+            "lock": {"kind": "start_plus", "amount": "100.00"},
+            "floor_to_start_on_payout": False,
+        },
+    },
+    "events": [
+        {
+            "type": "fill",
+            "at": "2026-02-02T09:00:00-06:00",
+            "symbol": "NQ",
+            "side": "buy",
+            "qty": 1,
+            "price": "18000.00",
+        },
+        {
+            "type": "fill",
+            "at": "2026-02-02T09:30:00-06:00",
+            "symbol": "NQ",
+            "side": "sell",
+            "qty": 1,
+            "price": "17995.00",
+        },
+    ],
+}
+
+
 async def test_rules_replay_runs_the_replay_tool_on_the_file(
-    fixture_gen_root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fixture_gen_root: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps(A_LOSING_NQ_ROUND_TRIP))
+    assert await run_cli(fixture_gen_root, "rules", "replay", str(scenario)) == 0
+    verdict = json.loads(capsys.readouterr().out)
+    # 5 NQ points lost at $20 a point.
+    assert verdict["status"] == "active"
+    assert verdict["balance"] == "49900.00"
+
+
+async def test_rules_replay_passes_on_the_replay_tools_refusal(
+    fixture_gen_root: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    scenario = tmp_path / "empty.json"
     scenario.write_text("{}")
-    received: list[list[str]] = []
-    # The replay tool belongs to the rules service; a stand-in records what the CLI hands it.
-    stand_in = types.ModuleType("services.rules.replay")
-    stand_in.main = lambda argv: received.append(argv) or 3  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "services.rules.replay", stand_in)
-
-    assert await run_cli(fixture_gen_root, "rules", "replay", str(scenario)) == 3
-    assert received == [[str(scenario)]]
-
-
-def test_every_service_of_the_repository_protos_is_a_command(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--help"]) == 0
-    listed = capsys.readouterr().out
-    for service in ("identity", "challenges", "rules", "payouts"):
-        assert f"\n    {service} " in listed or f"\n    {service}\n" in listed
-
-    assert main(["challenges", "--help"]) == 0
-    assert "get-program" in capsys.readouterr().out
+    assert await run_cli(fixture_gen_root, "rules", "replay", str(scenario)) == 2
+    assert "replay refused" in capsys.readouterr().err
 
 
 async def test_rules_replay_says_so_when_the_replay_tool_is_missing(
@@ -333,3 +361,13 @@ async def test_calls_the_real_challenges_contract_over_the_wire(capsys: pytest.C
     assert program["program_id"] == "eval-50k" and program["version"] == 2
     assert program["price"] == {"units": "149", "nanos": 990000000, "currency_code": "USD"}
     assert program["profit_split"] == "0.80"
+
+
+def test_every_service_of_the_repository_protos_is_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    listed = capsys.readouterr().out
+    for service in ("identity", "challenges", "rules", "payouts"):
+        assert f"\n    {service} " in listed or f"\n    {service}\n" in listed
+
+    assert main(["challenges", "--help"]) == 0
+    assert "get-program" in capsys.readouterr().out
