@@ -236,6 +236,12 @@ async def test_help_lists_services_and_rpcs_with_their_comments(
     top = capsys.readouterr().out
     assert "clitest" in top and "ClitestService exists only for the tests" in top
 
+    # Without a service or an RPC the help is printed too, but as a usage error.
+    assert await run_cli(fixture_gen_root) == 2
+    assert capsys.readouterr().out == top
+    assert await run_cli(fixture_gen_root, "clitest") == 2
+    assert "echo" in capsys.readouterr().out
+
     assert await run_cli(fixture_gen_root, "clitest", "--help") == 0
     service_help = capsys.readouterr().out
     for rpc in ("echo", "fail", "count-to"):
