@@ -62,6 +62,14 @@ def to_decimal(value: object, *, field: str = "amount") -> Decimal:
     return result
 
 
+def _display_scale(amount: Decimal, currency: Currency) -> Decimal:
+    """The same number, written with the currency's minor units when that loses nothing (5000.00, not
+    5000.000000000), else with just the digits it needs (15.625)."""
+    exponent = Decimal(1).scaleb(-currency.minor_unit_exponent)
+    quantized = amount.quantize(exponent)
+    return quantized if quantized == amount else amount.normalize()
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     amount: Decimal
@@ -78,7 +86,12 @@ class Money:
     # -- construction -------------------------------------------------------------------------------------------
     @classmethod
     def of(cls, amount: str | int | Decimal, currency: str | Currency = Currency.USD) -> Money:
-        return cls(to_decimal(amount), Currency(str(currency).upper()) if isinstance(currency, str) else currency)
+        if not isinstance(currency, Currency):
+            try:
+                currency = Currency(str(currency).upper())
+            except ValueError:
+                raise MoneyError(f"currency: {currency!r} is not a supported ISO 4217 code") from None
+        return cls(to_decimal(amount), currency)
 
     @classmethod
     def zero(cls, currency: Currency = Currency.USD) -> Money:
@@ -97,7 +110,11 @@ class Money:
             raise MoneyError("nanos must be within (-1e9, 1e9)")
         if (units > 0 and nanos < 0) or (units < 0 and nanos > 0):
             raise MoneyError("units and nanos must have the same sign")
-        return cls(Decimal(units) + Decimal(nanos).scaleb(-9), Currency(currency.upper()))
+        try:
+            currency_ = Currency(currency.upper())
+        except ValueError:
+            raise MoneyError(f"currency: {currency!r} is not a supported ISO 4217 code") from None
+        return cls(_display_scale(Decimal(units) + Decimal(nanos).scaleb(-9), currency_), currency_)
 
     # -- conversion ---------------------------------------------------------------------------------------------
     def to_units_nanos(self) -> tuple[int, int]:
@@ -106,8 +123,9 @@ class Money:
         if scaled != scaled.to_integral_value():
             raise MoneyError(f"{self.amount} has more precision than the wire format's nanos")
         total = int(scaled)
-        units = int(total / NANOS_PER_UNIT) if total >= 0 else -int(-total // NANOS_PER_UNIT)
-        return units, total - units * NANOS_PER_UNIT
+        sign = -1 if total < 0 else 1
+        units, nanos = divmod(abs(total), NANOS_PER_UNIT)  # integer arithmetic only: no float on the way
+        return sign * units, sign * nanos
 
     def to_minor_units(self, rounding: RoundingMode | None = None) -> int:
         """Integer minor units for Stripe. Without a rounding mode, sub-cent amounts are an error, not a guess."""

@@ -156,7 +156,7 @@ class OutboxRelay:
                 async for attempt in AsyncRetrying(
                     retry=retry_if_exception(_transient),
                     stop=stop_after_attempt(self._attempts_per_pass),
-                    wait=wait_exponential_jitter(initial=0.05, max=2.0),
+                    wait=wait_exponential_jitter(multiplier=0.05, max=2.0),
                     reraise=True,
                 ):
                     with attempt:

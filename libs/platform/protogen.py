@@ -72,7 +72,14 @@ def generate() -> None:
 
 def ensure_generated() -> None:
     if is_stale():
-        generate()
+        # Several processes may start at once (make up starts five); one generates, the others wait and reuse.
+        import fcntl
+
+        GEN_ROOT.parent.mkdir(parents=True, exist_ok=True)
+        with open(GEN_ROOT.parent / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if is_stale():
+                generate()
     gen = str(GEN_ROOT)
     if gen not in sys.path:
         sys.path.insert(0, gen)

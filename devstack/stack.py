@@ -1,0 +1,209 @@
+"""The whole system on one machine: PostgreSQL, Redis, migrations, the four services and the gateway as processes.
+
+`make up` (devstack/up.py) and the e2e tests use this same class, so the tests start the system exactly as a
+developer does. Children are started in their own process group with a parent-death signal, so nothing outlives
+the supervisor, even when it is killed hard.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ("identity", "challenges", "rules", "payouts")
+DEFAULT_PORTS = {"identity": 50051, "challenges": 50052, "rules": 50053, "payouts": 50054, "gateway": 8080}
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass  # not Linux: Ctrl-C handling still stops the children
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    database_url: str | None = None  # None: DATABASE_URL or the embedded server
+    redis_url: str | None = None
+    durable: bool = True
+    log: Callable[[str], None] = print
+    _processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    _stoppers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    def target(self, service: str) -> str:
+        return f"127.0.0.1:{self.ports[service]}"
+
+    # -- start --------------------------------------------------------------------------------------------------
+    def start(self, timeout: float = 60.0) -> None:
+        from devstack import resolve
+        from libs.platform.protogen import ensure_generated
+
+        ensure_generated()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.database_url is None:
+            self.database_url, stop = resolve.database_url(self.data_dir, durable=self.durable)
+            if stop:
+                self._stoppers.append(stop)
+        if self.redis_url is None:
+            self.redis_url, stop = resolve.redis_url(self.data_dir, durable=self.durable)
+            if stop:
+                self._stoppers.append(stop)
+        self._check_ports_free()
+        self._migrate()
+        for service in SERVICES:
+            self._spawn(service, [sys.executable, "-m", f"services.{service}.main"])
+        self._spawn("gateway", [sys.executable, "-m", "gateway.main"])
+        self.wait_ready(timeout)
+
+    def _env(self, name: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DYNASTY_")}
+        env.update(
+            {
+                "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")]),
+                "PYTHONUNBUFFERED": "1",
+                "DATABASE_URL": self.database_url or "",
+                "REDIS_URL": self.redis_url or "",
+                "DYNASTY_GATEWAY_PORT": str(self.ports["gateway"]),
+                **{f"DYNASTY_{s.upper()}_TARGET": self.target(s) for s in SERVICES},
+            }
+        )
+        if name in SERVICES:
+            env["DYNASTY_GRPC_PORT"] = str(self.ports[name])
+        return env
+
+    def _check_ports_free(self) -> None:
+        for name, port in self.ports.items():
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    raise RuntimeError(
+                        f"port {port} for {name} is already in use: is another `make up` running? "
+                        f"Stop it, or set other ports."
+                    )
+
+    def _migrate(self) -> None:
+        self.log("migrating schemas: " + ", ".join(SERVICES))
+        result = subprocess.run(
+            [sys.executable, "-m", "libs.platform.migrate", "all"],
+            env=self._env("migrate"),
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"migrations failed:\n{result.stdout}\n{result.stderr}")
+
+    def _spawn(self, name: str, command: list[str]) -> None:
+        log_file = (self.log_dir / f"{name}.log").open("ab")
+        self._processes[name] = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=self._env(name),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in the terminal reaches the supervisor only; it stops the children
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets a prctl flag before exec
+        )
+        log_file.close()
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last = "nothing yet"
+        while time.monotonic() < deadline:
+            for name, proc in self._processes.items():
+                if proc.poll() is not None:
+                    tail = self.log_tail(name)
+                    raise RuntimeError(f"{name} exited with code {proc.returncode} while starting:\n{tail}")
+            try:
+                with urllib.request.urlopen(self.gateway_url + "/readyz", timeout=2) as reply:  # noqa: S310
+                    if reply.status == 200:
+                        return
+            except urllib.error.HTTPError as exc:
+                last = exc.read().decode(errors="replace")
+            except OSError as exc:
+                last = str(exc)
+            time.sleep(0.25)
+        raise RuntimeError(f"the stack was not ready within {timeout:.0f}s; last /readyz answer: {last}")
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.log_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    # -- stop ---------------------------------------------------------------------------------------------------
+    def stop(self, grace: float = 10.0) -> None:
+        for proc in self._processes.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in self._processes.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self._processes.clear()
+        for stop in reversed(self._stoppers):
+            stop()
+        self._stoppers.clear()
+
+    def describe(self) -> str:
+        rows = [
+            ("gateway (REST)", self.gateway_url + "/v1/programs"),
+            ("API docs", self.gateway_url + "/docs  (OpenAPI: /openapi.json)"),
+            ("health", self.gateway_url + "/healthz  ·  " + self.gateway_url + "/readyz"),
+            *((f"{s} (gRPC)", self.target(s)) for s in SERVICES),
+            ("PostgreSQL", _redact(self.database_url or "")),
+            ("Redis", _redact(self.redis_url or "")),
+            ("logs", f"{self.log_dir}/<name>.log  (JSON lines)"),
+            ("CLI", ".venv/bin/dynasty challenges list-programs"),
+        ]
+        width = max(len(r[0]) for r in rows)
+        return "\n".join(f"  {name.ljust(width)}  {where}" for name, where in rows)
+
+    def status(self) -> dict[str, str]:
+        return {n: ("running" if p.poll() is None else f"exited {p.returncode}") for n, p in self._processes.items()}
+
+
+def _redact(url: str) -> str:
+    """Never print a password that came in through DATABASE_URL / REDIS_URL."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        if ":" in creds:
+            creds = creds.split(":", 1)[0] + ":***"
+        return f"{scheme}://{creds}@{host}"
+    return url
+
+
+def dump(stack: Stack) -> str:
+    return json.dumps(stack.status())

@@ -1,0 +1,81 @@
+"""The gateway: REST for the browser under /v1, translated to gRPC; problem JSON for every error; OpenAPI at /docs.
+
+It holds nothing durable. Built by `create_app(settings)`; nothing is constructed at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from contextlib import asynccontextmanager
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.problems import grpc_error_handler, problem, validation_error_handler
+from gateway.routers import health, programs
+from gateway.settings import GatewaySettings
+from gateway.upstreams import Upstreams
+from libs.platform.logging import request_id_var
+
+log = logging.getLogger(__name__)
+REQUEST_ID = "X-Request-Id"
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from libs.platform.protogen import ensure_generated
+
+        ensure_generated()
+        app.state.upstreams = Upstreams(settings.targets(), settings.upstream_timeout_seconds)
+        app.state.redis = None
+        if settings.redis_url:
+            from libs.platform.redis import create_redis
+
+            app.state.redis = create_redis(settings.redis_url)
+        try:
+            yield
+        finally:
+            await app.state.upstreams.close()
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
+
+    app = FastAPI(
+        title="Dynasty Futures API",
+        version="1.0.0",
+        description="Challenges, trading accounts, risk and payouts for Dynasty Futures traders and staff.",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next):
+        # Take the caller's id if it is sane, else make one; it follows the request into every service's logs.
+        incoming = request.headers.get(REQUEST_ID, "")
+        rid = incoming if 8 <= len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        try:
+            response = await call_next(request)
+        finally:
+            request_id_var.reset(token)
+        response.headers[REQUEST_ID] = rid
+        return response
+
+    app.add_exception_handler(grpc.aio.AioRpcError, grpc_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        reason = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
+        return problem(exc.status_code, str(exc.detail), reason=reason, instance=request.url.path)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s", request.url.path)
+        return problem(500, "internal error; it has been logged", reason="INTERNAL", instance=request.url.path)
+
+    app.include_router(health.router)
+    app.include_router(programs.router)
+    return app

@@ -1,0 +1,30 @@
+"""Run the gateway: `python -m gateway.main` (uvicorn, one process; scale out with more tasks behind the ALB)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from libs.platform.logging import configure_logging
+from libs.platform.protogen import ensure_generated
+from libs.platform.telemetry import configure_tracing
+
+
+def main() -> None:
+    ensure_generated()
+    settings = GatewaySettings()
+    configure_logging("gateway", settings.log_level)
+    configure_tracing("gateway", settings.otel_exporter)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        log_config=None,  # keep our JSON logs
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()

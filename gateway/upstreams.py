@@ -1,0 +1,30 @@
+"""The gateway's gRPC channels to the services, built once at start-up and closed at shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import grpc
+
+from libs.platform.grpc_client import insecure_channel
+from libs.platform.logging import REQUEST_ID_HEADER, request_id_var
+
+
+class Upstreams:
+    def __init__(self, targets: Mapping[str, str], timeout: float) -> None:
+        self.targets = dict(targets)
+        self.timeout = timeout
+        self.channels: dict[str, grpc.aio.Channel] = {name: insecure_channel(t) for name, t in targets.items()}
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        """What every upstream call carries: the request id (identity claims join it in issue 4)."""
+        return ((REQUEST_ID_HEADER, request_id_var.get()),)
+
+    def challenges(self):
+        from dynasty.challenges.v1 import challenges_service_pb2_grpc
+
+        return challenges_service_pb2_grpc.ChallengesServiceStub(self.channels["challenges"])
+
+    async def close(self) -> None:
+        for channel in self.channels.values():
+            await channel.close()
