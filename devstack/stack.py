@@ -132,7 +132,7 @@ class Stack:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in the terminal reaches the supervisor only; it stops the children
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets a prctl flag before exec
+            preexec_fn=_die_with_parent,
         )
         log_file.close()
 

@@ -21,7 +21,7 @@ def main() -> int:
     print("[up] starting PostgreSQL, Redis, identity, challenges, rules, payouts and the gateway ...", flush=True)
     try:
         stack.start(timeout=90)
-    except Exception as exc:  # noqa: BLE001 - say what failed, then clean up what did start
+    except Exception as exc:
         print(f"[up] failed to start: {exc}", file=sys.stderr, flush=True)
         stack.stop()
         return 1

@@ -45,9 +45,7 @@ TITLES = {
 }
 
 
-def problem(
-    status: int, detail: str, *, reason: str, instance: str, extra: dict | None = None
-) -> JSONResponse:
+def problem(status: int, detail: str, *, reason: str, instance: str, extra: dict | None = None) -> JSONResponse:
     body = {
         "type": PROBLEM_TYPE_BASE + reason.lower().replace("_", "-"),
         "title": TITLES.get(status, "Error"),

@@ -17,10 +17,12 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _service_status(channel, timeout: float) -> str:
+async def _service_status(channel, deadline_seconds: float) -> str:
     try:
-        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout)
-    except Exception as exc:  # noqa: BLE001 - any failure is "not ready", reported by name
+        reply = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=deadline_seconds
+        )
+    except Exception as exc:
         return f"unreachable: {type(exc).__name__}"
     return "ok" if reply.status == health_pb2.HealthCheckResponse.SERVING else "not serving (database?)"
 
@@ -36,7 +38,9 @@ async def readyz(request: Request) -> JSONResponse:
         try:
             await asyncio.wait_for(redis.ping(), timeout=2.0)
             checks["redis"] = "ok"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             checks["redis"] = f"unreachable: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 RoundingMode = Literal["ROUND_DOWN", "ROUND_HALF_EVEN", "ROUND_HALF_UP", "ROUND_UP", "ROUND_FLOOR", "ROUND_CEILING"]
@@ -28,7 +28,7 @@ class MoneyError(ValueError):
     """A value that cannot be a money amount (float, NaN, unknown currency, mixed currencies...)."""
 
 
-class Currency(str, Enum):
+class Currency(StrEnum):
     USD = "USD"
     EUR = "EUR"
     GBP = "GBP"

@@ -25,8 +25,9 @@ class GrpcEventSender:
         return events_service_pb2_grpc.EventsServiceStub(self._channels[destination])
 
     async def __call__(self, record: OutboxRecord) -> None:
-        from dynasty.events.v1 import events_service_pb2
         from google.protobuf.timestamp_pb2 import Timestamp
+
+        from dynasty.events.v1 import events_service_pb2
 
         occurred = Timestamp()
         occurred.FromDatetime(record.occurred_at)

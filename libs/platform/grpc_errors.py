@@ -48,9 +48,12 @@ class Caller:
 ACTOR_ID_HEADER = "x-dynasty-actor-id"
 ACTOR_ROLE_HEADER = "x-dynasty-actor-role"
 CLIENT_IP_HEADER = "x-dynasty-client-ip"
-caller_var: contextvars.ContextVar[Caller] = contextvars.ContextVar(
-    "caller", default=Caller(actor_id="anonymous", role="anonymous", ip=None)
-)
+ANONYMOUS = Caller(actor_id="anonymous", role="anonymous", ip=None)
+caller_var: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("caller", default=None)
+
+
+def current_caller() -> Caller:
+    return caller_var.get() or ANONYMOUS
 
 
 def build_status(exc: BaseException, service: str) -> status_pb2.Status:

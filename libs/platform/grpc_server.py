@@ -43,9 +43,7 @@ class ServiceServer:
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self._names = list(register(self.server))
-        reflection.enable_server_reflection(
-            [*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
-        )
+        reflection.enable_server_reflection([*self._names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
         self.port = self.server.add_insecure_port(self._address)
         if self.port == 0:
             raise RuntimeError(f"cannot bind {self._address}")
@@ -61,7 +59,7 @@ class ServiceServer:
         while True:
             try:
                 ok = await asyncio.wait_for(self._readiness(), timeout=3)
-            except Exception:  # noqa: BLE001 - any failure means not ready
+            except Exception:
                 ok = False
             await self._set_all(ok)
             await asyncio.sleep(2)

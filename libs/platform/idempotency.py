@@ -41,7 +41,5 @@ class SqlAlchemyIdempotencyStore:
 
     async def remember(self, key: str, operation: str, params_fingerprint: str, response: dict) -> None:
         await self._session.execute(
-            insert(self._table).values(
-                key=key, operation=operation, fingerprint=params_fingerprint, response=response
-            )
+            insert(self._table).values(key=key, operation=operation, fingerprint=params_fingerprint, response=response)
         )

@@ -75,7 +75,7 @@ class InboxEventsServicer:
             return False
 
     # -- the gRPC face (dynasty.events.v1.EventsService) ---------------------------------------------------------
-    async def DeliverEvent(self, request, context):  # noqa: N802 - gRPC method name
+    async def DeliverEvent(self, request, context):
         from dynasty.events.v1 import events_service_pb2
 
         try:

@@ -127,13 +127,17 @@ class OutboxRelay:
     async def _deliver_batch(self, conn) -> int:
         t = self._table
         rows = (
-            await conn.execute(
-                select(t)
-                .where(t.c.delivered_at.is_(None), t.c.next_attempt_at <= func.now())
-                .order_by(t.c.id)
-                .limit(self._batch_size)
+            (
+                await conn.execute(
+                    select(t)
+                    .where(t.c.delivered_at.is_(None), t.c.next_attempt_at <= func.now())
+                    .order_by(t.c.id)
+                    .limit(self._batch_size)
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         await conn.commit()
         blocked: set[tuple[str, str]] = set()
         delivered = 0
@@ -161,7 +165,7 @@ class OutboxRelay:
                 ):
                     with attempt:
                         await self._send(record)
-            except Exception as exc:  # noqa: BLE001 - any failure leaves the record for a later pass
+            except Exception as exc:
                 blocked.add(key)
                 attempts = row["attempts"] + 1
                 backoff = timedelta(seconds=min(300.0, 0.5 * 2 ** min(attempts, 10)))
@@ -201,4 +205,6 @@ class OutboxRelay:
     async def backlog(self) -> int:
         async with self._engine.connect() as conn:
             t = self._table
-            return (await conn.execute(select(func.count()).select_from(t).where(t.c.delivered_at.is_(None)))).scalar_one()
+            return (
+                await conn.execute(select(func.count()).select_from(t).where(t.c.delivered_at.is_(None)))
+            ).scalar_one()

@@ -42,9 +42,8 @@ def is_stale() -> bool:
 
 def generate() -> None:
     """Regenerate into a temporary root, then swap it in, so a concurrent reader never sees half a tree."""
-    from grpc_tools import protoc  # imported here: only generation needs grpcio-tools loaded
-
     import grpc_tools
+    from grpc_tools import protoc  # imported here: only generation needs grpcio-tools loaded
 
     wkt_include = Path(grpc_tools.__file__).parent / "_proto"
     GEN_ROOT.parent.mkdir(parents=True, exist_ok=True)

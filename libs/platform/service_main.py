@@ -48,7 +48,6 @@ def run_service(service: str, wire: Callable[[Runtime], Wiring]) -> None:
 async def build_server(service: str, settings: ServiceSettings, wire: Callable[[Runtime], Wiring]):
     """Build (not start) the server and its relay; also used by tests to run a service in-process."""
     from dynasty.events.v1 import events_service_pb2_grpc
-
     from libs.platform.db import create_engine, session_factory
     from libs.platform.event_sender import GrpcEventSender
     from libs.platform.grpc_server import ServiceServer

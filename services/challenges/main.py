@@ -11,7 +11,6 @@ EVENT_ROUTES: dict[str, tuple[str, ...]] = {}
 
 def wire(runtime: Runtime) -> Wiring:
     from dynasty.challenges.v1 import challenges_service_pb2_grpc
-
     from services.challenges.adapters.grpc.servicer import ChallengesServicer
     from services.challenges.adapters.sql.unit_of_work import SqlAlchemyChallengesUnitOfWork
     from services.challenges.application.create_program_version import CreateProgramVersionHandler

@@ -15,7 +15,9 @@ def wire(runtime: Runtime) -> Wiring:
     from dynasty.identity.v1 import identity_service_pb2_grpc
 
     def register(server) -> list[str]:
-        identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(identity_service_pb2_grpc.IdentityServiceServicer(), server)
+        identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(
+            identity_service_pb2_grpc.IdentityServiceServicer(), server
+        )
         return ["dynasty.identity.v1.IdentityService"]
 
     return Wiring(register=register)

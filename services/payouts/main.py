@@ -15,7 +15,9 @@ def wire(runtime: Runtime) -> Wiring:
     from dynasty.payouts.v1 import payouts_service_pb2_grpc
 
     def register(server) -> list[str]:
-        payouts_service_pb2_grpc.add_PayoutsServiceServicer_to_server(payouts_service_pb2_grpc.PayoutsServiceServicer(), server)
+        payouts_service_pb2_grpc.add_PayoutsServiceServicer_to_server(
+            payouts_service_pb2_grpc.PayoutsServiceServicer(), server
+        )
         return ["dynasty.payouts.v1.PayoutsService"]
 
     return Wiring(register=register)

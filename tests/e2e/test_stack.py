@@ -94,7 +94,11 @@ def test_the_cli_lists_programs_over_grpc(stack):
     env = {**os.environ, "PYTHONPATH": f"{REPO_ROOT}:{REPO_ROOT / 'gen' / 'python'}"}
     result = subprocess.run(
         [sys.executable, "-m", "cli", "challenges", "list-programs", "--target", stack.target("challenges")],
-        capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     ids = [p["program_id"] for p in json.loads(result.stdout)["programs"]]
@@ -104,8 +108,11 @@ def test_the_cli_lists_programs_over_grpc(stack):
 def test_stopping_leaves_no_process_behind(database_url, redis_url):
     ports = {name: free_port() for name in (*SERVICES, "gateway")}
     own = Stack(
-        data_dir=Path(tempfile.mkdtemp(prefix="dynasty-e2e-")), ports=ports,
-        database_url=database_url, redis_url=redis_url, log=lambda m: None,
+        data_dir=Path(tempfile.mkdtemp(prefix="dynasty-e2e-")),
+        ports=ports,
+        database_url=database_url,
+        redis_url=redis_url,
+        log=lambda m: None,
     )
     own.start(timeout=60)
     pids = [p.pid for p in own._processes.values()]

@@ -153,13 +153,13 @@ async def test_an_invalid_rule_set_is_refused_and_changes_nothing(uow, sessions,
     bad = rule_set()
     bad["drawdown"]["mode"] = "sideways"
     with pytest.raises(InvalidRuleSet) as info:
-        await CreateProgramVersionHandler(uow, CLOCK)(
-            command(f"p-{unique}", f"r-{unique}", phases=[("phase_1", bad)])
-        )
+        await CreateProgramVersionHandler(uow, CLOCK)(command(f"p-{unique}", f"r-{unique}", phases=[("phase_1", bad)]))
     assert info.value.field == "phases[0].rule_set.drawdown.mode"
     async with sessions() as s:
         rows = (
-            await s.execute(text("SELECT count(*) FROM challenges.programs WHERE program_id = :p"), {"p": f"p-{unique}"})
+            await s.execute(
+                text("SELECT count(*) FROM challenges.programs WHERE program_id = :p"), {"p": f"p-{unique}"}
+            )
         ).scalar_one()
     assert rows == 0
 

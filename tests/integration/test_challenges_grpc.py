@@ -4,12 +4,12 @@ import json
 
 import grpc
 import pytest
-from dynasty.challenges.v1 import challenges_service_pb2 as pb
-from dynasty.challenges.v1 import challenges_service_pb2_grpc as pb_grpc
-from dynasty.common.v1 import money_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from devstack.stack import free_port
+from dynasty.challenges.v1 import challenges_service_pb2 as pb
+from dynasty.challenges.v1 import challenges_service_pb2_grpc as pb_grpc
+from dynasty.common.v1 import money_pb2
 from libs.platform.grpc_errors import error_info
 from libs.platform.service_main import build_server
 from libs.platform.settings import ServiceSettings
@@ -22,7 +22,7 @@ ADMIN = (("x-dynasty-actor-id", "admin-7"), ("x-dynasty-actor-role", "admin"), (
 @pytest.fixture
 async def stub(database_url):
     settings = ServiceSettings(DATABASE_URL=database_url, grpc_port=free_port())
-    server, relay, sender, engine = await build_server("challenges", settings, wire)
+    server, _relay, sender, engine = await build_server("challenges", settings, wire)
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
     yield pb_grpc.ChallengesServiceStub(channel), channel

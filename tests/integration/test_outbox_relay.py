@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import grpc
 import psycopg
 import pytest
-from dynasty.events.v1 import events_service_pb2_grpc
 from sqlalchemy import text
 
 from devstack.stack import free_port
+from dynasty.events.v1 import events_service_pb2_grpc
 from libs.domain.aggregate import Aggregate
 from libs.domain.clock import FixedClock
 from libs.domain.events import DomainEvent

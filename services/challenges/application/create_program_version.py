@@ -9,12 +9,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from libs.domain.audit import AuditEntry
 from libs.domain.clock import Clock
 from libs.domain.errors import InvalidArgument, PermissionDenied
+from libs.domain.fingerprint import fingerprint
 from libs.domain.ids import new_uuid, parse_program_id, parse_uuid
 from libs.domain.money import Money
-from libs.domain.audit import AuditEntry
-from libs.domain.fingerprint import fingerprint
 from services.challenges.application.ports import CatalogueUnitOfWork
 from services.challenges.domain.program import Program, ProgramNotFound, ProgramVersion, build_terms
 
@@ -110,7 +110,10 @@ class CreateProgramVersionHandler:
                 )
             )
             await uow.idempotency.remember(
-                cmd.request_id, OPERATION, params, {"version": published.version, "version_id": str(published.version_id)}
+                cmd.request_id,
+                OPERATION,
+                params,
+                {"version": published.version, "version_id": str(published.version_id)},
             )
             await uow.commit()
         return published

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from libs.domain.ids import ProgramId
 from libs.domain.audit import AuditEntry
+from libs.domain.ids import ProgramId
 from services.challenges.domain.program import Program, ProgramVersion
 
 

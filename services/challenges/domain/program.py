@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -23,13 +23,13 @@ from libs.domain.money import Money, MoneyError, to_decimal
 from services.challenges.domain.rule_set import InvalidRuleSet, validate_rule_set
 
 
-class PhaseKind(str, Enum):
+class PhaseKind(StrEnum):
     PHASE_1 = "phase_1"
     PHASE_2 = "phase_2"
     FUNDED = "funded"
 
 
-class VersionStatus(str, Enum):
+class VersionStatus(StrEnum):
     PUBLISHED = "published"
     RETIRED = "retired"
 
@@ -80,9 +80,7 @@ class ProgramTerms:
             )
         for i, phase in enumerate(self.phases):
             if to_decimal(phase.rule_set["start_balance"]) != self.account_size.amount:
-                raise InvalidRuleSet(
-                    f"phases[{i}].rule_set.start_balance", "must equal the program's account_size"
-                )
+                raise InvalidRuleSet(f"phases[{i}].rule_set.start_balance", "must equal the program's account_size")
 
 
 def build_terms(

@@ -40,7 +40,7 @@ def _obj(value: Any, path: str, allowed: set[str], required: set[str] = frozense
 
 def _dec(value: Any, path: str, *, minimum: Decimal | None = Decimal(0), positive: bool = False) -> str:
     if not isinstance(value, str):
-        raise InvalidRuleSet(path, "must be a decimal string such as \"2500.00\"")
+        raise InvalidRuleSet(path, 'must be a decimal string such as "2500.00"')
     try:
         number = to_decimal(value, field=path)
     except MoneyError:

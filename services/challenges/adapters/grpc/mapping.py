@@ -6,7 +6,6 @@ import json
 
 from dynasty.challenges.v1 import challenges_service_pb2 as pb
 from dynasty.common.v1 import money_pb2
-
 from libs.domain.errors import InvalidArgument
 from libs.platform.grpc_errors import Caller
 from libs.platform.proto_money import money_from_proto, money_to_proto

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dynasty.challenges.v1 import challenges_service_pb2 as pb
 from dynasty.challenges.v1 import challenges_service_pb2_grpc as pb_grpc
-
-from libs.platform.grpc_errors import caller_var
+from libs.platform.grpc_errors import current_caller
 from libs.platform.paging import decode_page_token, encode_page_token
 from services.challenges.adapters.grpc.mapping import create_program_version_from_pb, program_to_pb
 from services.challenges.application.create_program_version import CreateProgramVersionHandler
@@ -40,6 +39,6 @@ class ChallengesServicer(pb_grpc.ChallengesServiceServicer):
     async def CreateProgramVersion(
         self, request: pb.CreateProgramVersionRequest, context
     ) -> pb.CreateProgramVersionResponse:
-        command = create_program_version_from_pb(request, caller_var.get())
+        command = create_program_version_from_pb(request, current_caller())
         version = await self._create_program_version(command)
         return pb.CreateProgramVersionResponse(program=program_to_pb(version))

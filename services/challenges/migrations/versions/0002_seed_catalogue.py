@@ -31,8 +31,20 @@ TIERS = [
     ("eval-200k", 200_000, "849.00", "15"),
 ]
 FEES_PER_SIDE = {
-    "ES": "2.50", "NQ": "2.50", "YM": "2.50", "RTY": "2.50", "CL": "2.50", "GC": "2.50", "6E": "2.50",
-    "ZN": "1.75", "ZB": "1.75", "MES": "0.75", "MNQ": "0.75", "MYM": "0.75", "M2K": "0.75", "MCL": "0.75",
+    "ES": "2.50",
+    "NQ": "2.50",
+    "YM": "2.50",
+    "RTY": "2.50",
+    "CL": "2.50",
+    "GC": "2.50",
+    "6E": "2.50",
+    "ZN": "1.75",
+    "ZB": "1.75",
+    "MES": "0.75",
+    "MNQ": "0.75",
+    "MYM": "0.75",
+    "M2K": "0.75",
+    "MCL": "0.75",
     "MGC": "0.75",
 }
 
@@ -70,14 +82,25 @@ def _rule_set(size: int, contracts: str, *, target_pct: str | None, funded: bool
 def upgrade() -> None:
     programs = sa.table(
         "programs",
-        sa.column("program_id"), sa.column("current_version"), sa.column("row_version"), sa.column("created_at"),
+        sa.column("program_id"),
+        sa.column("current_version"),
+        sa.column("row_version"),
+        sa.column("created_at"),
         schema=SCHEMA,
     )
     versions = sa.table(
         "program_versions",
-        sa.column("version_id"), sa.column("program_id"), sa.column("version"), sa.column("name"),
-        sa.column("currency"), sa.column("account_size"), sa.column("price"), sa.column("profit_split"),
-        sa.column("phases", sa.dialects.postgresql.JSONB), sa.column("status"), sa.column("published_at"),
+        sa.column("version_id"),
+        sa.column("program_id"),
+        sa.column("version"),
+        sa.column("name"),
+        sa.column("currency"),
+        sa.column("account_size"),
+        sa.column("price"),
+        sa.column("profit_split"),
+        sa.column("phases", sa.dialects.postgresql.JSONB),
+        sa.column("status"),
+        sa.column("published_at"),
         schema=SCHEMA,
     )
     now = sa.text("now()")
@@ -108,5 +131,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     ids = ", ".join(f"'{t[0]}'" for t in TIERS)
-    op.execute(f"DELETE FROM {SCHEMA}.program_versions WHERE program_id IN ({ids}) AND version = 1")
-    op.execute(f"DELETE FROM {SCHEMA}.programs WHERE program_id IN ({ids}) AND current_version = 1")
+    op.execute(f"DELETE FROM {SCHEMA}.program_versions WHERE program_id IN ({ids}) AND version = 1")  # noqa: S608 - ids are this file's constants
+    op.execute(f"DELETE FROM {SCHEMA}.programs WHERE program_id IN ({ids}) AND current_version = 1")  # noqa: S608 - ids are this file's constants
