@@ -42,9 +42,7 @@ def _write(tmp_path: Path, document: object) -> Path:
     return path
 
 
-def test_a_good_file_prints_the_result_and_exits_zero(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_good_file_prints_the_result_and_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(_write(tmp_path, GOOD))]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["equity"] == "50062.50"
@@ -124,9 +122,7 @@ def test_the_module_runs_as_a_command_without_traceback(tmp_path: Path) -> None:
 def test_the_expectation_matcher_reports_a_wrong_figure_and_a_missing_entry() -> None:
     result = {"balance": "100.00", "timeline": [{"kind": "eod", "at": "2026-02-02T16:00:00-06:00"}]}
     assert mismatches({"balance": "100"}, result) == []
-    assert (
-        mismatches({"timeline_contains": [{"kind": "eod", "at": "2026-02-02T22:00:00+00:00"}]}, result) == []
-    )
+    assert mismatches({"timeline_contains": [{"kind": "eod", "at": "2026-02-02T22:00:00+00:00"}]}, result) == []
     assert mismatches({"balance": "100.01"}, result) != []
     assert mismatches({"timeline_contains": [{"kind": "breach"}]}, result) != []
     assert mismatches({"timeline_excludes": [{"kind": "eod"}]}, result) != []
