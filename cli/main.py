@@ -208,4 +208,11 @@ def _first_sentence(text: str) -> str:
 
 def run(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
-    sys.exit(main(list(argv) if argv is not None else None))
+    try:
+        code = main(list(argv) if argv is not None else None)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`dynasty ... | head`): not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    sys.exit(code)
