@@ -1,0 +1,11 @@
+terraform {
+  # Modules state minimum versions; the compositions under envs/ pin exact ones.
+  required_version = ">= 1.10.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 6.0"
+    }
+  }
+}
