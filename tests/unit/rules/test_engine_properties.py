@@ -61,14 +61,20 @@ def test_a_failed_account_stays_failed(rule_set: RuleSet, events: list[TradeEven
     account = AccountRisk(rule_set, NEWS)
     failed_at = None
     for event in events:
-        account.apply(event)
+        decisions = account.apply(event)
         if failed_at is not None:
             assert account.status is AccountStatus.FAILED
             assert account.failure is not None and account.failure[1] == failed_at
+            assert not any(isinstance(decision, BreachDetected) for decision in decisions)
         elif account.status is AccountStatus.FAILED:
             assert account.failure is not None
             failed_at = account.failure[1]
-            assert not account.positions  # liquidated at the instant of the breach
+            breaches = [d for d in decisions if isinstance(d, BreachDetected) and d.severity == "hard"]
+            assert [breach.occurred_at for breach in breaches] == [failed_at]
+            if not isinstance(event, Fill):
+                # Liquidated at the breach; only a fill applied after it (the breach was at a boundary
+                # before the fill's instant) can open a position again.
+                assert not account.positions
 
 
 @given(rule_set=rule_sets, events=event_streams(), split=st.integers(min_value=0, max_value=40))
