@@ -1,0 +1,234 @@
+"""AccountRisk: decisions with their evidence, and the rules the scenario files do not pin down on their own."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.rules.domain.account_risk import AccountRisk, AccountStatus, EventOutOfOrder
+from services.rules.domain.decisions import (
+    BreachDetected,
+    EndOfDayRecorded,
+    OrderRejected,
+    PhasePassed,
+    PositionsLiquidated,
+    RejectReason,
+    RuleName,
+)
+from services.rules.domain.rule_set import RuleSet, parse_rule_set
+from services.rules.domain.trade_events import Fill, Mark, Order, Side, TimePassed, Withdrawal
+
+CHICAGO = ZoneInfo("America/Chicago")
+D = Decimal
+
+
+def ct(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 2, day, hour, minute, tzinfo=CHICAGO).astimezone(UTC)
+
+
+def rules(**blocks: object) -> RuleSet:
+    document = {
+        "start_balance": "50000.00",
+        "drawdown": {"mode": "static", "max_loss": "2000.00", "lock": {"kind": "none"}},
+        **blocks,
+    }
+    return parse_rule_set(document)
+
+
+def buy(at: datetime, price: str, qty: int = 1, symbol: str = "ES") -> Fill:
+    return Fill(at=at, symbol=symbol, side=Side.BUY, qty=qty, price=D(price))
+
+
+def sell(at: datetime, price: str, qty: int = 1, symbol: str = "ES") -> Fill:
+    return Fill(at=at, symbol=symbol, side=Side.SELL, qty=qty, price=D(price))
+
+
+def test_a_breach_carries_its_trigger_and_figures_as_a_domain_event() -> None:
+    account = AccountRisk(rules())
+    account.apply(buy(ct(2, 9), "5000"))
+    mark = Mark(at=ct(2, 9, 5), symbol="ES", price=D("4959.75"))
+    decisions = account.apply(mark)
+    breach = next(d for d in decisions if isinstance(d, BreachDetected))
+    assert breach.event_type == "BreachDetected"
+    assert breach.trigger is mark
+    assert breach.occurred_at == mark.at and breach.occurred_at.utcoffset() == timedelta(0)
+    assert (breach.rule, breach.severity, breach.equity, breach.floor) == (
+        RuleName.MAX_LOSS,
+        "hard",
+        D("47987.50"),
+        D("48000.00"),
+    )
+    liquidation = next(d for d in decisions if isinstance(d, PositionsLiquidated))
+    assert liquidation.fills[0].side is Side.SELL and liquidation.fills[0].realized_pnl == D("-2012.50")
+    assert account.status is AccountStatus.FAILED and account.failure == (RuleName.MAX_LOSS, mark.at)
+
+
+def test_an_event_earlier_than_the_last_one_is_refused() -> None:
+    account = AccountRisk(rules())
+    account.apply(TimePassed(at=ct(2, 10)))
+    with pytest.raises(EventOutOfOrder):
+        account.apply(TimePassed(at=ct(2, 9)))
+
+
+def test_a_soft_daily_loss_is_recorded_once_per_trading_day() -> None:
+    account = AccountRisk(rules(daily_loss_limit={"amount": "500.00", "breach": "soft"}))
+    account.apply(buy(ct(2, 9), "5000"))
+    first = account.apply(Mark(at=ct(2, 9, 1), symbol="ES", price=D("4990")))
+    account.apply(buy(ct(2, 9, 2), "4990"))
+    again = account.apply(Mark(at=ct(2, 9, 3), symbol="ES", price=D("4970")))
+    assert [d.rule for d in first if isinstance(d, BreachDetected)] == [RuleName.DAILY_LOSS]
+    assert not [d for d in again if isinstance(d, BreachDetected)]
+    assert account.status is AccountStatus.LOCKED
+    account.apply(sell(ct(2, 9, 4), "4970"))
+    rejected = account.apply(Order(at=ct(2, 12), symbol="ES", side=Side.BUY, qty=1))
+    assert isinstance(rejected[0], OrderRejected) and rejected[0].reason is RejectReason.LOCKED_OUT
+    account.apply(TimePassed(at=ct(2, 17)))
+    assert account.status is AccountStatus.ACTIVE
+
+
+def test_after_a_hard_breach_fills_still_move_the_balance_and_orders_are_rejected() -> None:
+    account = AccountRisk(rules(fees_per_side={"ES": "2.00"}))
+    account.apply(buy(ct(2, 9), "5000"))
+    account.apply(Mark(at=ct(2, 9, 1), symbol="ES", price=D("4950")))
+    assert account.status is AccountStatus.FAILED
+    balance = account.balance
+    assert account.apply(buy(ct(2, 9, 2), "4950")) == ()
+    account.apply(sell(ct(2, 9, 3), "4940"))
+    assert account.balance == balance - D(500) - D(4)
+    (rejected,) = account.apply(Order(at=ct(2, 9, 4), symbol="ES", side=Side.SELL, qty=1))
+    assert isinstance(rejected, OrderRejected) and rejected.reason is RejectReason.ACCOUNT_FAILED
+
+
+@pytest.mark.parametrize(("payout_floor", "floor"), [(False, "49000.00"), (True, "50000.00")])
+def test_a_withdrawal_lifts_the_floor_to_the_start_only_when_the_rule_set_says_so(
+    payout_floor: bool, floor: str
+) -> None:
+    account = AccountRisk(
+        rules(
+            drawdown={
+                "mode": "eod_trailing",
+                "max_loss": "4000.00",
+                "lock": {"kind": "none"},
+                "floor_to_start_on_payout": payout_floor,
+            }
+        )
+    )
+    account.apply(buy(ct(2, 9), "5000"))
+    account.apply(sell(ct(2, 10), "5060"))
+    account.apply(Withdrawal(at=ct(3, 8), amount=D("2000.00")))
+    assert account.balance == D("51000.00")
+    assert account.floor == D(floor)
+
+
+def test_a_daily_loss_step_once_reached_stays_even_when_the_balance_falls_back() -> None:
+    account = AccountRisk(
+        rules(
+            drawdown={"mode": "static", "max_loss": "5000.00", "lock": {"kind": "none"}},
+            daily_loss_limit={
+                "amount": "1000.00",
+                "breach": "soft",
+                "steps": [{"eod_balance_at_least": "51000.00", "amount": "2000.00"}],
+            },
+        )
+    )
+    account.apply(buy(ct(2, 9), "5000"))
+    account.apply(sell(ct(2, 10), "5020"))  # +1000: EOD balance 51,000
+    assert account.daily_loss_limit == D("1000.00")  # not the same day
+    account.apply(buy(ct(3, 9), "5000"))
+    account.apply(sell(ct(3, 10), "4990"))  # -500: EOD balance 50,500, below the step
+    eods = [d for d in account.apply(TimePassed(at=ct(4, 9))) if isinstance(d, EndOfDayRecorded)]
+    assert [eod.daily_loss_limit for eod in eods] == [D("2000.00")]
+    assert account.daily_loss_limit == D("2000.00")
+
+
+def test_the_scaling_tier_is_recomputed_at_every_eod_and_can_fall() -> None:
+    account = AccountRisk(
+        rules(
+            max_contracts={
+                "limit": "2",
+                "enforcement": "pre_trade_reject",
+                "scaling": [{"eod_balance_above": "50500.00", "limit": "5"}],
+            }
+        )
+    )
+    account.apply(buy(ct(2, 9), "5000"))
+    account.apply(sell(ct(2, 10), "5020"))  # 51,000
+    account.apply(TimePassed(at=ct(2, 17)))
+    assert account.contract_limit == D(5)
+    account.apply(buy(ct(3, 9), "5000"))
+    account.apply(sell(ct(3, 10), "4985"))  # 50,250
+    account.apply(TimePassed(at=ct(3, 17)))
+    assert account.contract_limit == D(2)
+
+
+def test_winning_days_count_by_day_pnl_and_the_target_passes_only_flat() -> None:
+    account = AccountRisk(
+        rules(
+            profit_target={"amount": "500.00"},
+            min_trading_days={"count": 2, "counts_if": "net_pnl_at_least", "threshold": "200.00"},
+        )
+    )
+    account.apply(buy(ct(2, 9), "5000"))
+    account.apply(sell(ct(2, 10), "5004"))  # +200: a winning day
+    account.apply(buy(ct(3, 9), "5000"))
+    account.apply(sell(ct(3, 10), "5003"))  # +150: not one
+    account.apply(buy(ct(4, 9), "5000"))
+    account.apply(sell(ct(4, 10), "5006"))  # +300: the second, target 650 >= 500
+    account.apply(buy(ct(4, 11), "5000"))  # ... but a position is open at the snapshot
+    account.apply(TimePassed(at=ct(4, 16)))
+    assert account.trading_days == 2 and account.status is AccountStatus.ACTIVE
+    account.apply(sell(ct(5, 9), "5000"))
+    passed = [d for d in account.apply(TimePassed(at=ct(5, 16))) if isinstance(d, PhasePassed)]
+    assert [(p.trade_date.isoformat(), p.profit) for p in passed] == [("2026-02-05", D("650.00"))]
+
+
+def test_a_payout_restarts_the_consistency_window_when_the_rule_set_says_since_payout() -> None:
+    account = AccountRisk(
+        rules(
+            profit_target={"amount": "100.00"},
+            consistency={"max_ratio": "0.5", "compare": "lt", "mode": "gate", "window": "since_payout"},
+        )
+    )
+    account.apply(buy(ct(2, 9), "5000"))
+    account.apply(sell(ct(2, 10), "5040"))  # +2000, one day: ratio 1
+    account.apply(Withdrawal(at=ct(3, 8), amount=D("1500.00")))
+    assert account.window_day_pnls == []
+    assert not account.consistency_met()
+
+
+def _refuse_float(text: str) -> None:
+    raise AssertionError(f"the snapshot holds a JSON float {text}; money must be a decimal string")
+
+
+def test_the_snapshot_is_plain_json_without_floats_and_restores_the_same_state() -> None:
+    rule_set = rules(daily_loss_limit={"amount": "700.00", "breach": "soft"})
+    account = AccountRisk(rule_set)
+    account.apply(buy(ct(2, 9), "110.5", qty=2, symbol="ZN"))
+    account.apply(Mark(at=ct(2, 9, 1), symbol="ZN", price=D("110.515625")))
+    text = json.dumps(account.to_snapshot())
+    snapshot = json.loads(text, parse_float=_refuse_float)
+    assert snapshot["positions"] == [{"symbol": "ZN", "lots": [["110.5", 2]]}]
+    assert snapshot["marks"] == {"ZN": "110.515625"}
+    restored = AccountRisk.from_snapshot(rule_set, snapshot)
+    assert restored.equity == account.equity == D("50031.250000")
+    assert restored.to_snapshot() == account.to_snapshot()
+
+
+def test_intraday_trailing_floor_stops_at_start_plus_the_lock_amount() -> None:
+    account = AccountRisk(
+        rules(
+            drawdown={
+                "mode": "intraday_trailing",
+                "max_loss": "2500.00",
+                "lock": {"kind": "start_plus", "amount": "100.00"},
+            }
+        )
+    )
+    account.apply(buy(ct(2, 9), "5000"))
+    account.apply(Mark(at=ct(2, 9, 1), symbol="ES", price=D("5100")))  # equity 55,000
+    assert account.high_water_mark == D("55000.00")
+    assert account.floor == D("50100.00")
