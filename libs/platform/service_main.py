@@ -6,10 +6,11 @@ A service's main.py supplies only its own wiring (`wire`), written out as explic
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import grpc
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -20,10 +21,15 @@ from libs.platform.settings import ServiceSettings
 
 @dataclass
 class Wiring:
-    """What a service's `wire` returns: servicers to register and event handlers for its inbox."""
+    """What a service's `wire` returns: servicers to register and event handlers for its inbox.
+
+    `jwks_source` lets a service verify access tokens from its own keys (identity); the others leave it None and
+    fetch identity's JWK Set over gRPC.
+    """
 
     register: Callable[[grpc.aio.Server], Sequence[str]]
     event_handlers: Mapping[str, Callable] = field(default_factory=dict)
+    jwks_source: Callable[[], Awaitable[dict]] | None = None
 
 
 @dataclass
@@ -32,6 +38,7 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
+    redis: Redis | None = None  # None when REDIS_URL is not configured
 
 
 def run_service(service: str, wire: Callable[[Runtime], Wiring]) -> None:
@@ -53,9 +60,16 @@ async def build_server(service: str, settings: ServiceSettings, wire: Callable[[
     from libs.platform.grpc_server import ServiceServer
     from libs.platform.inbox import InboxEventsServicer
     from libs.platform.outbox import OutboxRelay
+    from libs.platform.redis import create_redis
 
     engine = create_engine(settings.database_url, service)
-    runtime = Runtime(settings=settings, engine=engine, sessions=session_factory(engine), clock=SystemClock())
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        clock=SystemClock(),
+        redis=create_redis(settings.redis_url) if settings.redis_url else None,
+    )
     wiring = wire(runtime)
     inbox = InboxEventsServicer(runtime.sessions, service, wiring.event_handlers)
 
