@@ -271,9 +271,7 @@ class AccountRisk:
                         limit=self.contract_limit,
                     )
                 )
-        window = (
-            self._schedule.news_window_covering(fill.at, fill.symbol) if self._schedule.news_windows else None
-        )
+        window = self._schedule.news_window_covering(fill.at, fill.symbol) if self._schedule.news_windows else None
         if window is not None:
             self._emit(
                 ViolationRecorded(
@@ -298,9 +296,7 @@ class AccountRisk:
     def _apply_order(self, order: Order) -> None:
         reason, exposure_after = self._order_rejection(order)
         if reason is None:
-            self._emit(
-                OrderAccepted(occurred_at=order.at, symbol=order.symbol, side=order.side, qty=order.qty)
-            )
+            self._emit(OrderAccepted(occurred_at=order.at, symbol=order.symbol, side=order.side, qty=order.qty))
         else:
             self._emit(
                 OrderRejected(
@@ -331,11 +327,7 @@ class AccountRisk:
             position = self.positions.get(order.symbol)
             held = position.net_qty if position is not None else 0
             after_qty = held + order.side.sign * order.qty
-            after = (
-                before
-                - self._weighted(order.symbol, abs(held))
-                + self._weighted(order.symbol, abs(after_qty))
-            )
+            after = before - self._weighted(order.symbol, abs(held)) + self._weighted(order.symbol, abs(after_qty))
             # An order that lowers (or keeps) exposure is always accepted.
             if after > before and after > self.contract_limit:
                 return RejectReason.MAX_CONTRACTS, after
@@ -466,20 +458,19 @@ class AccountRisk:
         self._liquidate(boundary.at, RuleName.FLAT_BY, boundary)
 
     def _check_positions_at_news(self, boundary: Boundary) -> None:
-        for window in self._schedule.news_windows:
-            if window.start != boundary.at:
-                continue
-            for symbol in sorted(self.positions):
-                if window.event.affects(symbol):
-                    self._emit(
-                        ViolationRecorded(
-                            occurred_at=boundary.at,
-                            rule=RuleName.NEWS,
-                            symbol=symbol,
-                            trigger=boundary,
-                            detail=f"position open at the start of the news window of {window.event.title}",
-                        )
+        starting = [window for window in self._schedule.news_windows if window.start == boundary.at]
+        for symbol in sorted(self.positions):
+            titles = [window.event.title for window in starting if window.event.affects(symbol)]
+            if titles:
+                self._emit(
+                    ViolationRecorded(
+                        occurred_at=boundary.at,
+                        rule=RuleName.NEWS,
+                        symbol=symbol,
+                        trigger=boundary,
+                        detail=f"position open at the start of the news window of {', '.join(titles)}",
                     )
+                )
 
     def _record_end_of_day(self, boundary: Boundary) -> None:
         rule_set = self.rule_set
@@ -640,9 +631,7 @@ class AccountRisk:
         for raw in snapshot["positions"]:
             position = Position.from_snapshot(INSTRUMENTS[raw["symbol"]], raw)
             account.positions[position.symbol] = position
-            account._unrealized_by_symbol[position.symbol] = position.unrealized(
-                account.marks[position.symbol]
-            )
+            account._unrealized_by_symbol[position.symbol] = position.unrealized(account.marks[position.symbol])
         account.unrealized = sum(account._unrealized_by_symbol.values(), _ZERO)
         account.day_open_balance = Decimal(snapshot["day_open_balance"])
         account.day_had_fill = bool(snapshot["day_had_fill"])

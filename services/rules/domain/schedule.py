@@ -92,20 +92,19 @@ class BoundarySchedule:
             trade_date = next_trade_date(trade_date)
 
     def _news_boundaries_after(self, instant: datetime) -> Iterator[Boundary]:
+        # One boundary per distinct start instant: releases at the same minute are checked together.
+        starts: dict[datetime, list[str]] = {}
         for window in self.news_windows:
             if window.start > instant:
-                yield Boundary(
-                    window.start,
-                    BoundaryKind.NEWS_WINDOW_START,
-                    self._calendar.figures_date_of(window.start),
-                    window.event.title,
-                )
+                starts.setdefault(window.start, []).append(window.event.title)
+        for start, titles in starts.items():
+            yield Boundary(
+                start, BoundaryKind.NEWS_WINDOW_START, self._calendar.figures_date_of(start), ", ".join(titles)
+            )
 
     def boundaries_after(self, instant: datetime) -> Iterator[Boundary]:
         """Every boundary strictly after ``instant``, in firing order, without end."""
-        return heapq.merge(
-            self._calendar_boundaries_after(instant), self._news_boundaries_after(instant), key=_key
-        )
+        return heapq.merge(self._calendar_boundaries_after(instant), self._news_boundaries_after(instant), key=_key)
 
     def news_window_covering(self, instant: datetime, symbol: str) -> NewsWindow | None:
         for window in self.news_windows:

@@ -18,9 +18,10 @@ from services.rules.domain.decisions import (
     PositionsLiquidated,
     RejectReason,
     RuleName,
+    ViolationRecorded,
 )
 from services.rules.domain.rule_set import RuleSet, parse_rule_set
-from services.rules.domain.trade_events import Fill, Mark, Order, Side, TimePassed, Withdrawal
+from services.rules.domain.trade_events import Fill, Mark, NewsEvent, Order, Side, TimePassed, Withdrawal
 
 CHICAGO = ZoneInfo("America/Chicago")
 D = Decimal
@@ -232,3 +233,19 @@ def test_intraday_trailing_floor_stops_at_start_plus_the_lock_amount() -> None:
     account.apply(Mark(at=ct(2, 9, 1), symbol="ES", price=D("5100")))  # equity 55,000
     assert account.high_water_mark == D("55000.00")
     assert account.floor == D("50100.00")
+
+
+def test_two_releases_at_one_minute_record_one_news_violation_per_open_symbol() -> None:
+    news = (
+        NewsEvent(at=ct(4, 7, 30), title="CPI", instruments=None),
+        NewsEvent(at=ct(4, 7, 30), title="Jobless claims", instruments=frozenset({"ES"})),
+    )
+    account = AccountRisk(rules(news={"before_seconds": 120, "after_seconds": 120}), news)
+    account.apply(buy(ct(4, 7), "5000"))
+    account.apply(buy(ct(4, 7), "18000", symbol="NQ"))
+    decisions = account.apply(TimePassed(at=ct(4, 7, 29)))
+    violations = [(d.symbol, d.detail) for d in decisions if isinstance(d, ViolationRecorded)]
+    assert violations == [
+        ("ES", "position open at the start of the news window of CPI, Jobless claims"),
+        ("NQ", "position open at the start of the news window of CPI"),
+    ]
