@@ -2,6 +2,10 @@
 
 Domain errors map by class (table below); anything unexpected becomes INTERNAL and is logged with its trace, never
 UNKNOWN. It also carries the request id and the caller's identity from metadata into context variables.
+
+The caller's identity is the access token the gateway forwards (`authorization: Bearer <jwt>`), verified here again
+(defence in depth: a service never trusts an unsigned header naming a user or role). No token means an anonymous
+caller; a bad, expired or revoked token is refused before the servicer runs.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from libs.domain import errors
+from libs.platform.auth import Claims, TokenVerifier, bearer_token
 from libs.platform.logging import REQUEST_ID_HEADER, request_id_var
 
 log = logging.getLogger(__name__)
@@ -38,16 +43,18 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling, from metadata the gateway (or admin tooling) forwards. Identity signs it in issue 4."""
+    """Who is calling: the subject and role of the verified access token (or anonymous), and the client IP."""
 
     actor_id: str
     role: str
     ip: str | None
+    claims: Claims | None = None  # the verified token's claims; None for an anonymous caller
 
 
-ACTOR_ID_HEADER = "x-dynasty-actor-id"
-ACTOR_ROLE_HEADER = "x-dynasty-actor-role"
+AUTHORIZATION_HEADER = "authorization"
 CLIENT_IP_HEADER = "x-dynasty-client-ip"
+USER_AGENT_HEADER = "x-dynasty-user-agent"
+COUNTRY_HEADER = "x-dynasty-country"
 ANONYMOUS = Caller(actor_id="anonymous", role="anonymous", ip=None)
 caller_var: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("caller", default=None)
 
@@ -72,9 +79,23 @@ def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
     return {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
 
 
+async def identify_caller(md: dict[str, str], authenticator: TokenVerifier | None) -> Caller:
+    """The caller named by the forwarded bearer token, verified; anonymous without one (or without a verifier).
+
+    Raises Unauthenticated (bad, expired, revoked token) or PermissionDenied (suspended or terminated user).
+    """
+    ip = md.get(CLIENT_IP_HEADER) or None
+    token = bearer_token(md.get(AUTHORIZATION_HEADER))
+    if token is None or authenticator is None:
+        return Caller(actor_id=ANONYMOUS.actor_id, role=ANONYMOUS.role, ip=ip)
+    claims = await authenticator.verify(token)
+    return Caller(actor_id=claims.user_id, role=claims.role, ip=ip, claims=claims)
+
+
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, authenticator: TokenVerifier | None = None) -> None:
         self._service = service
+        self._authenticator = authenticator
 
     async def intercept_service(
         self,
@@ -86,19 +107,15 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
             return handler  # streaming RPCs (health Watch, reflection) keep their own error handling
         inner = handler.unary_unary
         service = self._service
+        authenticator = self._authenticator
         method = handler_call_details.method
 
         async def guarded(request, context: grpc.aio.ServicerContext):
             md = _metadata(context)
             request_id_var.set(md.get(REQUEST_ID_HEADER, "-"))
-            caller_var.set(
-                Caller(
-                    actor_id=md.get(ACTOR_ID_HEADER, "anonymous"),
-                    role=md.get(ACTOR_ROLE_HEADER, "anonymous"),
-                    ip=md.get(CLIENT_IP_HEADER),
-                )
-            )
+            caller_var.set(ANONYMOUS)
             try:
+                caller_var.set(await identify_caller(md, authenticator))
                 return await inner(request, context)
             except errors.DomainError as exc:
                 log.info("%s refused: %s (%s)", method, exc.message, exc.reason)

@@ -14,13 +14,18 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
+from libs.platform.auth import TokenVerifier
 from libs.platform.grpc_errors import ErrorMappingInterceptor
 
 log = logging.getLogger(__name__)
 
 
 class ServiceServer:
-    """Owns one grpc.aio server. `register` adds servicers; `service_names` lists them for health and reflection."""
+    """Owns one grpc.aio server. `register` adds servicers; `service_names` lists them for health and reflection.
+
+    `authenticator` verifies the access token each call carries (see grpc_errors); without one every caller is
+    anonymous, which only tests of unauthenticated paths should want.
+    """
 
     def __init__(
         self,
@@ -31,13 +36,14 @@ class ServiceServer:
         register: Callable[[grpc.aio.Server], Sequence[str]],
         grace_seconds: float = 5.0,
         readiness: Callable[[], Awaitable[bool]] | None = None,
+        authenticator: TokenVerifier | None = None,
     ) -> None:
         self.service = service
         self._address = f"{host}:{port}"
         self._grace = grace_seconds
         self._readiness = readiness
         self.server = grpc.aio.server(
-            interceptors=[aio_server_interceptor(), ErrorMappingInterceptor(service)],
+            interceptors=[aio_server_interceptor(), ErrorMappingInterceptor(service, authenticator)],
             options=[("grpc.so_reuseport", 0)],
         )
         self.health = health.aio.HealthServicer()
@@ -48,6 +54,8 @@ class ServiceServer:
         if self.port == 0:
             raise RuntimeError(f"cannot bind {self._address}")
         self._watch: asyncio.Task | None = None
+        # Clients the server's calls use (Redis, the JWKS channel), closed after the last call has finished.
+        self.closers: list[Callable[[], Awaitable[None]]] = []
 
     async def _set_all(self, serving: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
@@ -76,6 +84,8 @@ class ServiceServer:
             self._watch.cancel()
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self._grace)
+        for close in self.closers:
+            await close()
 
 
 async def serve_until_signalled(server: ServiceServer, background: Sequence[Callable[[], Awaitable[None]]] = ()):

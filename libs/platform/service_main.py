@@ -6,6 +6,7 @@ A service's main.py supplies only its own wiring (`wire`), written out as explic
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -38,7 +39,22 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
-    redis: Redis | None = None  # None when REDIS_URL is not configured
+    redis: Redis | None = None  # always set by build_server (Redis is required); None only in hand-built runtimes
+
+
+class MissingSetting(RuntimeError):
+    """A setting the service cannot run without; raised at start so the process fails fast and says why."""
+
+
+def require_redis_url(settings: ServiceSettings) -> str:
+    # Without Redis a service could verify signatures but not revocation: a suspended user's token would keep
+    # working until it expired. That is not a degraded mode we accept, so a service refuses to start.
+    if not settings.redis_url:
+        raise MissingSetting(
+            "REDIS_URL is not set: services need Redis to check access-token revocation (suspension, logout). "
+            "Set REDIS_URL (or DYNASTY_REDIS_URL), e.g. redis://127.0.0.1:6379/0."
+        )
+    return settings.redis_url
 
 
 def run_service(service: str, wire: Callable[[Runtime], Wiring]) -> None:
@@ -49,12 +65,19 @@ def run_service(service: str, wire: Callable[[Runtime], Wiring]) -> None:
 
     configure_logging(service, settings.log_level)
     configure_tracing(service, settings.otel_exporter)
+    try:
+        require_redis_url(settings)
+    except MissingSetting as exc:
+        print(f"{service}: cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     asyncio.run(_serve(service, settings, wire))
 
 
 async def build_server(service: str, settings: ServiceSettings, wire: Callable[[Runtime], Wiring]):
     """Build (not start) the server and its relay; also used by tests to run a service in-process."""
     from dynasty.events.v1 import events_service_pb2_grpc
+    from libs.platform.auth import TokenVerifier
+    from libs.platform.auth_grpc import GrpcJwksSource
     from libs.platform.db import create_engine, session_factory
     from libs.platform.event_sender import GrpcEventSender
     from libs.platform.grpc_server import ServiceServer
@@ -62,15 +85,20 @@ async def build_server(service: str, settings: ServiceSettings, wire: Callable[[
     from libs.platform.outbox import OutboxRelay
     from libs.platform.redis import create_redis
 
+    redis_url = require_redis_url(settings)
     engine = create_engine(settings.database_url, service)
     runtime = Runtime(
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
         clock=SystemClock(),
-        redis=create_redis(settings.redis_url) if settings.redis_url else None,
+        redis=create_redis(redis_url),
     )
     wiring = wire(runtime)
+    # Every call's bearer token is verified here again (defence in depth), from identity's keys: identity passes
+    # its own key source; the others fetch the JWK Set from identity over gRPC and cache it.
+    grpc_jwks = None if wiring.jwks_source is not None else GrpcJwksSource(settings.target_for("identity"))
+    authenticator = TokenVerifier(wiring.jwks_source or grpc_jwks, runtime.redis)
     inbox = InboxEventsServicer(runtime.sessions, service, wiring.event_handlers)
 
     def register(server: grpc.aio.Server) -> list[str]:
@@ -90,7 +118,11 @@ async def build_server(service: str, settings: ServiceSettings, wire: Callable[[
         register=register,
         grace_seconds=settings.grace_seconds,
         readiness=database_answers,
+        authenticator=authenticator,
     )
+    if grpc_jwks is not None:
+        server.closers.append(grpc_jwks.close)
+    server.closers.append(runtime.redis.aclose)
     targets = {name: settings.target_for(name) for name in ("identity", "challenges", "rules", "payouts")}
     sender = GrpcEventSender(targets)
     relay = OutboxRelay(engine, schema=service, send=sender, poll_seconds=settings.outbox_poll_seconds)

@@ -1,5 +1,9 @@
-"""The challenges service over real gRPC (in-process server, real PostgreSQL): status codes and ErrorInfo."""
+"""The challenges service over real gRPC (in-process server, real PostgreSQL and Redis): status codes, ErrorInfo,
+and the service's own check of the caller's access token (real tokens from a test ES256 key; the verifier is the
+real one, only its key source is the test's).
+"""
 
+import dataclasses
 import json
 
 import grpc
@@ -15,14 +19,26 @@ from libs.platform.service_main import build_server
 from libs.platform.settings import ServiceSettings
 from services.challenges.main import wire
 from tests.unit.challenges.factories import rule_set
+from tests.unit.gateway.tokens import TestKeys, tampered
 
-ADMIN = (("x-dynasty-actor-id", "admin-7"), ("x-dynasty-actor-role", "admin"), ("x-request-id", "req-12345678"))
+KEYS = TestKeys()
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"), ("x-request-id", "req-12345678"))
+
+
+ADMIN = bearer(KEYS.mint("admin-7", "admin", amr=("pwd", "otp")))
+
+
+def wire_with_test_keys(runtime):
+    return dataclasses.replace(wire(runtime), jwks_source=KEYS.jwks_source)
 
 
 @pytest.fixture
-async def stub(database_url):
-    settings = ServiceSettings(DATABASE_URL=database_url, grpc_port=free_port())
-    server, _relay, sender, engine = await build_server("challenges", settings, wire)
+async def stub(database_url, redis_url):
+    settings = ServiceSettings(DATABASE_URL=database_url, REDIS_URL=redis_url, grpc_port=free_port())
+    server, _relay, sender, engine = await build_server("challenges", settings, wire_with_test_keys)
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
     yield pb_grpc.ChallengesServiceStub(channel), channel
@@ -78,9 +94,34 @@ async def test_malformed_id_and_tampered_page_token_are_invalid_argument(stub):
     assert error_info(error).metadata["field"] == "page_token"
 
 
-async def test_publishing_needs_the_admin_role(stub, unique):
+async def test_publishing_without_a_token_is_refused(stub, unique):
     s, _ = stub
     error = await rpc_error(s.CreateProgramVersion(request(f"g-{unique}", f"r-{unique}"), timeout=5))
+    assert error.code() is grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_trader_token_may_not_publish(stub, unique):
+    s, _ = stub
+    trader = bearer(KEYS.mint(f"trader-{unique}", "trader"))
+    error = await rpc_error(s.CreateProgramVersion(request(f"g-{unique}", f"r-{unique}"), metadata=trader, timeout=5))
+    assert error.code() is grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_tampered_token_is_unauthenticated_even_claiming_admin(stub, unique):
+    s, _ = stub
+    forged = bearer(tampered(KEYS.mint(f"trader-{unique}", "trader")))
+    error = await rpc_error(s.CreateProgramVersion(request(f"g-{unique}", f"r-{unique}"), metadata=forged, timeout=5))
+    assert error.code() is grpc.StatusCode.UNAUTHENTICATED
+    assert error_info(error).reason == "UNAUTHENTICATED"
+    # Nothing was published under the forged identity.
+    missing = await rpc_error(s.GetProgram(pb.GetProgramRequest(program_id=f"g-{unique}"), timeout=5))
+    assert missing.code() is grpc.StatusCode.NOT_FOUND
+
+
+async def test_the_old_unsigned_actor_headers_grant_nothing(stub, unique):
+    s, _ = stub
+    claimed = (("x-dynasty-actor-id", "admin-7"), ("x-dynasty-actor-role", "admin"))
+    error = await rpc_error(s.CreateProgramVersion(request(f"g-{unique}", f"r-{unique}"), metadata=claimed, timeout=5))
     assert error.code() is grpc.StatusCode.PERMISSION_DENIED
 
 
