@@ -1,0 +1,160 @@
+"""Assemble the stand-in: Stripe routes, the /_standin/ controls, /healthz, and the webhook dispatcher's lifetime."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from devstack.stripe_standin import events, identity
+from devstack.stripe_standin.api import API_VERSION, State, public, route
+from devstack.stripe_standin.errors import StripeError
+from devstack.stripe_standin.forms import parse_form
+from devstack.stripe_standin.store import Store
+from devstack.stripe_standin.webhooks import DeliveryConfig, WebhookDispatcher
+
+RESOURCE_MODULES = [identity, events]
+
+
+def build_app(
+    data_dir: Path,
+    *,
+    public_url: str,
+    webhook_url: str | None = None,
+    webhook_secret: str = "whsec_devstack",  # noqa: S107  the devstack's well-known test secret
+    api_version: str = API_VERSION,
+) -> Starlette:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = DeliveryConfig(webhook_url=webhook_url, webhook_secret=webhook_secret)
+    state = State(
+        store=Store(data_dir / "stripe_standin.sqlite3"),
+        dispatcher=WebhookDispatcher(config),
+        public_url=public_url.rstrip("/"),
+        api_version=api_version,
+    )
+    routes: list[Route] = [Route("/healthz", _healthz, methods=["GET"])]
+    for module in _resource_modules():
+        routes += [route(state, method, path, handler) for method, path, handler in module.ROUTES]
+    routes += _control_routes(state)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await state.dispatcher.start()
+        try:
+            yield
+        finally:
+            await state.dispatcher.stop()
+            state.store.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.standin = state
+    return app
+
+
+def _resource_modules() -> list[Any]:
+    return RESOURCE_MODULES
+
+
+async def _healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    """Controls take JSON from tests and form posts from the hosted pages."""
+    raw = (await request.body()).decode()
+    if not raw:
+        return {}
+    if request.headers.get("content-type", "").startswith("application/json"):
+        parsed = json.loads(raw)
+        return parsed if isinstance(parsed, dict) else {}
+    return parse_form(raw)
+
+
+def control(handler: Any) -> Any:
+    async def endpoint(request: Request) -> Response:
+        try:
+            body = await _body(request)
+            result = handler(request, body)
+        except StripeError as exc:
+            return JSONResponse(exc.body(), exc.status)
+        except (ValueError, json.JSONDecodeError) as exc:
+            return JSONResponse({"error": {"type": "invalid_request_error", "message": str(exc)}}, 400)
+        if isinstance(result, Response):
+            return result
+        return JSONResponse(public(result))
+
+    return endpoint
+
+
+def _control_routes(state: State) -> list[Route]:
+    def get_config(_request: Request, _body: dict[str, Any]) -> dict[str, Any]:
+        return state.dispatcher.config.public()
+
+    def set_config(_request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        state.dispatcher.config.update(body)
+        return state.dispatcher.config.public()
+
+    def deliveries(_request: Request, _body: dict[str, Any]) -> dict[str, Any]:
+        return {"idle": state.dispatcher.idle, "attempts": [asdict(a) for a in state.dispatcher.attempts]}
+
+    def identity_processing(request: Request, _body: dict[str, Any]) -> dict[str, Any]:
+        return identity.control_processing(state, request.path_params["id"])
+
+    def identity_verify(request: Request, body: dict[str, Any]) -> Any:
+        session = identity.control_verify(state, request.path_params["id"], body.get("verified_outputs"))
+        return _back_to_merchant(session, body)
+
+    def identity_requires_input(request: Request, body: dict[str, Any]) -> Any:
+        code = body.get("code", "document_unverified_other")
+        session = identity.control_requires_input(state, request.path_params["id"], code, body.get("reason"))
+        return _back_to_merchant(session, body)
+
+    def identity_page(request: Request, _body: dict[str, Any]) -> Response:
+        session = state.load(request.path_params["id"], identity.KIND, "verification session")
+        return HTMLResponse(_identity_page(session))
+
+    c = control
+    return [
+        Route("/_standin/config", c(get_config), methods=["GET"]),
+        Route("/_standin/config", c(set_config), methods=["POST"]),
+        Route("/_standin/deliveries", c(deliveries), methods=["GET"]),
+        Route("/_standin/identity/verify/{id}", c(identity_page), methods=["GET"]),
+        Route("/_standin/identity/verification_sessions/{id}/processing", c(identity_processing), methods=["POST"]),
+        Route("/_standin/identity/verification_sessions/{id}/verify", c(identity_verify), methods=["POST"]),
+        Route(
+            "/_standin/identity/verification_sessions/{id}/requires_input",
+            c(identity_requires_input),
+            methods=["POST"],
+        ),
+    ]
+
+
+def _back_to_merchant(session: dict[str, Any], body: dict[str, Any]) -> Any:
+    """The hosted page's buttons send the browser back to the merchant's return_url, as Stripe's page does."""
+    if body.get("redirect") == "true" and session.get("_return_url"):
+        return RedirectResponse(session["_return_url"], status_code=303)
+    return session
+
+
+def _identity_page(session: dict[str, Any]) -> str:
+    sid = html.escape(session["id"])
+    base = f"/_standin/identity/verification_sessions/{sid}"
+    codes = "".join(f"<option>{html.escape(code)}</option>" for code in identity.LAST_ERROR_CODES)
+    return f"""<!doctype html><html><head><title>Verify your identity (Stripe stand-in)</title></head>
+<body style="font-family: sans-serif; max-width: 32em; margin: 3em auto">
+<h1>Verify your identity</h1>
+<p>Stripe stand-in for the devstack. Session <code>{sid}</code>, status <b>{html.escape(session["status"])}</b>.</p>
+<form method="post" action="{base}/verify"><input type="hidden" name="redirect" value="true">
+<button type="submit">Submit a valid document (verified)</button></form>
+<form method="post" action="{base}/requires_input"><input type="hidden" name="redirect" value="true">
+<select name="code">{codes}</select> <button type="submit">Fail verification (requires_input)</button></form>
+</body></html>"""
