@@ -1,6 +1,9 @@
 """The gateway: REST for the browser under /v1, translated to gRPC; problem JSON for every error; OpenAPI at /docs.
 
 It holds nothing durable. Built by `create_app(settings)`; nothing is constructed at import time.
+
+Access tokens are verified here (gateway.auth) against identity's JWK Set, fetched over gRPC and cached, and the
+Redis revocation keys; each service verifies the forwarded token again.
 """
 
 from __future__ import annotations
@@ -14,34 +17,38 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.problems import grpc_error_handler, problem, validation_error_handler
-from gateway.routers import health, programs
+from gateway.problems import domain_error_handler, grpc_error_handler, problem, validation_error_handler
+from gateway.routers import admin_users, auth, health, kyc, me, programs
 from gateway.settings import GatewaySettings
 from gateway.upstreams import Upstreams
+from libs.domain.errors import DomainError
+from libs.platform.auth import JwksSource, TokenVerifier
 from libs.platform.logging import request_id_var
 
 log = logging.getLogger(__name__)
 REQUEST_ID = "X-Request-Id"
 
 
-def create_app(settings: GatewaySettings) -> FastAPI:
+def create_app(settings: GatewaySettings, *, jwks_source: JwksSource | None = None) -> FastAPI:
+    """`jwks_source` replaces identity's GetJwks as the key source (tests sign tokens with their own key)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        from libs.platform.auth_grpc import GrpcJwksSource
         from libs.platform.protogen import ensure_generated
+        from libs.platform.redis import create_redis
 
         ensure_generated()
+        app.state.settings = settings
         app.state.upstreams = Upstreams(settings.targets(), settings.upstream_timeout_seconds)
-        app.state.redis = None
-        if settings.redis_url:
-            from libs.platform.redis import create_redis
-
-            app.state.redis = create_redis(settings.redis_url)
+        app.state.redis = create_redis(settings.redis_url)
+        source = jwks_source or GrpcJwksSource(channel=app.state.upstreams.channels["identity"])
+        app.state.verifier = TokenVerifier(source, app.state.redis, cache_seconds=settings.jwks_cache_seconds)
         try:
             yield
         finally:
             await app.state.upstreams.close()
-            if app.state.redis is not None:
-                await app.state.redis.aclose()
+            await app.state.redis.aclose()
 
     app = FastAPI(
         title="Dynasty Futures API",
@@ -64,6 +71,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         return response
 
     app.add_exception_handler(grpc.aio.AioRpcError, grpc_error_handler)
+    app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
 
     @app.exception_handler(StarletteHTTPException)
@@ -78,4 +86,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(programs.router)
+    app.include_router(auth.router)
+    app.include_router(me.router)
+    app.include_router(kyc.router)
+    app.include_router(admin_users.router)
     return app

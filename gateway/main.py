@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uvicorn
+from pydantic import ValidationError
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
@@ -13,7 +14,14 @@ from libs.platform.telemetry import configure_tracing
 
 def main() -> None:
     ensure_generated()
-    settings = GatewaySettings()
+    try:
+        settings = GatewaySettings()
+    except ValidationError as exc:
+        # Fail fast and say why: without Redis no revoked token could be refused.
+        missing = ", ".join(str(e["loc"][0]) for e in exc.errors())
+        raise SystemExit(
+            f"gateway: cannot start: missing or invalid settings: {missing} (REDIS_URL is required)"
+        ) from None
     configure_logging("gateway", settings.log_level)
     configure_tracing("gateway", settings.otel_exporter)
     uvicorn.run(

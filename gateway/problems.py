@@ -7,7 +7,8 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from libs.platform.grpc_errors import error_info
+from libs.domain import errors
+from libs.platform.grpc_errors import STATUS_BY_ERROR, error_info
 from libs.platform.logging import request_id_var
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -45,7 +46,15 @@ TITLES = {
 }
 
 
-def problem(status: int, detail: str, *, reason: str, instance: str, extra: dict | None = None) -> JSONResponse:
+def problem(
+    status: int,
+    detail: str,
+    *,
+    reason: str,
+    instance: str,
+    extra: dict | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = {
         "type": PROBLEM_TYPE_BASE + reason.lower().replace("_", "-"),
         "title": TITLES.get(status, "Error"),
@@ -56,7 +65,18 @@ def problem(status: int, detail: str, *, reason: str, instance: str, extra: dict
         "request_id": request_id_var.get(),
         **(extra or {}),
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _challenge_headers(status: int, metadata: dict[str, str]) -> dict[str, str]:
+    """401 says how to authenticate (RFC 6750); 429 says when to come back."""
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="dynasty-api", error="invalid_token"'
+    retry_after = metadata.get("retry_after_seconds", "")
+    if status == 429 and retry_after.isdigit():
+        headers["Retry-After"] = retry_after
+    return headers
 
 
 async def grpc_error_handler(request: Request, exc: grpc.aio.AioRpcError) -> JSONResponse:
@@ -67,7 +87,18 @@ async def grpc_error_handler(request: Request, exc: grpc.aio.AioRpcError) -> JSO
     detail = exc.details() or exc.code().name
     if status >= 500 and exc.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         detail = "internal error; it has been logged"  # never leak an upstream's internals to the browser
-    return problem(status, detail, reason=reason, instance=request.url.path, extra=extra)
+    headers = _challenge_headers(status, extra)
+    return problem(status, detail, reason=reason, instance=request.url.path, extra=extra, headers=headers)
+
+
+async def domain_error_handler(request: Request, exc: errors.DomainError) -> JSONResponse:
+    """Refusals the gateway decides itself (authentication, authorization), mapped as the services map them."""
+    code = next(c for cls, c in STATUS_BY_ERROR if isinstance(exc, cls))
+    status = HTTP_STATUS_BY_GRPC.get(code, 400)
+    headers = _challenge_headers(status, exc.metadata)
+    return problem(
+        status, exc.message, reason=exc.reason, instance=request.url.path, extra=dict(exc.metadata), headers=headers
+    )
 
 
 async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,12 +11,20 @@ class GatewaySettings(BaseSettings):
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
-    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "DYNASTY_REDIS_URL"))
+    # Required: every authenticated request checks the revocation keys in Redis (suspension, logout).
+    redis_url: str = Field(validation_alias=AliasChoices("REDIS_URL", "DYNASTY_REDIS_URL"))
     identity_target: str = "127.0.0.1:50051"
     challenges_target: str = "127.0.0.1:50052"
     rules_target: str = "127.0.0.1:50053"
     payouts_target: str = "127.0.0.1:50054"
     upstream_timeout_seconds: float = 5.0
+    # How many proxies in front of the gateway append to X-Forwarded-For and are trusted (CloudFront + ALB = 2).
+    # 0: the client IP is the socket peer and X-Forwarded-For is ignored (anyone can write it).
+    trusted_proxy_count: int = Field(default=0, ge=0, le=5)
+    # The gateway's public origin, for the OAuth callback URL registered with providers; else taken from the request.
+    public_base_url: str | None = None
+    # How long verified-token keys are cached before identity is asked again (an unknown kid refreshes at once).
+    jwks_cache_seconds: float = 300.0
     log_level: str = "INFO"
     otel_exporter: str = "none"
 

@@ -17,8 +17,13 @@ class Upstreams:
         self.channels: dict[str, grpc.aio.Channel] = {name: insecure_channel(t) for name, t in targets.items()}
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
-        """What every upstream call carries: the request id (identity claims join it in issue 4)."""
+        """The request id alone; routes with a caller use gateway.client.call_metadata (token and client facts)."""
         return ((REQUEST_ID_HEADER, request_id_var.get()),)
+
+    def identity(self):
+        from dynasty.identity.v1 import identity_service_pb2_grpc
+
+        return identity_service_pb2_grpc.IdentityServiceStub(self.channels["identity"])
 
     def challenges(self):
         from dynasty.challenges.v1 import challenges_service_pb2_grpc

@@ -1,0 +1,161 @@
+"""/v1/admin/users: staff tools over users. Support and admin read and review KYC; only admins change a user's
+standing, role or IP allow-list. Both need a session signed in with TOTP. Identity checks the role again."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from gateway.auth import Admin, Staff
+from gateway.identity_models import (
+    KYC_DECISIONS,
+    ROLES,
+    USER_STATUSES,
+    KycCaseOut,
+    KycDecisionName,
+    LoginEventList,
+    RoleName,
+    UserList,
+    UserOut,
+    UserStatusName,
+    code_of,
+    kyc_case_out,
+    login_event_out,
+    user_out,
+)
+from gateway.routers.identity_calls import identity_rpc
+
+router = APIRouter(prefix="/v1/admin/users", tags=["admin: users"])
+
+UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+Reason = Annotated[str, Field(min_length=1, max_length=1000, description="Why; recorded in the audit log")]
+
+
+class ReasonIn(BaseModel):
+    reason: Reason
+
+
+class RoleIn(BaseModel):
+    role: RoleName
+    reason: Reason
+
+
+class IpAllowListIn(BaseModel):
+    cidrs: list[Annotated[str, Field(min_length=3, max_length=64)]] = Field(
+        max_length=100, description='CIDR ranges, e.g. "203.0.113.0/24"; empty clears the list'
+    )
+
+
+class IpAllowListOut(BaseModel):
+    cidrs: list[str]
+
+
+class KycReviewIn(BaseModel):
+    decision: KycDecisionName
+    notes: str = Field(min_length=1, max_length=4000)
+
+
+def _pb():
+    from dynasty.identity.v1 import identity_service_pb2 as pb
+
+    return pb
+
+
+@router.get("", response_model=UserList, summary="Page through users (support, admin)")
+async def list_users(
+    request: Request,
+    claims: Staff,
+    status: Annotated[UserStatusName | None, Query()] = None,
+    role: Annotated[RoleName | None, Query()] = None,
+    email_contains: Annotated[str, Query(max_length=320)] = "",
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_token: Annotated[str, Query(max_length=512)] = "",
+) -> UserList:
+    pb = _pb()
+    message = pb.ListUsersRequest(
+        status=code_of(USER_STATUSES, status) if status else 0,
+        role=code_of(ROLES, role) if role else 0,
+        email_contains=email_contains,
+        page_size=page_size,
+        page_token=page_token,
+    )
+    reply = await identity_rpc(request, "ListUsers", message, claims)
+    return UserList(users=[user_out(u) for u in reply.users], next_page_token=reply.next_page_token or None)
+
+
+@router.get("/{user_id}", response_model=UserOut, summary="One user (support, admin)")
+async def get_user(request: Request, claims: Staff, user_id: UserId) -> UserOut:
+    reply = await identity_rpc(request, "GetUser", _pb().GetUserRequest(user_id=user_id), claims)
+    return user_out(reply.user)
+
+
+@router.post("/{user_id}/suspend", response_model=UserOut, summary="Suspend: every session ends at once (admin)")
+async def suspend_user(request: Request, claims: Admin, user_id: UserId, body: ReasonIn) -> UserOut:
+    reply = await identity_rpc(
+        request, "SuspendUser", _pb().SuspendUserRequest(user_id=user_id, reason=body.reason), claims
+    )
+    return user_out(reply.user)
+
+
+@router.post("/{user_id}/reinstate", response_model=UserOut, summary="Lift a suspension (admin)")
+async def reinstate_user(request: Request, claims: Admin, user_id: UserId, body: ReasonIn) -> UserOut:
+    reply = await identity_rpc(
+        request, "ReinstateUser", _pb().ReinstateUserRequest(user_id=user_id, reason=body.reason), claims
+    )
+    return user_out(reply.user)
+
+
+@router.post("/{user_id}/terminate", response_model=UserOut, summary="Close an account for good (admin)")
+async def terminate_user(request: Request, claims: Admin, user_id: UserId, body: ReasonIn) -> UserOut:
+    reply = await identity_rpc(
+        request, "TerminateUser", _pb().TerminateUserRequest(user_id=user_id, reason=body.reason), claims
+    )
+    return user_out(reply.user)
+
+
+@router.put("/{user_id}/role", response_model=UserOut, summary="Set a user's role (admin)")
+async def change_role(request: Request, claims: Admin, user_id: UserId, body: RoleIn) -> UserOut:
+    pb = _pb()
+    message = pb.ChangeRoleRequest(user_id=user_id, role=code_of(ROLES, body.role), reason=body.reason)
+    reply = await identity_rpc(request, "ChangeRole", message, claims)
+    return user_out(reply.user)
+
+
+@router.put("/{user_id}/ip-allow-list", response_model=IpAllowListOut, summary="Where staff may sign in from (admin)")
+async def set_ip_allow_list(request: Request, claims: Admin, user_id: UserId, body: IpAllowListIn) -> IpAllowListOut:
+    reply = await identity_rpc(
+        request, "SetIpAllowList", _pb().SetIpAllowListRequest(user_id=user_id, cidrs=body.cidrs), claims
+    )
+    return IpAllowListOut(cidrs=list(reply.cidrs))
+
+
+@router.get("/{user_id}/kyc", response_model=KycCaseOut, summary="A user's KYC case (support, admin)")
+async def get_user_kyc(request: Request, claims: Staff, user_id: UserId) -> KycCaseOut:
+    reply = await identity_rpc(request, "GetKyc", _pb().GetKycRequest(user_id=user_id), claims)
+    return kyc_case_out(reply.kyc_case)
+
+
+@router.post("/{user_id}/kyc/review", response_model=KycCaseOut, summary="Decide a KYC case (support, admin)")
+async def review_kyc(request: Request, claims: Staff, user_id: UserId, body: KycReviewIn) -> KycCaseOut:
+    pb = _pb()
+    message = pb.ReviewKycRequest(user_id=user_id, decision=code_of(KYC_DECISIONS, body.decision), notes=body.notes)
+    reply = await identity_rpc(request, "ReviewKyc", message, claims)
+    return kyc_case_out(reply.kyc_case)
+
+
+@router.get("/{user_id}/logins", response_model=LoginEventList, summary="A user's login history (support, admin)")
+async def user_logins(
+    request: Request,
+    claims: Staff,
+    user_id: UserId,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_token: Annotated[str, Query(max_length=512)] = "",
+) -> LoginEventList:
+    pb = _pb()
+    message = pb.ListLoginEventsRequest(user_id=user_id, page_size=page_size, page_token=page_token)
+    reply = await identity_rpc(request, "ListLoginEvents", message, claims)
+    return LoginEventList(
+        events=[login_event_out(e) for e in reply.events], next_page_token=reply.next_page_token or None
+    )

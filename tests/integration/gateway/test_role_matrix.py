@@ -1,0 +1,176 @@
+"""The role x endpoint matrix: every route of the gateway, for every kind of caller, allowed or refused as the
+table below says. A route added without an entry here fails `test_every_route_has_an_entry`.
+
+Tokens are real ES256 JWTs minted with the test's key; the gateway's real TokenVerifier is given that key's JWK Set
+and checks revocation in real Redis. Allowed calls reach a real gRPC upstream: a small in-process server standing in
+for the identity service with canned answers (tests/integration/gateway/fake_upstream.py). It is only the wire
+peer; what is under test is the gateway's authorization, so "allowed" means the route's own success status with the
+canned answer, and "refused" means 401/403 before any upstream call.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.unit.gateway.tokens import suspend
+
+PUBLIC, OWN, SIGNED_IN, STAFF, ADMIN = "public", "own", "signed_in", "staff", "admin"
+PRINCIPALS = ("anonymous", "trader", "support_no_mfa", "support_mfa", "admin_mfa", "suspended_trader")
+OK = "ok"
+
+# What each access class answers each caller. OWN: any valid token, even staff who have not enrolled TOTP yet.
+# SIGNED_IN: staff must have signed in with TOTP. STAFF: support or admin, with TOTP. ADMIN: admin with TOTP.
+EXPECTED: dict[str, dict[str, int | str]] = {
+    PUBLIC: dict.fromkeys(PRINCIPALS, OK),
+    OWN: {"anonymous": 401, "trader": OK, "support_no_mfa": OK, "support_mfa": OK, "admin_mfa": OK,
+          "suspended_trader": 403},
+    SIGNED_IN: {"anonymous": 401, "trader": OK, "support_no_mfa": 403, "support_mfa": OK, "admin_mfa": OK,
+                "suspended_trader": 403},
+    STAFF: {"anonymous": 401, "trader": 403, "support_no_mfa": 403, "support_mfa": OK, "admin_mfa": OK,
+            "suspended_trader": 403},
+    ADMIN: {"anonymous": 401, "trader": 403, "support_no_mfa": 403, "support_mfa": 403, "admin_mfa": OK,
+            "suspended_trader": 403},
+}  # fmt: skip
+
+USER_ID = "00000000-0000-4000-8000-00000000abcd"
+
+
+@dataclass(frozen=True)
+class Probe:
+    access: str
+    success: int = 200
+    path: str | None = None  # the concrete path, when the route has parameters
+    json: dict | None = None
+    params: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)
+
+
+MATRIX: dict[tuple[str, str], Probe] = {
+    ("GET", "/openapi.json"): Probe(PUBLIC),
+    ("GET", "/docs"): Probe(PUBLIC),
+    ("GET", "/docs/oauth2-redirect"): Probe(PUBLIC),
+    ("GET", "/redoc"): Probe(PUBLIC),
+    ("GET", "/healthz"): Probe(PUBLIC),
+    ("GET", "/readyz"): Probe(PUBLIC),
+    ("GET", "/v1/programs"): Probe(PUBLIC),
+    ("GET", "/v1/programs/{program_id}"): Probe(PUBLIC, path="/v1/programs/eval-50k"),
+    ("POST", "/v1/auth/register"): Probe(PUBLIC, 202, json={"email": "a@example.com", "password": "x" * 14}),
+    ("POST", "/v1/auth/verify-email"): Probe(PUBLIC, json={"token": "t"}),
+    ("POST", "/v1/auth/login"): Probe(PUBLIC, json={"email": "a@example.com", "password": "x" * 14}),
+    ("POST", "/v1/auth/login/mfa"): Probe(PUBLIC, json={"mfa_token": "m", "totp_code": "123456"}),
+    ("POST", "/v1/auth/refresh"): Probe(PUBLIC, json={"refresh_token": "r"}),
+    ("GET", "/v1/auth/oauth/{provider}"): Probe(PUBLIC, 302, path="/v1/auth/oauth/google"),
+    ("GET", "/v1/auth/oauth/{provider}/callback"): Probe(
+        PUBLIC,
+        path="/v1/auth/oauth/google/callback",
+        params={"code": "c", "state": "s-123"},
+        headers={"Cookie": "dynasty_oauth_state=s-123"},
+    ),
+    ("POST", "/v1/auth/logout"): Probe(OWN, 204, json={"refresh_token": "r"}),
+    ("POST", "/v1/auth/logout-everywhere"): Probe(OWN),
+    ("POST", "/v1/auth/mfa/totp"): Probe(OWN),
+    ("POST", "/v1/auth/mfa/totp/verify"): Probe(OWN, json={"totp_code": "123456"}),
+    ("GET", "/v1/me"): Probe(OWN),
+    ("POST", "/v1/auth/mfa/step-up"): Probe(SIGNED_IN, json={"totp_code": "123456"}),
+    ("GET", "/v1/me/logins"): Probe(SIGNED_IN),
+    ("PUT", "/v1/me/tax-profile"): Probe(
+        SIGNED_IN, json={"form": "w9", "legal_name": "T", "tin": "123456789", "country": "US", "address": "1 St"}
+    ),
+    ("GET", "/v1/me/tax-profile"): Probe(SIGNED_IN),
+    ("POST", "/v1/kyc/session"): Probe(SIGNED_IN, json={"return_url": "https://app.example.com/kyc"}),
+    ("GET", "/v1/kyc"): Probe(SIGNED_IN),
+    ("GET", "/v1/admin/users"): Probe(STAFF),
+    ("GET", "/v1/admin/users/{user_id}"): Probe(STAFF, path=f"/v1/admin/users/{USER_ID}"),
+    ("GET", "/v1/admin/users/{user_id}/kyc"): Probe(STAFF, path=f"/v1/admin/users/{USER_ID}/kyc"),
+    ("POST", "/v1/admin/users/{user_id}/kyc/review"): Probe(
+        STAFF, path=f"/v1/admin/users/{USER_ID}/kyc/review", json={"decision": "approve", "notes": "documents fine"}
+    ),
+    ("GET", "/v1/admin/users/{user_id}/logins"): Probe(STAFF, path=f"/v1/admin/users/{USER_ID}/logins"),
+    ("POST", "/v1/admin/users/{user_id}/suspend"): Probe(
+        ADMIN, path=f"/v1/admin/users/{USER_ID}/suspend", json={"reason": "chargeback fraud"}
+    ),
+    ("POST", "/v1/admin/users/{user_id}/reinstate"): Probe(
+        ADMIN, path=f"/v1/admin/users/{USER_ID}/reinstate", json={"reason": "cleared"}
+    ),
+    ("POST", "/v1/admin/users/{user_id}/terminate"): Probe(
+        ADMIN, path=f"/v1/admin/users/{USER_ID}/terminate", json={"reason": "closed on request"}
+    ),
+    ("PUT", "/v1/admin/users/{user_id}/role"): Probe(
+        ADMIN, path=f"/v1/admin/users/{USER_ID}/role", json={"role": "support", "reason": "hired"}
+    ),
+    ("PUT", "/v1/admin/users/{user_id}/ip-allow-list"): Probe(
+        ADMIN, path=f"/v1/admin/users/{USER_ID}/ip-allow-list", json={"cidrs": ["203.0.113.0/24"]}
+    ),
+}
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    """(method, path) for every route the app serves, routes of included routers included.
+
+    HEAD is left out where Starlette adds it to a GET route by itself: it answers as the GET does.
+    """
+    found: set[tuple[str, str]] = set()
+    for route in app.routes:
+        if hasattr(route, "effective_route_contexts"):  # FastAPI keeps included routers as one entry each
+            pairs = [(ctx.original_route, ctx.path) for ctx in route.effective_route_contexts()]
+        else:
+            pairs = [(route, route.path)]
+        for original, path in pairs:
+            methods = set(getattr(original, "methods", None) or {"WEBSOCKET"})
+            if "GET" in methods:
+                methods.discard("HEAD")
+            found |= {(m, path) for m in methods}
+    return found
+
+
+@pytest.fixture(scope="module")
+async def tokens(keys, redis) -> dict[str, str | None]:
+    now = int(time.time())
+    suspended_id = f"suspended-{uuid.uuid4().hex[:8]}"
+    minted = {
+        "anonymous": None,
+        "trader": keys.mint(f"trader-{uuid.uuid4().hex[:8]}", "trader"),
+        "support_no_mfa": keys.mint(f"support-{uuid.uuid4().hex[:8]}", "support"),
+        "support_mfa": keys.mint(f"support-{uuid.uuid4().hex[:8]}", "support", amr=("pwd", "otp"), mfa_at=now),
+        "admin_mfa": keys.mint(f"admin-{uuid.uuid4().hex[:8]}", "admin", amr=("pwd", "otp"), mfa_at=now),
+        "suspended_trader": keys.mint(suspended_id, "trader"),
+    }
+    await suspend(redis, suspended_id)
+    return minted
+
+
+def test_every_route_has_an_entry(http):
+    routes = app_routes(http.app)
+    missing = sorted(routes - set(MATRIX))
+    stale = sorted(set(MATRIX) - routes)
+    assert not missing, f"routes without a role-matrix entry (add one): {missing}"
+    assert not stale, f"matrix entries for routes that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+async def test_each_route_answers_each_caller_as_the_matrix_says(http, upstream, tokens, principal):
+    mismatches = []
+    for (method, route_path), probe in MATRIX.items():
+        token = tokens[principal]
+        headers = {**probe.headers, **({"Authorization": f"Bearer {token}"} if token else {})}
+        calls_before = len(upstream.identity.calls)
+        reply = await http.request(
+            method, probe.path or route_path, json=probe.json, params=probe.params, headers=headers
+        )
+        expected = EXPECTED[probe.access][principal]
+        want = probe.success if expected == OK else expected
+        if reply.status_code != want:
+            mismatches.append(f"{method} {route_path}: expected {want}, got {reply.status_code} {reply.text[:160]}")
+            continue
+        if expected != OK:
+            # Refused at the gateway: a problem document, and identity never heard of the call.
+            body = reply.json()
+            if body.get("status") != want or len(upstream.identity.calls) != calls_before:
+                mismatches.append(f"{method} {route_path}: refusal was not a gateway problem document: {body}")
+            if want == 401 and not reply.headers.get("www-authenticate", "").startswith("Bearer"):
+                mismatches.append(f"{method} {route_path}: 401 without WWW-Authenticate: Bearer")
+    assert not mismatches, f"{principal}:\n" + "\n".join(mismatches)
