@@ -205,9 +205,7 @@ def load_scenario(text: str) -> Scenario:
         # Decimals straight from the text: a JSON number never passes through a binary float.
         document = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as error:
-        raise ScenarioRefused(
-            f"malformed JSON at line {error.lineno} column {error.colno}: {error.msg}"
-        ) from None
+        raise ScenarioRefused(f"malformed JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
     return parse_scenario(document)
 
 
@@ -240,11 +238,7 @@ def _trigger(trigger: Trigger, zone: ZoneInfo) -> dict[str, Any]:
         value = getattr(trigger, name, None)
         if value is not None:
             described[name] = (
-                value.value
-                if isinstance(value, Side)
-                else str(value)
-                if isinstance(value, Decimal)
-                else value
+                value.value if isinstance(value, Side) else str(value) if isinstance(value, Decimal) else value
             )
     return described
 

@@ -35,9 +35,7 @@ class Boundary:
 
     @property
     def description(self) -> str:
-        return f"{self.kind.value} of {self.trade_date.isoformat()}" + (
-            f" ({self.title})" if self.title else ""
-        )
+        return f"{self.kind.value} of {self.trade_date.isoformat()}" + (f" ({self.title})" if self.title else "")
 
 
 Trigger = TradeEvent | Boundary

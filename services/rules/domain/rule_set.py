@@ -185,9 +185,7 @@ def _optional_block(block: Mapping[str, Any], name: str, path: str) -> Mapping[s
     return None if value is None else _require_object(value, f"{path}.{name}")
 
 
-def parse_decimal(
-    value: Any, path: str, *, minimum: Decimal | None = None, positive: bool = False
-) -> Decimal:
+def parse_decimal(value: Any, path: str, *, minimum: Decimal | None = None, positive: bool = False) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise RuleSetError(f"{path}: {value!r} is not a decimal string")
     try:
@@ -253,9 +251,7 @@ def _parse_drawdown(block: Mapping[str, Any]) -> Drawdown:
             lock_amount = parse_decimal(
                 _field(lock_block, "amount", f"{path}.lock"), f"{path}.lock.amount", minimum=_ZERO
             )
-    payout_floor = _parse_bool(
-        block.get("floor_to_start_on_payout", False), f"{path}.floor_to_start_on_payout"
-    )
+    payout_floor = _parse_bool(block.get("floor_to_start_on_payout", False), f"{path}.floor_to_start_on_payout")
     return Drawdown(mode, max_loss, lock, lock_amount, payout_floor)
 
 
@@ -274,9 +270,7 @@ def _parse_daily_loss(block: Mapping[str, Any] | None) -> DailyLossLimit | None:
         step = _require_object(raw, step_path)
         steps.append(
             DailyLossStep(
-                parse_decimal(
-                    _field(step, "eod_balance_at_least", step_path), f"{step_path}.eod_balance_at_least"
-                ),
+                parse_decimal(_field(step, "eod_balance_at_least", step_path), f"{step_path}.eod_balance_at_least"),
                 parse_decimal(_field(step, "amount", step_path), f"{step_path}.amount", positive=True),
             )
         )

@@ -134,9 +134,7 @@ def test_a_naive_instant_is_refused() -> None:
         CME.trade_date_of(datetime(2026, 2, 3, 12, 0))
 
 
-instants = st.datetimes(
-    min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
-)
+instants = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC))
 calendars = st.sampled_from([CME, MIDNIGHT_PRAGUE, TradingCalendar("Asia/Tokyo", time(15, 0), time(15, 0))])
 
 

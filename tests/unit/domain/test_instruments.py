@@ -33,9 +33,7 @@ def test_a_tick_is_worth_tick_size_times_point_value(symbol: str) -> None:
         ("MGC", "1.00", "COMEX", True),
     ],
 )
-def test_specs_match_the_contract_specifications(
-    symbol: str, tick_value: str, exchange: str, micro: bool
-) -> None:
+def test_specs_match_the_contract_specifications(symbol: str, tick_value: str, exchange: str, micro: bool) -> None:
     spec = instrument(symbol)
     assert spec.tick_value == Decimal(tick_value)
     assert spec.exchange == exchange
