@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from libs.domain import errors
-from libs.platform.grpc_errors import STATUS_BY_ERROR, error_info
+from libs.platform.grpc_errors import RETRY_AFTER_KEY, STATUS_BY_ERROR, error_info
 from libs.platform.logging import request_id_var
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -73,7 +73,7 @@ def _challenge_headers(status: int, metadata: dict[str, str]) -> dict[str, str]:
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="dynasty-api", error="invalid_token"'
-    retry_after = metadata.get("retry_after_seconds", "")
+    retry_after = metadata.get(RETRY_AFTER_KEY, "")
     if status == 429 and retry_after.isdigit():
         headers["Retry-After"] = retry_after
     return headers

@@ -39,6 +39,8 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
     (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.DomainError, grpc.StatusCode.FAILED_PRECONDITION),
 ]
+# ErrorInfo.metadata key of a throttled refusal: whole seconds until a retry may succeed (the gateway's Retry-After).
+RETRY_AFTER_KEY = "retry_after_seconds"
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ def build_status(exc: BaseException, service: str) -> status_pb2.Status:
     if isinstance(exc, errors.DomainError):
         code = next(c for cls, c in STATUS_BY_ERROR if isinstance(exc, cls))
         reason, message, metadata = exc.reason, exc.message, exc.metadata
+        if RETRY_AFTER_KEY in metadata:
+            # A refusal that says when to come back is throttling (login attempts), whatever its class.
+            code = grpc.StatusCode.RESOURCE_EXHAUSTED
     info = error_details_pb2.ErrorInfo(reason=reason, domain=f"{service}.{ERROR_DOMAIN_SUFFIX}", metadata=metadata)
     detail = any_pb2.Any()
     detail.Pack(info)

@@ -45,6 +45,7 @@ class CannedIdentity(pb_grpc.IdentityServiceServicer):
     """Answers every RPC the gateway calls; records each call's method, request and metadata."""
 
     def __init__(self) -> None:
+        self.jwks: dict = {"keys": []}  # what GetJwks serves
         self.calls: list[tuple[str, object, dict[str, str]]] = []
         self.refuse_next: DomainError | None = None  # make the next call fail with this error
 
@@ -56,6 +57,10 @@ class CannedIdentity(pb_grpc.IdentityServiceServicer):
 
             await context.abort_with_status(rpc_status.to_status(build_status(error, "identity")))
         return reply
+
+    async def GetJwks(self, request, context):
+        reply = pb.GetJwksResponse(jwks_json=json.dumps(self.jwks), max_age_seconds=300)
+        return await self._answer("GetJwks", request, context, reply)
 
     async def Register(self, request, context):
         return await self._answer("Register", request, context, pb.RegisterResponse(message="check your email"))
