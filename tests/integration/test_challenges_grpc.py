@@ -15,7 +15,7 @@ from dynasty.challenges.v1 import challenges_service_pb2 as pb
 from dynasty.challenges.v1 import challenges_service_pb2_grpc as pb_grpc
 from dynasty.common.v1 import money_pb2
 from libs.platform.grpc_errors import error_info
-from libs.platform.service_main import build_server
+from libs.platform.service_main import MissingSetting, build_server
 from libs.platform.settings import ServiceSettings
 from services.challenges.main import wire
 from tests.unit.challenges.factories import rule_set
@@ -147,3 +147,28 @@ async def test_health_reports_serving_for_the_service(stub):
         health_pb2.HealthCheckRequest(service="dynasty.challenges.v1.ChallengesService"), timeout=5
     )
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_a_service_refuses_to_start_without_redis(database_url):
+    settings = ServiceSettings(DATABASE_URL=database_url, grpc_port=free_port())
+    with pytest.raises(MissingSetting, match="REDIS_URL"):
+        await build_server("challenges", settings, wire)
+
+
+async def test_a_suspended_admins_token_is_permission_denied(stub, redis_url, unique):
+    from libs.platform.redis import create_redis
+    from tests.unit.gateway.tokens import suspend
+
+    s, _ = stub
+    admin_id = f"admin-{unique}"
+    token = KEYS.mint(admin_id, "admin", amr=("pwd", "otp"))
+    redis = create_redis(redis_url)
+    try:
+        await suspend(redis, admin_id)
+    finally:
+        await redis.aclose()
+    error = await rpc_error(
+        s.CreateProgramVersion(request(f"g-{unique}", f"r-{unique}"), metadata=bearer(token), timeout=5)
+    )
+    assert error.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert "suspended" in error.details()
