@@ -20,7 +20,7 @@ TIMEOUT_SECONDS = 3.0
 def http_is_healthy(port: int, path: str = "/healthz") -> bool:
     url = f"http://127.0.0.1:{port}{path}"
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - fixed loopback URL
+        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
