@@ -38,18 +38,11 @@ class BoundaryKind(StrEnum):
     SESSION_OPEN = "session_open"
 
 
-_KIND_ORDER = {kind: index for index, kind in enumerate(BoundaryKind)}
-
-
 @dataclass(frozen=True, slots=True)
 class CalendarBoundary:
     at: datetime  # UTC
     kind: BoundaryKind
     trade_date: date  # the date the boundary closes (EOD, roll) or opens (session open)
-
-    @property
-    def sort_key(self) -> tuple[datetime, int]:
-        return (self.at, _KIND_ORDER[self.kind])
 
 
 def parse_wall_time(text: str, *, field: str) -> time:
@@ -118,10 +111,6 @@ class TradingCalendar:
     @property
     def zone(self) -> ZoneInfo:
         return self._zone
-
-    @property
-    def snapshot_is_roll(self) -> bool:
-        return self.eod_snapshot == self.day_roll
 
     # -- instants of a trade date ---------------------------------------------------------------------------
     def local_instant(self, day: date, wall: time) -> datetime:

@@ -16,15 +16,20 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 
+from libs.domain.errors import InvalidArgument
 
-class UnknownInstrument(ValueError):
+
+class UnknownInstrument(InvalidArgument):
     def __init__(self, symbol: object) -> None:
-        super().__init__(f"unknown symbol {symbol!r}")
+        super().__init__(f"unknown symbol {symbol!r}", field="symbol")
         self.symbol = symbol
 
 
-class InvalidPrice(ValueError):
+class InvalidPrice(InvalidArgument):
     """A price that is not a decimal (or, for Treasuries, not points-and-32nds)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="price")
 
 
 @dataclass(frozen=True, slots=True)

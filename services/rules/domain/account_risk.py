@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from libs.domain.errors import InvalidArgument
 from libs.domain.instruments import INSTRUMENTS, UnknownInstrument
 from services.rules.domain.decisions import (
     Boundary,
@@ -76,9 +77,13 @@ class AccountStatus(StrEnum):
     PASSED = "passed"
 
 
-class EventOutOfOrder(ValueError):
+class EventOutOfOrder(InvalidArgument):
+    """Time only moves forward: an event earlier than the last one applied would rewrite decisions taken."""
+
     def __init__(self, at: datetime, cursor: datetime) -> None:
-        super().__init__(f"event at {at.isoformat()} is earlier than the last event at {cursor.isoformat()}")
+        super().__init__(
+            f"event at {at.isoformat()} is earlier than the last event at {cursor.isoformat()}", field="at"
+        )
 
 
 class AccountRisk:
@@ -114,7 +119,6 @@ class AccountRisk:
         self.day_opened_position = False
         self.trading_days = 0
         self.window_day_pnls: list[Decimal] = []
-        self.last_eod_balance = start
         # Daily loss: the baseline is the balance at the last day roll (less withdrawals since).
         self.daily_loss_baseline = start
         self.daily_loss_limit = self._daily_loss.amount if self._daily_loss else None
@@ -484,7 +488,6 @@ class AccountRisk:
             candidate = self._capped_floor(balance - self._drawdown.max_loss)
             if candidate > self.floor:
                 self.floor = candidate
-        self.last_eod_balance = balance
         if self._daily_loss is not None:
             reached = [step.amount for step in self._daily_loss.steps if balance >= step.eod_balance_at_least]
             # A step, once reached, stays: the limit never steps back down.
@@ -600,7 +603,6 @@ class AccountRisk:
             "day_opened_position": self.day_opened_position,
             "trading_days": self.trading_days,
             "window_day_pnls": [str(pnl) for pnl in self.window_day_pnls],
-            "last_eod_balance": str(self.last_eod_balance),
             "daily_loss_baseline": str(self.daily_loss_baseline),
             "daily_loss_limit": text(self.daily_loss_limit),
             "next_daily_loss_limit": text(self.next_daily_loss_limit),
@@ -638,7 +640,6 @@ class AccountRisk:
         account.day_opened_position = bool(snapshot["day_opened_position"])
         account.trading_days = int(snapshot["trading_days"])
         account.window_day_pnls = [Decimal(pnl) for pnl in snapshot["window_day_pnls"]]
-        account.last_eod_balance = Decimal(snapshot["last_eod_balance"])
         account.daily_loss_baseline = Decimal(snapshot["daily_loss_baseline"])
         account.daily_loss_limit = number(snapshot["daily_loss_limit"])
         account.next_daily_loss_limit = number(snapshot["next_daily_loss_limit"])

@@ -33,10 +33,6 @@ class Boundary:
     trade_date: date
     title: str = ""  # the news release, for news windows
 
-    @property
-    def description(self) -> str:
-        return f"{self.kind.value} of {self.trade_date.isoformat()}" + (f" ({self.title})" if self.title else "")
-
 
 Trigger = TradeEvent | Boundary
 

@@ -22,7 +22,7 @@ from enum import StrEnum
 import numpy as np
 
 from libs.domain.instruments import instrument
-from services.rules.domain.account_risk import AccountRisk, AccountStatus
+from services.rules.domain.account_risk import AccountRisk
 from services.rules.domain.rule_set import DrawdownMode
 
 SCALE_EXPONENT = 8
@@ -184,8 +184,3 @@ class RemarkScreen:
             if outcome is not RemarkOutcome.NONE:
                 decisions[index] = outcome
         return decisions
-
-
-def is_screenable(account: AccountRisk) -> bool:
-    """Terminal accounts check no rules, so the screen leaves them out."""
-    return account.status is not AccountStatus.FAILED and account.status is not AccountStatus.PASSED

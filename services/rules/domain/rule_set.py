@@ -10,16 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import Any, TypeVar
 
 from libs.domain.calendar import CalendarConfigError, TradingCalendar, parse_wall_time
+from libs.domain.errors import InvalidArgument
 from libs.domain.instruments import INSTRUMENTS
+from libs.domain.money import MoneyError, to_decimal
 
 
-class RuleSetError(ValueError):
-    """A rule set that cannot be used; the message names the field's path."""
+class RuleSetError(InvalidArgument):
+    """A rule set that cannot be used; the message starts with the field's path (``rule_set.drawdown.mode: ...``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field=message.split(":", 1)[0], reason="INVALID_RULE_SET")
 
 
 class DrawdownMode(StrEnum):
@@ -186,14 +191,11 @@ def _optional_block(block: Mapping[str, Any], name: str, path: str) -> Mapping[s
 
 
 def parse_decimal(value: Any, path: str, *, minimum: Decimal | None = None, positive: bool = False) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise RuleSetError(f"{path}: {value!r} is not a decimal string")
+    """An exact decimal from a string, int or Decimal; floats, bools and junk are refused with the field's path."""
     try:
-        result = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        raise RuleSetError(f"{path}: {value!r} is not a decimal number") from None
-    if not result.is_finite():
-        raise RuleSetError(f"{path}: {value!r} is not a finite number")
+        result = to_decimal(value, field=path)
+    except MoneyError as error:
+        raise RuleSetError(str(error)) from None
     if positive and result <= 0:
         raise RuleSetError(f"{path}: {value!r} must be greater than zero")
     if minimum is not None and result < minimum:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from libs.domain.errors import InvalidArgument
 from services.rules.domain.rule_set import (
     ConsistencyWindow,
     DrawdownMode,
@@ -124,3 +125,11 @@ def _with(path: tuple, value: object) -> dict:
 def test_a_wrong_field_is_refused_with_its_path(path: tuple, value: object, message: str) -> None:
     with pytest.raises(RuleSetError, match=message.replace("[", r"\[").replace("]", r"\]")):
         parse_rule_set(_with(path, value))
+
+
+def test_a_rule_set_error_is_an_invalid_argument_naming_its_field_for_the_grpc_mapping() -> None:
+    with pytest.raises(RuleSetError) as refused:
+        parse_rule_set(_with(("drawdown", "max_loss"), "lots"))
+    assert isinstance(refused.value, InvalidArgument)
+    assert refused.value.reason == "INVALID_RULE_SET"
+    assert refused.value.field == "rule_set.drawdown.max_loss"
