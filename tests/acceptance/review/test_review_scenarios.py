@@ -26,7 +26,7 @@ REVIEW_SCENARIOS = sorted(Path(__file__).resolve().parent.glob("*.json"))
 
 
 def test_the_review_scenarios_are_there() -> None:
-    assert len(REVIEW_SCENARIOS) >= 15
+    assert len(REVIEW_SCENARIOS) >= 40
 
 
 @pytest.mark.parametrize("path", REVIEW_SCENARIOS, ids=lambda path: path.stem)
