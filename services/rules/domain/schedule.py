@@ -8,6 +8,7 @@ a snapshot rebuilds exactly the boundaries still to fire after its cursor.
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 
@@ -57,12 +58,15 @@ class BoundarySchedule:
         self._calendar = rule_set.calendar
         if rule_set.news is None:
             self.news_windows: tuple[NewsWindow, ...] = ()
+            self._news_span = timedelta(0)
         else:
             before = timedelta(seconds=rule_set.news.before_seconds)
             after = timedelta(seconds=rule_set.news.after_seconds)
             self.news_windows = tuple(
                 sorted((NewsWindow(event, before, after) for event in news), key=lambda window: window.start)
             )
+            self._news_span = before + after
+        self._news_starts = [window.start for window in self.news_windows]
 
     def flat_by_at(self, trade_date: date) -> datetime | None:
         flat_by = self._rule_set.flat_by
@@ -107,8 +111,14 @@ class BoundarySchedule:
         return heapq.merge(self._calendar_boundaries_after(instant), self._news_boundaries_after(instant), key=_key)
 
     def news_window_covering(self, instant: datetime, symbol: str) -> NewsWindow | None:
-        for window in self.news_windows:
-            if window.start > instant:
+        # Windows are sorted by start; only those starting within one window length before the instant can cover it.
+        windows = self.news_windows
+        index = bisect_right(self._news_starts, instant)
+        earliest_start = instant - self._news_span
+        while index > 0:
+            index -= 1
+            window = windows[index]
+            if window.start < earliest_start:
                 return None
             if window.covers(instant, symbol):
                 return window
