@@ -299,7 +299,7 @@ def _parse_consistency(block: Mapping[str, Any] | None) -> Consistency | None:
         max_ratio=parse_decimal(_field(block, "max_ratio", path), f"{path}.max_ratio", positive=True),
         compare=_parse_enum(RatioComparison, _field(block, "compare", path), f"{path}.compare"),
         mode=_parse_enum(ConsistencyMode, _field(block, "mode", path), f"{path}.mode"),
-        window=_parse_enum(ConsistencyWindow, block.get("window", "phase"), f"{path}.window"),
+        window=_parse_enum(ConsistencyWindow, block.get("window", "since_payout"), f"{path}.window"),
     )
 
 

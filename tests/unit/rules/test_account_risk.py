@@ -187,18 +187,19 @@ def test_winning_days_count_by_day_pnl_and_the_target_passes_only_flat() -> None
     assert [(p.trade_date.isoformat(), p.profit) for p in passed] == [("2026-02-05", D("650.00"))]
 
 
-def test_a_payout_restarts_the_consistency_window_when_the_rule_set_says_since_payout() -> None:
-    account = AccountRisk(
-        rules(
-            profit_target={"amount": "100.00"},
-            consistency={"max_ratio": "0.5", "compare": "lt", "mode": "gate", "window": "since_payout"},
-        )
-    )
+@pytest.mark.parametrize(("window", "restarted"), [(None, True), ("since_payout", True), ("phase", False)])
+def test_a_payout_restarts_the_consistency_window_unless_the_rule_set_keeps_the_whole_phase(
+    window: str | None, restarted: bool
+) -> None:
+    consistency = {"max_ratio": "0.5", "compare": "lt", "mode": "gate"}
+    if window is not None:
+        consistency["window"] = window
+    account = AccountRisk(rules(profit_target={"amount": "100.00"}, consistency=consistency))
     account.apply(buy(ct(2, 9), "5000"))
-    account.apply(sell(ct(2, 10), "5040"))  # +2000, one day: ratio 1
+    account.apply(sell(ct(2, 10), "5040"))  # +2000 on one day
     account.apply(Withdrawal(at=ct(3, 8), amount=D("1500.00")))
-    assert account.window_day_pnls == []
-    assert not account.consistency_met()
+    assert account.window_day_pnls == ([] if restarted else [D("2000.00")])
+    assert not account.consistency_met()  # one winning day is a ratio of 1, and an empty window has no total
 
 
 def _refuse_float(text: str) -> None:
