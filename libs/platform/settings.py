@@ -31,3 +31,24 @@ class ServiceSettings(BaseSettings):
 
     def target_for(self, service: str) -> str:
         return getattr(self, f"{service}_target")
+
+
+class IdentitySettings(ServiceSettings):
+    """The identity service's own settings (DYNASTY_IDENTITY_*), on top of what every service reads.
+
+    The argon2id defaults are RFC 9106's second recommended option (t=3, m=64 MiB, p=4); ADR 0030 records their
+    measured cost. Tests lower them through the environment or the constructor.
+    """
+
+    identity_master_key: str | None = None  # base64 of 32 bytes; in AWS a KMS key replaces it (identity_kms_key_id)
+    identity_master_key_file: str = ".data/devstack/identity/master.key"  # devstack: created on first start
+    identity_kms_key_id: str | None = None
+    identity_argon2_time_cost: int = 3
+    identity_argon2_memory_kib: int = 65536
+    identity_argon2_parallelism: int = 4
+    identity_email_backend: str = "local"  # local | ses
+    identity_mail_dir: str = ".data/devstack/mail"
+    identity_mail_from: str = "Dynasty Futures <no-reply@dynasty.local>"
+    identity_public_base_url: str = "http://127.0.0.1:8080"
+    identity_blocked_countries: str = "CU,IR,KP,SY"  # OFAC comprehensively sanctioned jurisdictions
+    identity_verification_ttl_hours: int = 48

@@ -1,0 +1,105 @@
+"""Proto <-> use-case values for the identity service. Only translation; no decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from dynasty.identity.v1 import identity_service_pb2 as pb
+from libs.platform.grpc_errors import current_caller
+from services.identity.application.common import Actor, ClientInfo, SessionTokens
+from services.identity.domain.login_events import LoginEvent
+from services.identity.domain.tax_profile import TaxForm, TaxProfile
+from services.identity.domain.user import KycStatus, Role, User, UserStatus
+
+ROLE_TO_PB = {Role.TRADER: pb.ROLE_TRADER, Role.SUPPORT: pb.ROLE_SUPPORT, Role.ADMIN: pb.ROLE_ADMIN}
+ROLE_FROM_PB = {v: k for k, v in ROLE_TO_PB.items()}
+STATUS_TO_PB = {
+    UserStatus.PENDING_VERIFICATION: pb.USER_STATUS_PENDING_VERIFICATION,
+    UserStatus.ACTIVE: pb.USER_STATUS_ACTIVE,
+    UserStatus.SUSPENDED: pb.USER_STATUS_SUSPENDED,
+    UserStatus.TERMINATED: pb.USER_STATUS_TERMINATED,
+}
+STATUS_FROM_PB = {v: k for k, v in STATUS_TO_PB.items()}
+KYC_TO_PB = {
+    KycStatus.NOT_STARTED: pb.KYC_STATUS_NOT_STARTED,
+    KycStatus.PENDING: pb.KYC_STATUS_PENDING,
+    KycStatus.APPROVED: pb.KYC_STATUS_APPROVED,
+    KycStatus.REJECTED: pb.KYC_STATUS_REJECTED,
+    KycStatus.NEEDS_REVIEW: pb.KYC_STATUS_NEEDS_REVIEW,
+}
+FORM_TO_PB = {TaxForm.W9: pb.TAX_FORM_W9, TaxForm.W8BEN: pb.TAX_FORM_W8BEN}
+FORM_FROM_PB = {v: k for k, v in FORM_TO_PB.items()}
+
+
+def timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def actor() -> Actor:
+    caller = current_caller()
+    # session_id arrives once the interceptor verifies bearer tokens (it knows the token's `sid`).
+    return Actor(
+        actor_id=caller.actor_id, role=caller.role, ip=caller.ip, session_id=getattr(caller, "session_id", None)
+    )
+
+
+def client_from_pb(client: pb.ClientContext) -> ClientInfo:
+    caller = current_caller()
+    return ClientInfo(
+        ip=client.ip or caller.ip or None,
+        user_agent=client.user_agent or None,
+        country=client.country or None,
+    )
+
+
+def user_to_pb(user: User) -> pb.User:
+    return pb.User(
+        user_id=str(user.user_id),
+        email=user.email,
+        email_verified=user.email_verified,
+        role=ROLE_TO_PB[user.role],
+        status=STATUS_TO_PB[user.status],
+        mfa_enabled=user.mfa_enabled,
+        kyc_status=KYC_TO_PB[user.kyc_status],
+        created_at=timestamp(user.created_at),
+        status_reason=user.status_reason,
+    )
+
+
+def session_to_pb(tokens: SessionTokens) -> pb.Session:
+    return pb.Session(
+        access_token=tokens.access_token,
+        access_token_expires_at=timestamp(tokens.access_token_expires_at),
+        refresh_token=tokens.refresh_token,
+        refresh_token_expires_at=timestamp(tokens.refresh_token_expires_at),
+        token_type="Bearer",
+    )
+
+
+def login_event_to_pb(event: LoginEvent) -> pb.LoginEvent:
+    return pb.LoginEvent(
+        at=timestamp(event.occurred_at),
+        ip=event.ip or "",
+        user_agent=event.user_agent or "",
+        country=event.country or "",
+        succeeded=event.succeeded,
+        outcome=event.outcome.value,
+        new_device=event.new_device,
+    )
+
+
+def tax_profile_to_pb(profile: TaxProfile) -> pb.TaxProfile:
+    return pb.TaxProfile(
+        form=FORM_TO_PB[profile.form],
+        legal_name=profile.legal_name,
+        tin_masked=profile.tin_masked,
+        country=profile.country,
+        address=profile.address,
+        updated_at=timestamp(profile.updated_at),
+    )

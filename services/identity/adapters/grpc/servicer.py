@@ -1,0 +1,236 @@
+"""dynasty.identity.v1.IdentityService: translate, call the use case, translate back.
+
+The KYC and OAuth RPCs are not served here yet: they fall through to the generated base class (UNIMPLEMENTED).
+Throttling answers RESOURCE_EXHAUSTED with ErrorInfo.metadata["retry_after_seconds"]; that status has no domain
+error class in the shared interceptor's table, so this servicer sets it itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from dynasty.identity.v1 import identity_service_pb2 as pb
+from dynasty.identity.v1 import identity_service_pb2_grpc as pb_grpc
+from libs.platform.grpc_errors import ERROR_DOMAIN_SUFFIX
+from libs.platform.paging import decode_page_token, encode_page_token
+from services.identity.adapters.grpc import mapping as m
+from services.identity.application.change_role import ChangeRole
+from services.identity.application.complete_mfa_login import CompleteMfaLogin
+from services.identity.application.confirm_totp import ConfirmTotp
+from services.identity.application.enroll_totp import EnrollTotp
+from services.identity.application.get_jwks import JWKS_MAX_AGE_SECONDS
+from services.identity.application.get_me import GetMe
+from services.identity.application.get_tax_profile import GetTaxProfile
+from services.identity.application.get_user import GetUser
+from services.identity.application.list_login_events import ListLoginEvents
+from services.identity.application.list_users import ListUsers
+from services.identity.application.login import Login
+from services.identity.application.logout import Logout
+from services.identity.application.logout_everywhere import LogoutEverywhere
+from services.identity.application.refresh_session import RefreshSession
+from services.identity.application.register import Register
+from services.identity.application.set_ip_allow_list import SetIpAllowList
+from services.identity.application.set_tax_profile import SetTaxProfile
+from services.identity.application.step_up import StepUp
+from services.identity.application.suspend_user import SuspendUser
+from services.identity.application.verify_email import VerifyEmail
+from services.identity.domain.errors import TooManyAttempts
+
+Handler = Callable[[Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class IdentityUseCases:
+    register: Handler
+    verify_email: Handler
+    login: Handler
+    complete_mfa_login: Handler
+    refresh_session: Handler
+    logout: Handler
+    logout_everywhere: Handler
+    get_jwks: Callable[[], Awaitable[dict]]
+    enroll_totp: Handler
+    confirm_totp: Handler
+    step_up: Handler
+    get_me: Handler
+    list_login_events: Handler
+    set_tax_profile: Handler
+    get_tax_profile: Handler
+    list_users: Handler
+    get_user: Handler
+    suspend_user: Handler
+    reinstate_user: Handler
+    terminate_user: Handler
+    change_role: Handler
+    set_ip_allow_list: Handler
+
+
+async def _abort_throttled(context, exc: TooManyAttempts) -> None:
+    info = error_details_pb2.ErrorInfo(
+        reason=exc.reason, domain=f"identity.{ERROR_DOMAIN_SUFFIX}", metadata=exc.metadata
+    )
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=exc.message, details=[detail])
+    await context.abort_with_status(rpc_status.to_status(status))
+
+
+class IdentityServicer(pb_grpc.IdentityServiceServicer):
+    def __init__(self, use_cases: IdentityUseCases) -> None:
+        self._uc = use_cases
+
+    async def Register(self, request: pb.RegisterRequest, context) -> pb.RegisterResponse:
+        message = await self._uc.register(
+            Register(email=request.email, password=request.password, client=m.client_from_pb(request.client))
+        )
+        return pb.RegisterResponse(message=message)
+
+    async def VerifyEmail(self, request: pb.VerifyEmailRequest, context) -> pb.VerifyEmailResponse:
+        user = await self._uc.verify_email(VerifyEmail(token=request.token, ip=m.actor().ip))
+        return pb.VerifyEmailResponse(user=m.user_to_pb(user))
+
+    async def Login(self, request: pb.LoginRequest, context) -> pb.LoginResponse:
+        try:
+            result = await self._uc.login(
+                Login(email=request.email, password=request.password, client=m.client_from_pb(request.client))
+            )
+        except TooManyAttempts as exc:
+            await _abort_throttled(context, exc)
+        if result.mfa_required:
+            return pb.LoginResponse(mfa_required=True, mfa_token=result.mfa_token)
+        return pb.LoginResponse(session=m.session_to_pb(result.session))
+
+    async def CompleteMfaLogin(self, request: pb.CompleteMfaLoginRequest, context) -> pb.CompleteMfaLoginResponse:
+        tokens = await self._uc.complete_mfa_login(
+            CompleteMfaLogin(
+                mfa_token=request.mfa_token,
+                totp_code=request.totp_code,
+                recovery_code=request.recovery_code,
+                client=m.client_from_pb(request.client),
+            )
+        )
+        return pb.CompleteMfaLoginResponse(session=m.session_to_pb(tokens))
+
+    async def RefreshSession(self, request: pb.RefreshSessionRequest, context) -> pb.RefreshSessionResponse:
+        tokens = await self._uc.refresh_session(
+            RefreshSession(refresh_token=request.refresh_token, client=m.client_from_pb(request.client))
+        )
+        return pb.RefreshSessionResponse(session=m.session_to_pb(tokens))
+
+    async def Logout(self, request: pb.LogoutRequest, context) -> pb.LogoutResponse:
+        await self._uc.logout(Logout(actor=m.actor(), refresh_token=request.refresh_token))
+        return pb.LogoutResponse()
+
+    async def LogoutEverywhere(self, request: pb.LogoutEverywhereRequest, context) -> pb.LogoutEverywhereResponse:
+        count = await self._uc.logout_everywhere(LogoutEverywhere(actor=m.actor()))
+        return pb.LogoutEverywhereResponse(sessions_revoked=count)
+
+    async def GetJwks(self, request: pb.GetJwksRequest, context) -> pb.GetJwksResponse:
+        jwks = await self._uc.get_jwks()
+        return pb.GetJwksResponse(jwks_json=json.dumps(jwks), max_age_seconds=JWKS_MAX_AGE_SECONDS)
+
+    async def EnrollTotp(self, request: pb.EnrollTotpRequest, context) -> pb.EnrollTotpResponse:
+        provisioning = await self._uc.enroll_totp(EnrollTotp(actor=m.actor()))
+        return pb.EnrollTotpResponse(provisioning_uri=provisioning.provisioning_uri, secret=provisioning.secret)
+
+    async def ConfirmTotp(self, request: pb.ConfirmTotpRequest, context) -> pb.ConfirmTotpResponse:
+        codes = await self._uc.confirm_totp(ConfirmTotp(actor=m.actor(), totp_code=request.totp_code))
+        return pb.ConfirmTotpResponse(recovery_codes=codes)
+
+    async def StepUp(self, request: pb.StepUpRequest, context) -> pb.StepUpResponse:
+        try:
+            token = await self._uc.step_up(StepUp(actor=m.actor(), totp_code=request.totp_code))
+        except TooManyAttempts as exc:
+            await _abort_throttled(context, exc)
+        return pb.StepUpResponse(access_token=token.token, access_token_expires_at=m.timestamp(token.expires_at))
+
+    async def GetMe(self, request: pb.GetMeRequest, context) -> pb.GetMeResponse:
+        return pb.GetMeResponse(user=m.user_to_pb(await self._uc.get_me(GetMe(actor=m.actor()))))
+
+    async def ListLoginEvents(self, request: pb.ListLoginEventsRequest, context) -> pb.ListLoginEventsResponse:
+        before = decode_page_token(request.page_token)
+        page = await self._uc.list_login_events(
+            ListLoginEvents(
+                actor=m.actor(),
+                user_id=request.user_id,
+                page_size=request.page_size,
+                before_id=int(before) if before and before.isdigit() else None,
+            )
+        )
+        return pb.ListLoginEventsResponse(
+            events=[m.login_event_to_pb(e) for e in page.events],
+            next_page_token=encode_page_token(str(page.next_before_id) if page.next_before_id else None),
+        )
+
+    async def SetTaxProfile(self, request: pb.SetTaxProfileRequest, context) -> pb.SetTaxProfileResponse:
+        profile = await self._uc.set_tax_profile(
+            SetTaxProfile(
+                actor=m.actor(),
+                form=m.FORM_FROM_PB.get(request.form),
+                legal_name=request.legal_name,
+                tin=request.tin,
+                country=request.country,
+                address=request.address,
+            )
+        )
+        return pb.SetTaxProfileResponse(tax_profile=m.tax_profile_to_pb(profile))
+
+    async def GetTaxProfile(self, request: pb.GetTaxProfileRequest, context) -> pb.GetTaxProfileResponse:
+        profile = await self._uc.get_tax_profile(GetTaxProfile(actor=m.actor()))
+        return pb.GetTaxProfileResponse(tax_profile=m.tax_profile_to_pb(profile))
+
+    async def ListUsers(self, request: pb.ListUsersRequest, context) -> pb.ListUsersResponse:
+        page = await self._uc.list_users(
+            ListUsers(
+                actor=m.actor(),
+                status=m.STATUS_FROM_PB.get(request.status),
+                role=m.ROLE_FROM_PB.get(request.role),
+                email_contains=request.email_contains or None,
+                page_size=request.page_size,
+                after_key=decode_page_token(request.page_token),
+            )
+        )
+        return pb.ListUsersResponse(
+            users=[m.user_to_pb(u) for u in page.users], next_page_token=encode_page_token(page.next_after_key)
+        )
+
+    async def GetUser(self, request: pb.GetUserRequest, context) -> pb.GetUserResponse:
+        user = await self._uc.get_user(GetUser(actor=m.actor(), user_id=request.user_id))
+        return pb.GetUserResponse(user=m.user_to_pb(user))
+
+    async def SuspendUser(self, request: pb.SuspendUserRequest, context) -> pb.SuspendUserResponse:
+        user = await self._uc.suspend_user(SuspendUser(actor=m.actor(), user_id=request.user_id, reason=request.reason))
+        return pb.SuspendUserResponse(user=m.user_to_pb(user))
+
+    async def ReinstateUser(self, request: pb.ReinstateUserRequest, context) -> pb.ReinstateUserResponse:
+        user = await self._uc.reinstate_user(
+            SuspendUser(actor=m.actor(), user_id=request.user_id, reason=request.reason)
+        )
+        return pb.ReinstateUserResponse(user=m.user_to_pb(user))
+
+    async def TerminateUser(self, request: pb.TerminateUserRequest, context) -> pb.TerminateUserResponse:
+        user = await self._uc.terminate_user(
+            SuspendUser(actor=m.actor(), user_id=request.user_id, reason=request.reason)
+        )
+        return pb.TerminateUserResponse(user=m.user_to_pb(user))
+
+    async def ChangeRole(self, request: pb.ChangeRoleRequest, context) -> pb.ChangeRoleResponse:
+        user = await self._uc.change_role(
+            ChangeRole(
+                actor=m.actor(), user_id=request.user_id, role=m.ROLE_FROM_PB.get(request.role), reason=request.reason
+            )
+        )
+        return pb.ChangeRoleResponse(user=m.user_to_pb(user))
+
+    async def SetIpAllowList(self, request: pb.SetIpAllowListRequest, context) -> pb.SetIpAllowListResponse:
+        cidrs = await self._uc.set_ip_allow_list(
+            SetIpAllowList(actor=m.actor(), user_id=request.user_id, cidrs=list(request.cidrs))
+        )
+        return pb.SetIpAllowListResponse(cidrs=cidrs)

@@ -1,0 +1,30 @@
+"""Command: lift a suspension (admin, with a reason). Tokens from before stay dead (401): the user signs in again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from libs.domain.clock import Clock
+from services.identity.application.account_status import ChangeAccountStatus, change_account_status
+from services.identity.application.ports import IdentityUnitOfWork, Revocations
+from services.identity.domain.user import User
+
+ReinstateUser = ChangeAccountStatus
+
+
+class ReinstateUserHandler:
+    def __init__(self, uow: Callable[[], IdentityUnitOfWork], clock: Clock, revocations: Revocations) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._revocations = revocations
+
+    async def __call__(self, cmd: ReinstateUser) -> User:
+        return await change_account_status(
+            self._uow,
+            self._clock,
+            self._revocations,
+            cmd,
+            action="reinstate",
+            revocation_reason="reinstated",
+            revoke_sessions=False,
+        )
