@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,18 @@ def test_review_scenario_replays_to_its_hand_computed_expectation(path: Path) ->
     expect = json.loads(text, parse_float=Decimal)["expect"]
     result = replay_text(text)
     assert mismatches(expect, result) == [], json.dumps(result, indent=1, default=str)
+
+
+@pytest.mark.parametrize("path", REVIEW_SCENARIOS, ids=lambda path: path.stem)
+def test_review_scenario_timeline_is_in_time_order_with_offsets_and_decimal_strings(path: Path) -> None:
+    # shared/scenarios/README.md: entries "in time order", `at` with an offset, decimal figures as strings.
+    result = replay_text(path.read_text(encoding="utf-8"))
+    instants = [datetime.fromisoformat(entry["at"]) for entry in result["timeline"]]
+    assert all(instant.utcoffset() is not None for instant in instants)
+    assert instants == sorted(instants)
+    for name in ("balance", "equity", "floor", "high_water_mark"):
+        assert isinstance(result[name], str)
+        Decimal(result[name])
 
 
 # -- refusals ------------------------------------------------------------------------------------------------
@@ -75,6 +88,9 @@ REFUSALS = [
     ("zero_quantity", _with_event_change(0, qty=0), ["event 0", "qty"]),
     ("negative_quantity", _with_event_change(0, qty=-1), ["event 0", "qty"]),
     ("events_out_of_time_order", _with_event_change(2, at="2026-02-03T08:00:00-06:00"), ["event 2", "order"]),
+    ("non_decimal_fee", _with_event_change(0, fee="two"), ["event 0", "two"]),
+    ("unknown_event_type", _with_event_change(1, type="quote"), ["event 1", "quote"]),
+    ("unknown_side", _with_event_change(0, side="long"), ["event 0", "long"]),
     ("treasury_quote_on_a_decimal_instrument", _with_event_change(1, price="5001-08"), ["event 1", "5001-08"]),
 ]
 
