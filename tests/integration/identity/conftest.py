@@ -3,8 +3,6 @@ a throwaway master key and a per-test mail folder."""
 
 from __future__ import annotations
 
-import base64
-import secrets
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from services.identity.application.login import Login
 from services.identity.application.register import Register
 from services.identity.application.verify_email import VerifyEmail
 from services.identity.main import build_identity
+from tests.conftest import TEST_DATA_DIR
 
 PASSWORD = "correct horse battery staple"
 
@@ -28,7 +27,8 @@ def identity_test_settings(database_url: str, redis_url: str, mail_dir: Path, **
     values = dict(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
-        identity_master_key=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        # One key for every test run: the test database is kept between runs, and so are its encrypted rows.
+        identity_master_key_file=str(TEST_DATA_DIR / "identity" / "master.key"),
         identity_argon2_time_cost=1,
         identity_argon2_memory_kib=1024,
         identity_argon2_parallelism=1,
