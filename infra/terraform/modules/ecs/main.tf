@@ -18,6 +18,8 @@ locals {
       DYNASTY_GATEWAY_HOST = "0.0.0.0"
       DYNASTY_ENVIRONMENT  = var.environment
       AWS_REGION           = local.region
+      # Aurora refuses plain connections (rds.force_ssl); libpq (psycopg) and asyncpg both read this.
+      PGSSLMODE = "require"
     },
   )
 
@@ -483,8 +485,11 @@ resource "aws_ecs_task_definition" "migration" {
       command   = ["python", "-m", "libs.platform.migrate", each.key]
       user      = "10001:10001"
 
-      environment = [for key, value in merge(each.value.environment, { DYNASTY_SERVICE_NAME = each.key }) : { name = key, value = value }]
-      secrets     = [for key, arn in each.value.secrets : { name = key, valueFrom = arn } if key == "DATABASE_URL"]
+      environment = [
+        for key, value in merge(each.value.environment, { DYNASTY_SERVICE_NAME = each.key, PGSSLMODE = "require" }) :
+        { name = key, value = value }
+      ]
+      secrets = [for key, arn in each.value.secrets : { name = key, valueFrom = arn } if key == "DATABASE_URL"]
 
       readonlyRootFilesystem = true
       mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
