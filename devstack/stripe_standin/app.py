@@ -15,14 +15,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from devstack.stripe_standin import events, identity
+from devstack.stripe_standin import catalog, checkout, events, identity, payments
 from devstack.stripe_standin.api import API_VERSION, State, public, route
 from devstack.stripe_standin.errors import StripeError
 from devstack.stripe_standin.forms import parse_form
 from devstack.stripe_standin.store import Store
 from devstack.stripe_standin.webhooks import DeliveryConfig, WebhookDispatcher
 
-RESOURCE_MODULES = [identity, events]
+RESOURCE_MODULES = [identity, catalog, checkout, payments, events]
 
 
 def build_app(
@@ -122,6 +122,55 @@ def _control_routes(state: State) -> list[Route]:
         session = state.load(request.path_params["id"], identity.KIND, "verification session")
         return HTMLResponse(_identity_page(session))
 
+    def checkout_pay(request: Request, body: dict[str, Any]) -> Any:
+        session = checkout.pay(
+            state,
+            request.path_params["id"],
+            succeeded=body.get("outcome", "succeeded") == "succeeded",
+            email=body.get("email") or None,
+            promotion_code=body.get("promotion_code") or None,
+        )
+        if body.get("redirect") == "true":
+            target = session["success_url"] if session["status"] == "complete" else None
+            if target:
+                return RedirectResponse(target.replace("{CHECKOUT_SESSION_ID}", session["id"]), status_code=303)
+            return RedirectResponse(f"/_standin/checkout/pay/{session['id']}?declined=1", status_code=303)
+        return session
+
+    def checkout_page(request: Request, _body: dict[str, Any]) -> Response:
+        session = state.load(request.path_params["id"], checkout.KIND, "checkout.session")
+        return HTMLResponse(_checkout_page(session, "declined" in request.query_params))
+
+    def subscription_renew(request: Request, body: dict[str, Any]) -> Any:
+        succeeded = body.get("outcome", "succeeded") == "succeeded"
+        return payments.renew_subscription(state, request.path_params["id"], succeeded=succeeded)
+
+    def invoice_pay(request: Request, body: dict[str, Any]) -> Any:
+        invoice = state.load(request.path_params["id"], "invoice")
+        if invoice["status"] != "open":
+            raise StripeError(400, f"Invoice is already {invoice['status']}.", code="invoice_not_open")
+        customer = state.store.get(invoice["customer"]) or {}
+        succeeded = body.get("outcome", "succeeded") == "succeeded"
+        return payments.attempt_invoice_payment(state, invoice, succeeded=succeeded, email=customer.get("email"))
+
+    def charge_dispute(request: Request, body: dict[str, Any]) -> Any:
+        amount = body.get("amount")
+        return payments.open_dispute(
+            state,
+            request.path_params["id"],
+            reason=body.get("reason", "fraudulent"),
+            amount=int(amount) if amount is not None else None,
+        )
+
+    def dispute_close(request: Request, body: dict[str, Any]) -> Any:
+        return payments.close_dispute_as(state, request.path_params["id"], body.get("status", "lost"))
+
+    def subscription_end(request: Request, _body: dict[str, Any]) -> Any:
+        subscription = state.load(request.path_params["id"], "subscription")
+        if subscription["status"] == "canceled":
+            raise StripeError(400, "The subscription is already canceled.")
+        return payments.end_subscription(state, subscription, reason="payment_failed")
+
     c = control
     return [
         Route("/_standin/config", c(get_config), methods=["GET"]),
@@ -135,6 +184,13 @@ def _control_routes(state: State) -> list[Route]:
             c(identity_requires_input),
             methods=["POST"],
         ),
+        Route("/_standin/checkout/pay/{id}", c(checkout_page), methods=["GET"]),
+        Route("/_standin/checkout/sessions/{id}/pay", c(checkout_pay), methods=["POST"]),
+        Route("/_standin/subscriptions/{id}/renew", c(subscription_renew), methods=["POST"]),
+        Route("/_standin/subscriptions/{id}/end_after_failed_payments", c(subscription_end), methods=["POST"]),
+        Route("/_standin/invoices/{id}/pay", c(invoice_pay), methods=["POST"]),
+        Route("/_standin/charges/{id}/dispute", c(charge_dispute), methods=["POST"]),
+        Route("/_standin/disputes/{id}/close", c(dispute_close), methods=["POST"]),
     ]
 
 
@@ -157,4 +213,29 @@ def _identity_page(session: dict[str, Any]) -> str:
 <button type="submit">Submit a valid document (verified)</button></form>
 <form method="post" action="{base}/requires_input"><input type="hidden" name="redirect" value="true">
 <select name="code">{codes}</select> <button type="submit">Fail verification (requires_input)</button></form>
+</body></html>"""
+
+
+def _checkout_page(session: dict[str, Any], declined: bool) -> str:
+    sid = html.escape(session["id"])
+    action = f"/_standin/checkout/sessions/{sid}/pay"
+    total = session["amount_total"]
+    amount = f"{total // 100}.{total % 100:02d} {html.escape(session['currency'].upper())}"
+    promo = (
+        '<p><input name="promotion_code" placeholder="Promotion code"></p>' if session["allow_promotion_codes"] else ""
+    )
+    notice = "<p style='color: #b00'>Your card was declined.</p>" if declined else ""
+    if session["status"] != "open":
+        return f"<!doctype html><p>Checkout Session {sid} is {html.escape(session['status'])}.</p>"
+    return f"""<!doctype html><html><head><title>Checkout (Stripe stand-in)</title></head>
+<body style="font-family: sans-serif; max-width: 32em; margin: 3em auto">
+<h1>Pay {amount}</h1><p>Stripe stand-in checkout, session <code>{sid}</code> ({html.escape(session["mode"])}).</p>
+{notice}
+<form method="post" action="{action}"><input type="hidden" name="redirect" value="true">
+<input type="hidden" name="outcome" value="succeeded">
+<p><input name="email" type="email" value="{html.escape(session["customer_email"] or "")}" placeholder="Email"></p>
+{promo}<button type="submit">Pay with 4242 4242 4242 4242</button></form>
+<form method="post" action="{action}"><input type="hidden" name="redirect" value="true">
+<input type="hidden" name="outcome" value="declined">
+<button type="submit">Pay with a card that is declined</button></form>
 </body></html>"""

@@ -57,7 +57,7 @@ class Store:
         with self._lock:
             self._db.execute(
                 "INSERT INTO objects (id, kind, body) VALUES (?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, body = excluded.body",
                 (obj["id"], obj["object"], json.dumps(obj)),
             )
         return obj

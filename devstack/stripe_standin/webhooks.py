@@ -19,7 +19,7 @@ import hmac
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -57,6 +57,8 @@ class DeliveryConfig:
         return shown
 
     def update(self, changes: dict[str, Any]) -> None:
+        """All or nothing: a refused change leaves every knob as it was."""
+        candidate = replace(self)
         for name, value in changes.items():
             if name not in self.__dataclass_fields__:
                 raise ValueError(f"unknown knob: {name}")
@@ -66,12 +68,16 @@ class DeliveryConfig:
             elif isinstance(current, int):
                 value = int(value)
             elif isinstance(current, float):
-                value = float(value)
-            setattr(self, name, value)
-        if self.order not in ORDERS:
+                value = float(value)  # a delay in seconds, not money
+            setattr(candidate, name, value)
+        if candidate.order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}")
-        if self.duplicates < 0 or self.window_size < 1 or self.max_attempts < 1 or self.concurrency < 1:
-            raise ValueError("duplicates >= 0, window_size >= 1, max_attempts >= 1 and concurrency >= 1")
+        if candidate.duplicates < 0 or candidate.window_size < 1 or candidate.max_attempts < 1:
+            raise ValueError("duplicates >= 0, window_size >= 1 and max_attempts >= 1")
+        if candidate.concurrency != self.concurrency:
+            raise ValueError("concurrency is fixed when the stand-in starts")
+        for name in changes:
+            setattr(self, name, getattr(candidate, name))
 
 
 @dataclass
