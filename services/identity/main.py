@@ -87,7 +87,7 @@ def build_identity(
     link_tokens = HmacLinkTokens(master.derive("identity:link-tokens"))
     key_factory = Es256SigningKeyFactory(cipher)
     ensure_key = EnsureSigningKeyHandler(uow, clock, key_factory)
-    issuer = JwtAccessTokenIssuer(ensure_key, cipher)
+    issuer = JwtAccessTokenIssuer(ensure_key, cipher, revoked_before=revocations.revoked_before)
     blocked = parse_country_list(settings.identity_blocked_countries)
     get_jwks = GetJwksHandler(uow, clock, ensure_key)
 

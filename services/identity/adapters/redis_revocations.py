@@ -26,3 +26,8 @@ class RedisRevocations:
     async def revoke_user(self, user_id: UUID, *, before: datetime, reason: str) -> None:
         value = json.dumps({"before": int(before.timestamp()), "reason": reason})
         await self._redis.set(revoked_user_key(str(user_id)), value, ex=TTL_SECONDS)
+
+    async def revoked_before(self, user_id: UUID) -> int | None:
+        """The `before` of the user's revocation key, if any (the issuer dates new tokens after it)."""
+        raw = await self._redis.get(revoked_user_key(str(user_id)))
+        return int(json.loads(raw)["before"]) if raw else None

@@ -63,8 +63,10 @@ class JwtAccessTokenIssuer:
         *,
         cache_seconds: float = 60.0,
         lifetime_seconds: int = int(ACCESS_TOKEN_LIFETIME.total_seconds()),
+        revoked_before: Callable[[UUID], Awaitable[int | None]] | None = None,
     ) -> None:
         self._current_key = current_key
+        self._revoked_before = revoked_before
         self._cipher = cipher
         self._cache_seconds = cache_seconds
         self._lifetime = lifetime_seconds
@@ -93,6 +95,13 @@ class JwtAccessTokenIssuer:
     ) -> IssuedAccessToken:
         kid, private = await self._signing_key()
         issued_at = int(now.timestamp())
+        if self._revoked_before is not None:
+            # Revocation keys refuse tokens issued "at or before" a whole second; a token issued in that same second
+            # but after the revocation (sign-in right after logout-everywhere or a role change) is dated one second
+            # later so it is not refused with the old ones. Verifiers allow 5 seconds of clock leeway.
+            before = await self._revoked_before(user_id)
+            if before is not None and issued_at <= before:
+                issued_at = before + 1
         expires_at = issued_at + self._lifetime
         claims = {
             "iss": ISSUER,

@@ -3,6 +3,7 @@ a throwaway master key and a per-test mail folder."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,10 @@ def verifier(identity, redis) -> TokenVerifier:
     return TokenVerifier(identity.jwks, redis)
 
 
-def client(ip: str = "198.51.100.7", user_agent: str = "pytest-browser/1.0", country: str | None = None):
+def client(ip: str | None = None, user_agent: str = "pytest-browser/1.0", country: str | None = None):
+    """By default a fresh address in 198.18.0.0/15 (benchmarking range, no country) per call, so per-IP throttling
+    counted by one test (the Redis is shared and kept) never slows another."""
+    ip = ip or f"198.{random.randint(18, 19)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
     return ClientInfo(ip=ip, user_agent=user_agent, country=country)
 
 
