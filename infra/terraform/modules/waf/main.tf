@@ -137,4 +137,27 @@ resource "aws_wafv2_web_acl_logging_configuration" "this" {
       name = "cookie"
     }
   }
+
+  # Only what a rule blocked or counted is kept: logging every allowed request would cost more than
+  # the web ACL itself at seed scale, and the CloudFront and ALB access logs already record them.
+  logging_filter {
+    default_behavior = "DROP"
+
+    filter {
+      behavior    = "KEEP"
+      requirement = "MEETS_ANY"
+
+      condition {
+        action_condition {
+          action = "BLOCK"
+        }
+      }
+
+      condition {
+        action_condition {
+          action = "COUNT"
+        }
+      }
+    }
+  }
 }
