@@ -164,8 +164,10 @@ resource "aws_lb_target_group" "gateway" {
   vpc_id               = var.vpc_id
   deregistration_delay = 30
 
+  # Liveness, not readiness: /readyz fails when any upstream service is down, and ECS replaces targets
+  # the ALB reports unhealthy, so one failing service would churn every gateway task.
   health_check {
-    path                = "/readyz"
+    path                = "/healthz"
     matcher             = "200"
     interval            = 15
     timeout             = 5
