@@ -74,7 +74,7 @@ def client(ip: str | None = None, user_agent: str = "pytest-browser/1.0", countr
 
 
 def link_token(mail_dir: Path, email: str) -> str:
-    messages = read_mailbox(mail_dir, to=email)
+    messages = [m for m in read_mailbox(mail_dir, to=email) if m["Subject"] == "Confirm your email address"]
     body = messages[-1].get_content()
     return body.split("paste this code in the app: ")[1].split()[0]
 

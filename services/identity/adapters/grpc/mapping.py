@@ -43,9 +43,9 @@ def timestamp(value: datetime | None) -> Timestamp | None:
 
 def actor() -> Actor:
     caller = current_caller()
-    # session_id arrives once the interceptor verifies bearer tokens (it knows the token's `sid`).
+    claims = getattr(caller, "claims", None)  # the verified access token, when the caller sent one
     return Actor(
-        actor_id=caller.actor_id, role=caller.role, ip=caller.ip, session_id=getattr(caller, "session_id", None)
+        actor_id=caller.actor_id, role=caller.role, ip=caller.ip, session_id=claims.session_id if claims else None
     )
 
 

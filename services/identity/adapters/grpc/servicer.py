@@ -1,8 +1,9 @@
 """dynasty.identity.v1.IdentityService: translate, call the use case, translate back.
 
-The KYC and OAuth RPCs are not served here yet: they fall through to the generated base class (UNIMPLEMENTED).
-Throttling answers RESOURCE_EXHAUSTED with ErrorInfo.metadata["retry_after_seconds"]; that status has no domain
-error class in the shared interceptor's table, so this servicer sets it itself.
+The KYC and OAuth RPCs are not served here yet: they answer UNIMPLEMENTED explicitly (the generated base class raises
+NotImplementedError, which the shared interceptor would report as INTERNAL).
+Throttling (TooManyAttempts) carries ErrorInfo.metadata["retry_after_seconds"], which the shared interceptor turns
+into RESOURCE_EXHAUSTED. The caller is the verified bearer token's subject (current_caller()).
 """
 
 from __future__ import annotations
@@ -12,13 +13,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
+import grpc
 
 from dynasty.identity.v1 import identity_service_pb2 as pb
 from dynasty.identity.v1 import identity_service_pb2_grpc as pb_grpc
-from libs.platform.grpc_errors import ERROR_DOMAIN_SUFFIX
 from libs.platform.paging import decode_page_token, encode_page_token
 from services.identity.adapters.grpc import mapping as m
 from services.identity.application.change_role import ChangeRole
@@ -41,7 +39,6 @@ from services.identity.application.set_tax_profile import SetTaxProfile
 from services.identity.application.step_up import StepUp
 from services.identity.application.suspend_user import SuspendUser
 from services.identity.application.verify_email import VerifyEmail
-from services.identity.domain.errors import TooManyAttempts
 
 Handler = Callable[[Any], Awaitable[Any]]
 
@@ -72,19 +69,29 @@ class IdentityUseCases:
     set_ip_allow_list: Handler
 
 
-async def _abort_throttled(context, exc: TooManyAttempts) -> None:
-    info = error_details_pb2.ErrorInfo(
-        reason=exc.reason, domain=f"identity.{ERROR_DOMAIN_SUFFIX}", metadata=exc.metadata
-    )
-    detail = any_pb2.Any()
-    detail.Pack(info)
-    status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=exc.message, details=[detail])
-    await context.abort_with_status(rpc_status.to_status(status))
+NOT_YET_SERVED = (
+    "StartOAuth",
+    "CompleteOAuth",
+    "CreateKycSession",
+    "GetKyc",
+    "ApplyKycVerificationEvent",
+    "ReviewKyc",
+)
+
+
+def _not_yet_served(name: str):
+    async def answer(self, request, context):
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{name} is not available yet")
+
+    answer.__name__ = name
+    return answer
 
 
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
     def __init__(self, use_cases: IdentityUseCases) -> None:
         self._uc = use_cases
+
+    locals().update({name: _not_yet_served(name) for name in NOT_YET_SERVED})
 
     async def Register(self, request: pb.RegisterRequest, context) -> pb.RegisterResponse:
         message = await self._uc.register(
@@ -97,12 +104,9 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         return pb.VerifyEmailResponse(user=m.user_to_pb(user))
 
     async def Login(self, request: pb.LoginRequest, context) -> pb.LoginResponse:
-        try:
-            result = await self._uc.login(
-                Login(email=request.email, password=request.password, client=m.client_from_pb(request.client))
-            )
-        except TooManyAttempts as exc:
-            await _abort_throttled(context, exc)
+        result = await self._uc.login(
+            Login(email=request.email, password=request.password, client=m.client_from_pb(request.client))
+        )
         if result.mfa_required:
             return pb.LoginResponse(mfa_required=True, mfa_token=result.mfa_token)
         return pb.LoginResponse(session=m.session_to_pb(result.session))
@@ -145,10 +149,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         return pb.ConfirmTotpResponse(recovery_codes=codes)
 
     async def StepUp(self, request: pb.StepUpRequest, context) -> pb.StepUpResponse:
-        try:
-            token = await self._uc.step_up(StepUp(actor=m.actor(), totp_code=request.totp_code))
-        except TooManyAttempts as exc:
-            await _abort_throttled(context, exc)
+        token = await self._uc.step_up(StepUp(actor=m.actor(), totp_code=request.totp_code))
         return pb.StepUpResponse(access_token=token.token, access_token_expires_at=m.timestamp(token.expires_at))
 
     async def GetMe(self, request: pb.GetMeRequest, context) -> pb.GetMeResponse:
