@@ -4,7 +4,7 @@
 data "aws_region" "current" {}
 
 locals {
-  name   = "${var.project}-${var.environment}"
+  name   = "${var.project}-${var.environment}${var.name_suffix}"
   region = data.aws_region.current.region
 
   api_domain_name    = "${var.api_subdomain}.${var.domain_name}"

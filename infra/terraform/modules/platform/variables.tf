@@ -14,6 +14,17 @@ variable "environment" {
   }
 }
 
+variable "name_suffix" {
+  description = "Appended to <project>-<environment> in every name; a DR rebuild in another region uses e.g. -usw2 (docs/runbooks/disaster-recovery.md)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^(-[a-z0-9]+)?$", var.name_suffix))
+    error_message = "name_suffix is empty or a dash followed by lowercase letters and digits."
+  }
+}
+
 variable "availability_zones" {
   description = "Availability zones of the primary region used by every tier."
   type        = list(string)
