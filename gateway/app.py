@@ -42,7 +42,9 @@ def create_app(settings: GatewaySettings, *, jwks_source: JwksSource | None = No
         app.state.settings = settings
         app.state.upstreams = Upstreams(settings.targets(), settings.upstream_timeout_seconds)
         app.state.redis = create_redis(settings.redis_url)
-        source = jwks_source or GrpcJwksSource(channel=app.state.upstreams.channels["identity"])
+        source = jwks_source or GrpcJwksSource(
+            channel=app.state.upstreams.channels["identity"], timeout=settings.upstream_timeout_seconds
+        )
         app.state.verifier = TokenVerifier(source, app.state.redis, cache_seconds=settings.jwks_cache_seconds)
         try:
             yield

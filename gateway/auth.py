@@ -35,9 +35,7 @@ async def current_user(
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials.strip():
         raise Unauthenticated("sign in: this route needs a bearer access token", reason="UNAUTHENTICATED")
     verifier: TokenVerifier = request.app.state.verifier
-    claims = await verifier.verify(credentials.credentials.strip())
-    request.state.claims = claims
-    return claims
+    return await verifier.verify(credentials.credentials.strip())
 
 
 CurrentUser = Annotated[Claims, Depends(current_user)]

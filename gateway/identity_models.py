@@ -24,7 +24,7 @@ def code_of(table: dict[int, str], name: str) -> int:
     return next(code for code, n in table.items() if n == name)
 
 
-def _time(ts) -> datetime | None:
+def timestamp_or_none(ts) -> datetime | None:
     if ts is None or (ts.seconds == 0 and ts.nanos == 0):
         return None
     return ts.ToDatetime(tzinfo=UTC)
@@ -104,9 +104,9 @@ class TaxProfileOut(BaseModel):
 def session_out(s) -> SessionOut:
     return SessionOut(
         access_token=s.access_token,
-        access_token_expires_at=_time(s.access_token_expires_at),
+        access_token_expires_at=timestamp_or_none(s.access_token_expires_at),
         refresh_token=s.refresh_token,
-        refresh_token_expires_at=_time(s.refresh_token_expires_at),
+        refresh_token_expires_at=timestamp_or_none(s.refresh_token_expires_at),
         token_type=s.token_type or "Bearer",
     )
 
@@ -130,14 +130,14 @@ def user_out(u) -> UserOut:
         status=USER_STATUSES.get(u.status),
         mfa_enabled=u.mfa_enabled,
         kyc_status=KYC_STATUSES.get(u.kyc_status),
-        created_at=_time(u.created_at),
+        created_at=timestamp_or_none(u.created_at),
         status_reason=u.status_reason or None,
     )
 
 
 def login_event_out(e) -> LoginEventOut:
     return LoginEventOut(
-        at=_time(e.at),
+        at=timestamp_or_none(e.at),
         ip=e.ip,
         user_agent=e.user_agent,
         country=e.country or None,
@@ -153,7 +153,7 @@ def kyc_case_out(k) -> KycCaseOut:
         status=KYC_STATUSES.get(k.status),
         verification_session_id=k.verification_session_id or None,
         notes=list(k.notes),
-        updated_at=_time(k.updated_at),
+        updated_at=timestamp_or_none(k.updated_at),
     )
 
 
@@ -164,5 +164,5 @@ def tax_profile_out(t) -> TaxProfileOut:
         tin_masked=t.tin_masked,
         country=t.country,
         address=t.address,
-        updated_at=_time(t.updated_at),
+        updated_at=timestamp_or_none(t.updated_at),
     )

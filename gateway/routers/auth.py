@@ -14,7 +14,15 @@ from pydantic import BaseModel, Field
 
 from gateway.auth import CurrentUser, SignedIn
 from gateway.client import client_context
-from gateway.identity_models import SessionOut, SignInOut, UserOut, _time, session_out, sign_in_out, user_out
+from gateway.identity_models import (
+    SessionOut,
+    SignInOut,
+    UserOut,
+    session_out,
+    sign_in_out,
+    timestamp_or_none,
+    user_out,
+)
 from gateway.routers.identity_calls import identity_rpc
 from libs.domain.errors import InvalidArgument
 
@@ -170,7 +178,9 @@ async def confirm_totp(request: Request, claims: CurrentUser, body: TotpCodeIn) 
 @router.post("/mfa/step-up", response_model=SteppedUp, summary="Prove a fresh TOTP for a sensitive call")
 async def step_up(request: Request, claims: SignedIn, body: TotpCodeIn) -> SteppedUp:
     reply = await identity_rpc(request, "StepUp", _pb().StepUpRequest(totp_code=body.totp_code), claims)
-    return SteppedUp(access_token=reply.access_token, access_token_expires_at=_time(reply.access_token_expires_at))
+    return SteppedUp(
+        access_token=reply.access_token, access_token_expires_at=timestamp_or_none(reply.access_token_expires_at)
+    )
 
 
 def _callback_url(request: Request, provider: str) -> str:

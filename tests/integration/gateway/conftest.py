@@ -29,15 +29,15 @@ async def upstream():
 
 
 def gateway_settings(redis_url: str, target: str, **overrides) -> GatewaySettings:
-    return GatewaySettings(
-        REDIS_URL=redis_url,
-        identity_target=target,
-        challenges_target=target,
-        rules_target=target,
-        payouts_target=target,
-        upstream_timeout_seconds=5,
+    fields = {
+        "identity_target": target,
+        "challenges_target": target,
+        "rules_target": target,
+        "payouts_target": target,
+        "upstream_timeout_seconds": 5,
         **overrides,
-    )
+    }
+    return GatewaySettings(REDIS_URL=redis_url, **fields)
 
 
 async def running_gateway(settings: GatewaySettings, keys: TestKeys):

@@ -10,6 +10,7 @@ import json
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
 
 from dynasty.challenges.v1 import challenges_service_pb2 as cpb
 from dynasty.challenges.v1 import challenges_service_pb2_grpc as cpb_grpc
@@ -53,8 +54,6 @@ class CannedIdentity(pb_grpc.IdentityServiceServicer):
         self.calls.append((method, request, dict(context.invocation_metadata() or ())))
         if self.refuse_next is not None:
             error, self.refuse_next = self.refuse_next, None
-            from grpc_status import rpc_status
-
             await context.abort_with_status(rpc_status.to_status(build_status(error, "identity")))
         return reply
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 
 from libs.domain.errors import Unauthenticated
@@ -55,3 +56,33 @@ async def test_a_reply_that_is_not_a_jwk_set_is_refused(upstream):
             await source()
     finally:
         await source.close()
+
+
+async def test_the_gateway_fetches_identitys_keys_over_grpc_by_default(redis_url, upstream):
+    from gateway.app import create_app
+    from tests.integration.gateway.conftest import gateway_settings
+
+    keys = TestKeys()
+    upstream.identity.jwks = keys.jwks
+    app = create_app(gateway_settings(redis_url, upstream.target))  # no test key source: production wiring
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+            before = get_jwks_calls(upstream)
+            for _ in range(5):
+                reply = await client.get("/v1/me", headers={"Authorization": f"Bearer {keys.mint()}"})
+                assert reply.status_code == 200, reply.text
+            assert get_jwks_calls(upstream) == before + 1
+
+
+async def test_without_identity_to_ask_for_keys_a_token_is_503_not_accepted(redis_url):
+    from devstack.stack import free_port
+    from gateway.app import create_app
+    from tests.integration.gateway.conftest import gateway_settings
+
+    app = create_app(gateway_settings(redis_url, f"127.0.0.1:{free_port()}", upstream_timeout_seconds=1))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+            reply = await client.get("/v1/me", headers={"Authorization": f"Bearer {TestKeys().mint()}"})
+    assert reply.status_code in (503, 504), reply.text
