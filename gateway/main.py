@@ -30,6 +30,9 @@ def main() -> None:
         port=settings.gateway_port,
         log_config=None,  # keep our JSON logs
         access_log=False,
+        # The client IP is decided in gateway.client from DYNASTY_TRUSTED_PROXY_COUNT; uvicorn's own rewriting
+        # (which trusts X-Forwarded-For from 127.0.0.1 by default) would let any local client choose its IP.
+        proxy_headers=False,
         timeout_graceful_shutdown=5,
     )
 
