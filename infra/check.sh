@@ -53,7 +53,10 @@ ensure_venv() {
   fi
   log "installing into ${venv#"$REPO_ROOT"/}: $*"
   if [[ ! -x "$venv/bin/python" ]]; then
-    "$PYTHON" -m venv "$venv" || return 1
+    if ! "$PYTHON" -m venv "$venv"; then
+      echo "could not create $venv with $PYTHON (on Debian: apt-get install python3-venv)" >&2
+      return 1
+    fi
   fi
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" || return 1
   printf '%s\n' "$wanted" >"$stamp"

@@ -192,13 +192,25 @@ resource "aws_lb_listener" "https" {
   ssl_policy        = var.ssl_policy
   certificate_arn   = aws_acm_certificate_validation.this.certificate_arn
 
-  # Anything that did not come through CloudFront (no secret header) is refused.
-  default_action {
-    type = "fixed-response"
-    fixed_response {
-      content_type = "application/problem+json"
-      message_body = jsonencode({ type = "about:blank", title = "Forbidden", status = 403 })
-      status_code  = "403"
+  # Behind CloudFront, anything that did not come through it (no secret header) is refused.
+  dynamic "default_action" {
+    for_each = var.allow_direct_internet_ingress ? [] : [1]
+    content {
+      type = "fixed-response"
+      fixed_response {
+        content_type = "application/problem+json"
+        message_body = jsonencode({ type = "about:blank", title = "Forbidden", status = 403 })
+        status_code  = "403"
+      }
+    }
+  }
+
+  # Without CloudFront in front, clients reach the gateway directly.
+  dynamic "default_action" {
+    for_each = var.allow_direct_internet_ingress ? [1] : []
+    content {
+      type             = "forward"
+      target_group_arn = aws_lb_target_group.gateway.arn
     }
   }
 
@@ -206,6 +218,8 @@ resource "aws_lb_listener" "https" {
 }
 
 resource "aws_lb_listener_rule" "origin_verify" {
+  count = var.allow_direct_internet_ingress ? 0 : 1
+
   listener_arn = aws_lb_listener.https.arn
   priority     = 10
 
