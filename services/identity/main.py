@@ -1,6 +1,7 @@
 """Composition root of the identity service: `python -m services.identity.main`.
 
-`python -m services.identity.main rotate-signing-key` rotates the token-signing key (runbook identity-key-rotation).
+`python -m services.identity.main rotate-signing-key [--emergency]` rotates the token-signing key (runbook
+docs/runbooks/identity-key-rotation.md).
 """
 
 from __future__ import annotations
@@ -149,7 +150,7 @@ def wire(runtime: Runtime) -> Wiring:
     return Wiring(register=register, jwks_source=components.jwks)
 
 
-async def _rotate_signing_key() -> str:
+async def _rotate_signing_key(emergency: bool):
     from libs.domain.clock import SystemClock
     from libs.platform.db import create_engine, session_factory
     from libs.platform.redis import create_redis
@@ -161,18 +162,24 @@ async def _rotate_signing_key() -> str:
     redis = create_redis(settings.redis_url or "redis://127.0.0.1:6379/0")
     try:
         components = build_identity(settings, session_factory(engine), SystemClock(), redis)
-        return await components.rotate_signing_key(RotateSigningKey(actor=Actor(SYSTEM_ACTOR_ID, "system")))
+        return await components.rotate_signing_key(
+            RotateSigningKey(actor=Actor(SYSTEM_ACTOR_ID, "system"), emergency=emergency)
+        )
     finally:
         await redis.aclose()
         await engine.dispose()
 
 
 def main() -> None:
-    if sys.argv[1:] == ["rotate-signing-key"]:
+    if sys.argv[1:2] == ["rotate-signing-key"]:
         from libs.platform.protogen import ensure_generated
 
         ensure_generated()
-        print(f"new signing key: {asyncio.run(_rotate_signing_key())}")
+        rotation = asyncio.run(_rotate_signing_key(emergency="--emergency" in sys.argv[2:]))
+        print(
+            f"new signing key {rotation.kid} signs from {rotation.activates_at.isoformat()}; "
+            f"previous key {rotation.previous_kid or '-'} retires then"
+        )
         return
     run_service(SERVICE, wire)
 

@@ -35,7 +35,7 @@ class Es256SigningKeyFactory:
     def __init__(self, cipher: SecretCipher) -> None:
         self._cipher = cipher
 
-    def new_key(self, at: datetime) -> SigningKey:
+    def new_key(self, at: datetime, activates_at: datetime) -> SigningKey:
         private = ec.generate_private_key(ec.SECP256R1())
         kid = f"{at:%Y%m%d}-{secrets.token_hex(6)}"
         pem = private.private_bytes(
@@ -49,6 +49,7 @@ class Es256SigningKeyFactory:
             private_key_ciphertext=self._cipher.encrypt_text(pem, context=_key_context(kid)),
             public_jwk=public_jwk,
             created_at=at,
+            activates_at=activates_at,
         )
 
 
@@ -70,18 +71,23 @@ class JwtAccessTokenIssuer:
         self._cipher = cipher
         self._cache_seconds = cache_seconds
         self._lifetime = lifetime_seconds
-        self._cached: tuple[str, object, float] | None = None
+        self._cached: tuple[SigningKey, object, float] | None = None
 
     def invalidate_cache(self) -> None:
         self._cached = None
 
-    async def _signing_key(self) -> tuple[str, object]:
-        if self._cached is None or time.monotonic() - self._cached[2] > self._cache_seconds:
+    async def _signing_key(self, now: datetime) -> tuple[str, object]:
+        cached = self._cached
+        if (
+            cached is None
+            or time.monotonic() - cached[2] > self._cache_seconds
+            or not cached[0].signs_at(now)  # a scheduled rotation took effect: switch at once, not a minute later
+        ):
             key = await self._current_key()
             pem = self._cipher.decrypt_text(key.private_key_ciphertext, context=_key_context(key.kid))
             private = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
-            self._cached = (key.kid, private, time.monotonic())
-        return self._cached[0], self._cached[1]
+            cached = self._cached = (key, private, time.monotonic())
+        return cached[0].kid, cached[1]
 
     async def issue(
         self,
@@ -93,7 +99,7 @@ class JwtAccessTokenIssuer:
         mfa_at: datetime | None,
         now: datetime,
     ) -> IssuedAccessToken:
-        kid, private = await self._signing_key()
+        kid, private = await self._signing_key(now)
         issued_at = int(now.timestamp())
         if self._revoked_before is not None:
             # Revocation keys refuse tokens issued "at or before" a whole second; a token issued in that same second

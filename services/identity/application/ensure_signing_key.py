@@ -1,7 +1,7 @@
-"""Query with a bootstrap: the current signing key, created on first need (a fresh database has none).
+"""Query with a bootstrap: the key that signs now, created on first need (a fresh database has none).
 
-Two replicas bootstrapping at once both try; the database's one-current-key index lets one win and the other
-reads the winner's key.
+Two replicas bootstrapping at once both try; the database's one-unscheduled-key index lets one win and the other
+reads the winner's key. A bootstrap key activates at once: no token exists yet that a verifier could miss.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ class EnsureSigningKeyHandler:
         self._clock = clock
         self._factory = factory
 
-    async def __call__(self) -> SigningKey:
+    async def __call__(self, _attempt: int = 0) -> SigningKey:
+        now = self._clock.now()
         async with self._uow() as uow:
-            current = await uow.signing_keys.current()
+            current = await uow.signing_keys.signing_at(now)
             if current is not None:
                 return current
-            now = self._clock.now()
-            key = self._factory.new_key(now)
+            key = self._factory.new_key(now, activates_at=now)
             if await uow.signing_keys.add(key):
                 await uow.audit.append(
                     audit_entry(
@@ -41,8 +41,6 @@ class EnsureSigningKeyHandler:
                 )
                 await uow.commit()
                 return key
-        async with self._uow() as uow:
-            winner = await uow.signing_keys.current()
-        if winner is None:  # the racing creator rolled back after all: try once more from the start
-            return await self()
-        return winner
+        if _attempt >= 3:
+            raise RuntimeError("no signing key is active and none could be created")
+        return await self(_attempt + 1)  # another replica created one at the same moment: read it

@@ -119,7 +119,13 @@ class MfaRepository(Protocol):
 
 
 class SigningKeyRepository(Protocol):
-    async def current(self) -> SigningKey | None: ...
+    async def signing_at(self, now: datetime) -> SigningKey | None:
+        """The key that signs at `now` (activated, not yet retired)."""
+        ...
+
+    async def newest(self) -> SigningKey | None:
+        """The one key not scheduled to retire (active or waiting to activate), locked; None in a fresh database."""
+        ...
 
     async def add(self, key: SigningKey) -> bool:
         """Make this key current; False (nothing stored) when another key is current already."""
@@ -214,7 +220,7 @@ class AccessTokenIssuer(Protocol):
 
 
 class SigningKeyFactory(Protocol):
-    def new_key(self, at: datetime) -> SigningKey: ...
+    def new_key(self, at: datetime, activates_at: datetime) -> SigningKey: ...
 
 
 class LinkTokens(Protocol):

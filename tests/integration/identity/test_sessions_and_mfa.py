@@ -159,18 +159,43 @@ async def test_reinstatement_lets_the_user_back_in_but_old_tokens_stay_dead(iden
         await identity.use_cases.reinstate_user(ReinstateUser(ADMIN, str(user.user_id), "again"))
 
 
-async def test_a_rotated_key_keeps_verifying_old_tokens_and_signs_new_ones(identity, mail_dir, verifier, unique):
+async def test_a_routine_rotation_publishes_the_new_key_before_it_signs_and_old_tokens_keep_working(
+    identity, mail_dir, verifier, unique
+):
     user, before = await signed_in(identity, mail_dir, f"rotate-{unique}@example.com")
-    old_kid = jwt.get_unverified_header(before.access_token)["kid"]
-    new_kid = await identity.rotate_signing_key(RotateSigningKey(actor=Actor(SYSTEM_ACTOR_ID, "system")))
-    after = (await identity.use_cases.login(Login(email=user.email, password=PASSWORD, client=client()))).session
-    assert jwt.get_unverified_header(after.access_token)["kid"] == new_kid != old_kid
-    assert (await verifier.verify(before.access_token)).user_id == str(user.user_id)
-    assert (await verifier.verify(after.access_token)).user_id == str(user.user_id)
+    system = Actor(SYSTEM_ACTOR_ID, "system")
+    rotation = await identity.rotate_signing_key(RotateSigningKey(actor=system))
+    if rotation.previous_kid is None:  # a key from an earlier rotation was still waiting: nothing to compare
+        return
+    assert rotation.activates_at > datetime.now(UTC)
     kids = {key["kid"] for key in (await identity.jwks())["keys"]}
-    assert {old_kid, new_kid} <= kids
+    assert {rotation.previous_kid, rotation.kid} <= kids
+    during = (await identity.use_cases.login(Login(email=user.email, password=PASSWORD, client=client()))).session
+    assert jwt.get_unverified_header(during.access_token)["kid"] != rotation.kid  # not signing yet
+    assert (await verifier.verify(before.access_token)).user_id == str(user.user_id)
+    with pytest.raises(FailedPrecondition) as again:
+        await identity.rotate_signing_key(RotateSigningKey(actor=system))
+    assert again.value.reason == "ROTATION_IN_PROGRESS"
     with pytest.raises(PermissionDenied):
         await identity.rotate_signing_key(RotateSigningKey(actor=actor_for(user)))
+
+
+async def test_an_emergency_rotation_signs_at_once_and_kills_the_old_keys_tokens(identity, redis, mail_dir, unique):
+    from libs.platform.auth import TokenVerifier
+
+    user, before = await signed_in(identity, mail_dir, f"emergency-{unique}@example.com")
+    old_kid = jwt.get_unverified_header(before.access_token)["kid"]
+    rotation = await identity.rotate_signing_key(
+        RotateSigningKey(actor=Actor(SYSTEM_ACTOR_ID, "system"), emergency=True)
+    )
+    kids = {key["kid"] for key in (await identity.jwks())["keys"]}
+    assert rotation.kid in kids and old_kid not in kids
+    after = (await identity.use_cases.login(Login(email=user.email, password=PASSWORD, client=client()))).session
+    assert jwt.get_unverified_header(after.access_token)["kid"] == rotation.kid
+    fresh_verifier = TokenVerifier(identity.jwks, redis)  # a verifier whose cache predates nothing
+    assert (await fresh_verifier.verify(after.access_token)).user_id == str(user.user_id)
+    with pytest.raises(Unauthenticated):
+        await fresh_verifier.verify(before.access_token)
 
 
 async def test_the_tin_is_stored_encrypted_and_shown_masked(identity, mail_dir, unique):

@@ -62,3 +62,21 @@ def test_refresh_verdicts():
     assert judge_refresh(token(expires_at=NOW), NOW) is RefreshVerdict.EXPIRED
     assert judge_refresh(token(family_revoked=True, rotated_at=NOW), NOW) is RefreshVerdict.REVOKED
     assert judge_refresh(token(revoked_at=NOW), NOW) is RefreshVerdict.REVOKED
+
+
+def test_a_routine_rotation_publishes_first_and_an_emergency_one_withdraws_at_once():
+    from services.identity.domain.signing_keys import PUBLISH_LEAD, SigningKey, plan_rotation
+
+    routine = plan_rotation(NOW, emergency=False)
+    assert routine.new_key_activates_at == routine.old_key_retires_at == NOW + PUBLISH_LEAD
+    old = SigningKey(
+        "old", "ES256", "x", {}, NOW - timedelta(days=1), NOW - timedelta(days=1), routine.old_key_retires_at
+    )
+    new = SigningKey("new", "ES256", "x", {}, NOW, routine.new_key_activates_at)
+    assert old.signs_at(NOW) and not new.signs_at(NOW) and new.published_at(NOW)
+    assert new.signs_at(NOW + PUBLISH_LEAD) and not old.signs_at(NOW + PUBLISH_LEAD)
+    assert old.published_at(NOW + PUBLISH_LEAD + timedelta(minutes=19))
+    assert not old.published_at(NOW + PUBLISH_LEAD + timedelta(minutes=21))
+    emergency = plan_rotation(NOW, emergency=True)
+    withdrawn = SigningKey("old", "ES256", "x", {}, NOW, NOW, emergency.old_key_retires_at)
+    assert emergency.new_key_activates_at == NOW and not withdrawn.published_at(NOW)

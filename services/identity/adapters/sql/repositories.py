@@ -343,6 +343,7 @@ def _row_to_key(row) -> SigningKey:
         private_key_ciphertext=row.private_key_ciphertext,
         public_jwk=dict(row.public_jwk),
         created_at=row.created_at,
+        activates_at=row.activates_at,
         retired_at=row.retired_at,
     )
 
@@ -351,8 +352,19 @@ class SqlAlchemySigningKeyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def current(self) -> SigningKey | None:
-        query = select(t.signing_keys).where(t.signing_keys.c.retired_at.is_(None))
+    async def signing_at(self, now: datetime) -> SigningKey | None:
+        k = t.signing_keys
+        query = (
+            select(k)
+            .where(k.c.activates_at <= now, or_(k.c.retired_at.is_(None), k.c.retired_at > now))
+            .order_by(k.c.activates_at.desc())
+            .limit(1)
+        )
+        row = (await self._session.execute(query)).first()
+        return _row_to_key(row) if row else None
+
+    async def newest(self) -> SigningKey | None:
+        query = select(t.signing_keys).where(t.signing_keys.c.retired_at.is_(None)).with_for_update()
         row = (await self._session.execute(query)).first()
         return _row_to_key(row) if row else None
 
@@ -366,6 +378,7 @@ class SqlAlchemySigningKeyRepository:
                         private_key_ciphertext=key.private_key_ciphertext,
                         public_jwk=key.public_jwk,
                         created_at=key.created_at,
+                        activates_at=key.activates_at,
                     )
                 )
         except IntegrityError:

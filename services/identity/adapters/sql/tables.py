@@ -101,6 +101,7 @@ signing_keys = Table(
     Column("private_key_ciphertext", Text, nullable=False),
     Column("public_jwk", JSONB, nullable=False),
     Column("created_at", TS, nullable=False),
+    Column("activates_at", TS, nullable=False),
     Column("retired_at", TS),
 )
 login_events = Table(
