@@ -18,14 +18,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--webhook-url", default=None, help="where events are POSTed (none: stored, not sent)")
     parser.add_argument("--webhook-secret", default="whsec_devstack", help="the endpoint's signing secret, whsec_...")
     parser.add_argument("--data-dir", type=Path, default=Path(".data/stripe_standin"))
+    parser.add_argument(
+        "--webhook-concurrency",
+        type=int,
+        default=1,
+        help="deliveries in flight at once; 1 keeps creation order (unless the order knob says otherwise)",
+    )
     parser.add_argument("--public-url", default=None, help="base URL browsers use for hosted pages")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per webhook delivery would drown the log
     app = build_app(
         args.data_dir,
         public_url=args.public_url or f"http://{args.host}:{args.port}",
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret,
+        webhook_concurrency=args.webhook_concurrency,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 

@@ -32,9 +32,10 @@ def build_app(
     webhook_url: str | None = None,
     webhook_secret: str = "whsec_devstack",  # noqa: S107  the devstack's well-known test secret
     api_version: str = API_VERSION,
+    webhook_concurrency: int = 1,
 ) -> Starlette:
     data_dir.mkdir(parents=True, exist_ok=True)
-    config = DeliveryConfig(webhook_url=webhook_url, webhook_secret=webhook_secret)
+    config = DeliveryConfig(webhook_url=webhook_url, webhook_secret=webhook_secret, concurrency=webhook_concurrency)
     state = State(
         store=Store(data_dir / "stripe_standin.sqlite3"),
         dispatcher=WebhookDispatcher(config),

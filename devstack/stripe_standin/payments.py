@@ -129,6 +129,95 @@ def new_payment(
     return intent, charge
 
 
+# Stripe's test payment methods: the ones that succeed and the ones that are declined.
+TEST_PAYMENT_METHODS = {
+    "pm_card_visa": True,
+    "pm_card_mastercard": True,
+    "pm_card_amex": True,
+    "pm_card_chargeDeclined": False,
+    "pm_card_visa_chargeDeclined": False,
+    "pm_card_chargeDeclinedInsufficientFunds": False,
+}
+
+
+def create_payment_intent(state: State, call: Call) -> dict[str, Any]:
+    amount = call.int("amount")
+    if amount is None:
+        raise StripeError(400, "Missing required param: amount.", code="parameter_missing", param="amount")
+    if amount < 50:
+        raise StripeError(400, "Amount must be at least $0.50 usd", code="amount_too_small", param="amount")
+    currency = call.require("currency").lower()
+    customer = call.get("customer")
+    if customer:
+        state.load(customer, "customer", param="customer")
+    intent = {
+        "id": new_id("pi_", 24),
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_capturable": 0,
+        "amount_received": 0,
+        "canceled_at": None,
+        "cancellation_reason": None,
+        "capture_method": "automatic",
+        "confirmation_method": "automatic",
+        "created": state.now(),
+        "currency": currency,
+        "customer": customer,
+        "description": call.get("description"),
+        "last_payment_error": None,
+        "latest_charge": None,
+        "livemode": False,
+        "metadata": call.metadata(),
+        "payment_method": call.get("payment_method"),
+        "payment_method_types": ["card"],
+        "receipt_email": call.get("receipt_email"),
+        "status": "requires_confirmation" if call.get("payment_method") else "requires_payment_method",
+    }
+    intent["client_secret"] = f"{intent['id']}_secret_{new_id('', 24)}"
+    state.store.put(intent)
+    state.emit("payment_intent.created", intent)
+    if call.bool("confirm"):
+        return _confirm(state, intent, call.get("payment_method"))
+    return intent
+
+
+def confirm_payment_intent(state: State, call: Call) -> dict[str, Any]:
+    intent = retrieve_payment_intent(state, call)
+    return _confirm(state, intent, call.get("payment_method") or intent["payment_method"])
+
+
+def _confirm(state: State, intent: dict[str, Any], payment_method: str | None) -> dict[str, Any]:
+    if intent["status"] not in ("requires_payment_method", "requires_confirmation"):
+        message = f"This PaymentIntent's status is {intent['status']}; it cannot be confirmed."
+        raise StripeError(400, message, code="payment_intent_unexpected_state")
+    if payment_method not in TEST_PAYMENT_METHODS:
+        message = f"Use one of Stripe's test payment methods: {', '.join(TEST_PAYMENT_METHODS)}."
+        raise StripeError(400, message, code="payment_method_invalid_parameter", param="payment_method")
+    intent, _charge = new_payment(
+        state,
+        amount=intent["amount"],
+        currency=intent["currency"],
+        customer=intent["customer"],
+        metadata=intent["metadata"],
+        email=intent["receipt_email"],
+        succeeded=TEST_PAYMENT_METHODS[payment_method],
+        description=intent["description"],
+        existing_intent=intent,
+    )
+    return intent
+
+
+def cancel_payment_intent(state: State, call: Call) -> dict[str, Any]:
+    intent = retrieve_payment_intent(state, call)
+    if intent["status"] in ("succeeded", "canceled"):
+        message = f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}."
+        raise StripeError(400, message, code="payment_intent_unexpected_state")
+    intent.update(status="canceled", canceled_at=state.now(), cancellation_reason=call.get("cancellation_reason"))
+    state.store.put(intent)
+    state.emit("payment_intent.canceled", intent)
+    return intent
+
+
 def retrieve_payment_intent(state: State, call: Call) -> dict[str, Any]:
     return state.load(call.path["id"], "payment_intent", "payment_intent")
 
@@ -601,6 +690,9 @@ def close_dispute(state: State, call: Call) -> dict[str, Any]:
 
 
 ROUTES = [
+    ("POST", "/v1/payment_intents", create_payment_intent),
+    ("POST", "/v1/payment_intents/{id}/confirm", confirm_payment_intent),
+    ("POST", "/v1/payment_intents/{id}/cancel", cancel_payment_intent),
     ("GET", "/v1/payment_intents", list_payment_intents),
     ("GET", "/v1/payment_intents/{id}", retrieve_payment_intent),
     ("GET", "/v1/charges", list_charges),

@@ -37,7 +37,9 @@ CREATE TABLE IF NOT EXISTS idempotency (
 
 
 def new_id(prefix: str, length: int = 24) -> str:
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    # The slight modulo bias is irrelevant for ids that only need to be unique; secrets.choice per character
+    # was a visible share of a purchase burst's CPU.
+    return prefix + "".join(_ALPHABET[byte % len(_ALPHABET)] for byte in secrets.token_bytes(length))
 
 
 class Store:

@@ -13,6 +13,7 @@ The knobs (POST /_standin/config) make the at-least-once, unordered contract vis
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import hmac
@@ -93,7 +94,7 @@ class Attempt:
 @dataclass
 class WebhookDispatcher:
     config: DeliveryConfig
-    attempts: list[Attempt] = field(default_factory=list)
+    attempts: collections.deque[Attempt] = field(default_factory=lambda: collections.deque(maxlen=10_000))
     _queue: asyncio.Queue | None = None
     _tasks: set[asyncio.Task] = field(default_factory=set)
     _client: httpx.AsyncClient | None = None

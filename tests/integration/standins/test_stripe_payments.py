@@ -244,3 +244,34 @@ def test_the_events_api_lists_what_was_sent_for_reconciliation(
     assert wildcard == {"payment_intent.succeeded"}
     delivered_ids = {d.event["id"] for d in receiver.deliveries}
     assert {e.id for e in client.v1.events.list(params={"limit": 100}).auto_paging_iter()} == delivered_ids
+
+
+def test_a_payment_intent_confirmed_with_stripes_test_cards_succeeds_or_is_declined(
+    client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    customer = client.v1.customers.create(params={"email": "reset@dynasty.test"})
+    paid = client.v1.payment_intents.create(
+        params={
+            "amount": 4900,
+            "currency": "usd",
+            "customer": customer.id,
+            "metadata": {"reset_of": "acct-1"},
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+        },
+        options={"idempotency_key": "reset-acct-1-attempt-2"},
+    )
+    assert paid.status == "succeeded" and paid.amount_received == 4900 and paid.latest_charge.startswith("ch_")
+
+    declined = client.v1.payment_intents.create(params={"amount": 4900, "currency": "usd"})
+    assert declined.status == "requires_payment_method"
+    declined = client.v1.payment_intents.confirm(declined.id, params={"payment_method": "pm_card_chargeDeclined"})
+    assert declined.status == "requires_payment_method" and declined.last_payment_error.code == "card_declined"
+    canceled = client.v1.payment_intents.cancel(declined.id)
+    assert canceled.status == "canceled"
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.payment_intents.cancel(paid.id)
+
+    receiver.wait_for(lambda ds: "payment_intent.canceled" in [d.event["type"] for d in ds])
+    assert receiver.types().count("payment_intent.succeeded") == 1
+    assert receiver.types().count("payment_intent.payment_failed") == 1
