@@ -135,6 +135,18 @@ class TradingCalendar:
         Monday)."""
         return self.local_instant(trade_date - _ONE_DAY, self.day_roll)
 
+    def lockout_lifted_at(self, instant: datetime) -> datetime:
+        """The instant a soft lockout taken at ``instant`` ends: the next day roll after it.
+
+        That is the roll closing the instant's trade date. With a midnight roll the next weekday opens at the
+        roll, and after Friday's snapshot the next roll is Monday 00:00 (rules-spec.md section 2), so a lockout
+        taken on Friday lasts until Monday opens; a CME Friday has its own roll at 17:00.
+        """
+        trade_date = self.trade_date_of(instant)
+        if self.day_roll == _MIDNIGHT:
+            return self.session_open_at(next_trade_date(trade_date))
+        return self.day_roll_at(trade_date)
+
     # -- which trade date an instant belongs to --------------------------------------------------------------
     def trade_date_of(self, instant: datetime) -> date:
         """The trade date whose roll comes first after ``instant`` (the weekend gap belongs to Monday)."""

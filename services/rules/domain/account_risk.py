@@ -95,6 +95,7 @@ class AccountRisk:
         self._drawdown = rule_set.drawdown
         self._daily_loss = rule_set.daily_loss_limit
         self._max_contracts = rule_set.max_contracts
+        self._has_flat_by = rule_set.flat_by is not None
         self._intraday_trailing = self._drawdown.mode is DrawdownMode.INTRADAY_TRAILING
         start = rule_set.start_balance
         self._floor_cap = {
@@ -126,7 +127,8 @@ class AccountRisk:
         self.daily_loss_breached_today = False
         self.contract_limit = self._max_contracts.limit_for(start) if self._max_contracts else None
         self.next_contract_limit = self.contract_limit
-        self.flat_by_in_force = False
+        # The instant a soft lockout ends; None lifts it at the next roll (snapshots taken before it was stored).
+        self.lockout_until: datetime | None = None
 
         self._boundaries: Iterator[Boundary] | None = None
         self._next_boundary: Boundary | None = None
@@ -264,7 +266,8 @@ class AccountRisk:
             and limits.enforcement is Enforcement.POST_TRADE_VIOLATION
         ):
             exposure_after = self.exposure()
-            if exposure_after > exposure_before and exposure_after > self.contract_limit:
+            # Only a fill that lowers exposure is exempt: a reversal that keeps it above the limit exceeds too.
+            if exposure_after > self.contract_limit and not exposure_after < exposure_before:
                 self._emit(
                     ViolationRecorded(
                         occurred_at=fill.at,
@@ -286,7 +289,7 @@ class AccountRisk:
                     detail=f"fill inside the news window of {window.event.title}",
                 )
             )
-        if self.flat_by_in_force and fill.symbol in self.positions:
+        if self._has_flat_by and fill.symbol in self.positions and self._schedule.in_flat_by_period(fill.at):
             self._emit(
                 ViolationRecorded(
                     occurred_at=fill.at,
@@ -321,7 +324,7 @@ class AccountRisk:
             return None, None
         if self.status is AccountStatus.LOCKED:
             return RejectReason.LOCKED_OUT, None
-        if self.flat_by_in_force:
+        if self._has_flat_by and self._schedule.in_flat_by_period(order.at):
             return RejectReason.FLAT_BY, None
         if self._schedule.news_windows and self._schedule.news_window_covering(order.at, order.symbol):
             return RejectReason.NEWS, None
@@ -332,8 +335,9 @@ class AccountRisk:
             held = position.net_qty if position is not None else 0
             after_qty = held + order.side.sign * order.qty
             after = before - self._weighted(order.symbol, abs(held)) + self._weighted(order.symbol, abs(after_qty))
-            # An order that lowers (or keeps) exposure is always accepted.
-            if after > before and after > self.contract_limit:
+            # Only an order that lowers exposure is always accepted; keeping it above the limit (a full reversal
+            # after the limit fell) would exceed it.
+            if after > self.contract_limit and not after < before:
                 return RejectReason.MAX_CONTRACTS, after
         return None, None
 
@@ -359,20 +363,7 @@ class AccountRisk:
             candidate = self._capped_floor(equity - self._drawdown.max_loss)
             if candidate > self.floor:
                 self.floor = candidate
-        if equity < self.floor:
-            self._emit(
-                BreachDetected(
-                    occurred_at=at,
-                    rule=RuleName.MAX_LOSS,
-                    severity=Severity.HARD.value,
-                    equity=equity,
-                    floor=self.floor,
-                    trigger=trigger,
-                )
-            )
-            self.status = AccountStatus.FAILED
-            self.failure = (RuleName.MAX_LOSS, at)
-            self._liquidate(at, RuleName.MAX_LOSS, trigger)
+        if self._failed_below_floor(at, trigger, equity):
             return
         limit = self.daily_loss_limit
         if limit is None or self.daily_loss_breached_today:
@@ -395,9 +386,33 @@ class AccountRisk:
             if severity is Severity.HARD:
                 self.status = AccountStatus.FAILED
                 self.failure = (RuleName.DAILY_LOSS, at)
-            else:
-                self.status = AccountStatus.LOCKED
+                self._liquidate(at, RuleName.DAILY_LOSS, trigger)
+                return
+            self.status = AccountStatus.LOCKED
+            self.lockout_until = self.rule_set.calendar.lockout_lifted_at(at)
             self._liquidate(at, RuleName.DAILY_LOSS, trigger)
+            # The liquidation's fees are part of equity at this instant: they can take it below the floor.
+            self._failed_below_floor(at, trigger, self.balance + self.unrealized)
+
+    def _failed_below_floor(self, at: datetime, trigger: Trigger, equity: Decimal) -> bool:
+        """Breach iff equity < floor: fail the account at ``at`` and liquidate what is still open."""
+        if equity >= self.floor:
+            return False
+        self._emit(
+            BreachDetected(
+                occurred_at=at,
+                rule=RuleName.MAX_LOSS,
+                severity=Severity.HARD.value,
+                equity=equity,
+                floor=self.floor,
+                trigger=trigger,
+            )
+        )
+        self.status = AccountStatus.FAILED
+        self.failure = (RuleName.MAX_LOSS, at)
+        self.lockout_until = None
+        self._liquidate(at, RuleName.MAX_LOSS, trigger)
+        return True
 
     def _liquidate(self, at: datetime, reason: RuleName, trigger: Trigger) -> None:
         """Close every open position at the current marks, paying the rule set's fees like any fill."""
@@ -424,9 +439,10 @@ class AccountRisk:
         if kind is BoundaryKind.EOD_SNAPSHOT:
             self._record_end_of_day(boundary)
         elif kind is BoundaryKind.DAY_ROLL:
-            self._roll_day()
+            self._roll_day(boundary.at)
         elif kind is BoundaryKind.SESSION_OPEN:
-            self.flat_by_in_force = False
+            # With a midnight roll, Friday's lockout ends when Monday opens, not at Friday's own roll.
+            self._lift_lockout_at(boundary.at)
         elif kind is BoundaryKind.FLAT_BY:
             self._flatten(boundary)
         elif kind is BoundaryKind.NEWS_WINDOW_START:
@@ -434,18 +450,21 @@ class AccountRisk:
         if not self.is_terminal:
             self._evaluate(boundary.at, boundary)
 
-    def _roll_day(self) -> None:
+    def _roll_day(self, at: datetime) -> None:
         self.daily_loss_baseline = self.balance
         self.daily_loss_limit = self.next_daily_loss_limit
         self.contract_limit = self.next_contract_limit
         self.daily_loss_breached_today = False
-        if self.status is AccountStatus.LOCKED:
+        self._lift_lockout_at(at)
+
+    def _lift_lockout_at(self, at: datetime) -> None:
+        if self.status is AccountStatus.LOCKED and (self.lockout_until is None or at >= self.lockout_until):
             self.status = AccountStatus.ACTIVE
+            self.lockout_until = None
 
     def _flatten(self, boundary: Boundary) -> None:
         flat_by = self.rule_set.flat_by
         assert flat_by is not None  # the schedule has flat-by boundaries only with a rule
-        self.flat_by_in_force = True
         if not self.positions:
             return
         if flat_by.action is FlatByAction.VIOLATION:
@@ -609,7 +628,7 @@ class AccountRisk:
             "daily_loss_breached_today": self.daily_loss_breached_today,
             "contract_limit": text(self.contract_limit),
             "next_contract_limit": text(self.next_contract_limit),
-            "flat_by_in_force": self.flat_by_in_force,
+            "lockout_until": None if self.lockout_until is None else self.lockout_until.astimezone(UTC).isoformat(),
         }
 
     @classmethod
@@ -646,7 +665,8 @@ class AccountRisk:
         account.daily_loss_breached_today = bool(snapshot["daily_loss_breached_today"])
         account.contract_limit = number(snapshot["contract_limit"])
         account.next_contract_limit = number(snapshot["next_contract_limit"])
-        account.flat_by_in_force = bool(snapshot["flat_by_in_force"])
+        lockout_until = snapshot.get("lockout_until")
+        account.lockout_until = None if lockout_until is None else datetime.fromisoformat(lockout_until)
         if snapshot["cursor"] is not None:
             cursor = datetime.fromisoformat(snapshot["cursor"])
             account.cursor = cursor

@@ -78,6 +78,24 @@ class BoundarySchedule:
             at = self._calendar.wall_instant(trade_date - _ONE_DAY, flat_by.time)
         return at
 
+    def in_flat_by_period(self, instant: datetime) -> bool:
+        """Whether ``instant`` lies between a trade date's flat-by and the opening of the next session.
+
+        A property of the instant, derived from the calendar: an account's first event on a Saturday is inside
+        Friday's flat-by period although the engine never saw Friday's flat-by fire.
+        """
+        if self._rule_set.flat_by is None:
+            return False
+        calendar = self._calendar
+        trade_date = calendar.trade_date_of(instant)
+        # The period that covers an instant began on its own trade date or on the one before (the weekend gap
+        # belongs to Monday, Friday's flat-by covers it).
+        for day in (trade_date, previous_trade_date(trade_date)):
+            start = self.flat_by_at(day)
+            if start is not None and start <= instant < calendar.session_open_at(next_trade_date(day)):
+                return True
+        return False
+
     def _calendar_boundaries_after(self, instant: datetime) -> Iterator[Boundary]:
         calendar = self._calendar
         trade_date = previous_trade_date(calendar.figures_date_of(instant))

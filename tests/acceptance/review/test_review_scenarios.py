@@ -2,8 +2,8 @@
 
 Each JSON file beside this one pins one rule or boundary of the spec with figures computed by hand (the file's
 ``note`` shows the arithmetic); it is replayed through the replay module and compared with its ``expect`` block
-by the same matcher as the shared scenarios. Files in ``disputed/`` are where the reviewer believes the engine
-disagrees with the spec; they are not collected here (see the review report).
+by the same matcher as the shared scenarios. The D files were disputed (the engine disagreed with the spec)
+until the engine was fixed and ADRs 0015, 0018 and 0019 settled the readings.
 
 The refusal cases run ``python -m services.rules.replay``'s ``main`` on files the replay must refuse: exit 2 and
 one line on stderr that names the problem and, for an event, its index.

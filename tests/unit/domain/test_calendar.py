@@ -164,3 +164,19 @@ def test_cme_snapshots_and_rolls_are_at_1600_and_1700_chicago_wall_time(instant:
     trade_date = CME.trade_date_of(instant)
     assert CME.eod_snapshot_at(trade_date).astimezone(CHICAGO).time() == time(16, 0)
     assert CME.day_roll_at(trade_date).astimezone(CHICAGO).time() == time(17, 0)
+
+
+def test_a_soft_lockout_ends_at_the_roll_closing_its_trade_date_and_a_cme_friday_has_its_own_roll() -> None:
+    assert CME.lockout_lifted_at(ct(2026, 2, 3, 9, 5)) == CME.day_roll_at(date(2026, 2, 3))
+    assert CME.lockout_lifted_at(ct(2026, 2, 3, 17, 0)) == CME.day_roll_at(date(2026, 2, 4))
+    assert CME.lockout_lifted_at(ct(2026, 2, 6, 9, 5)) == ct(2026, 2, 6, 17)  # Friday's roll, not Sunday's open
+    assert CME.lockout_lifted_at(ct(2026, 2, 8, 17, 35)) == ct(2026, 2, 9, 17)  # Sunday evening is Monday
+
+
+def test_with_a_midnight_roll_a_friday_lockout_lasts_until_monday_opens() -> None:
+    def prague(day: int, hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, 2, day, hour, minute, tzinfo=PRAGUE)
+
+    assert MIDNIGHT_PRAGUE.lockout_lifted_at(prague(3, 10)) == prague(4, 0)  # Tuesday: its own midnight
+    assert MIDNIGHT_PRAGUE.lockout_lifted_at(prague(6, 10)) == prague(9, 0)  # Friday: Monday 00:00
+    assert MIDNIGHT_PRAGUE.lockout_lifted_at(prague(7, 10)) == prague(10, 0)  # Saturday counts to Monday

@@ -250,3 +250,48 @@ def test_two_releases_at_one_minute_record_one_news_violation_per_open_symbol() 
         ("ES", "position open at the start of the news window of CPI, Jobless claims"),
         ("NQ", "position open at the start of the news window of CPI"),
     ]
+
+
+def test_a_soft_lockout_survives_a_snapshot_restore_with_the_instant_it_ends() -> None:
+    rule_set = rules(daily_loss_limit={"amount": "300.00", "breach": "soft"})
+    account = AccountRisk(rule_set)
+    account.apply(buy(ct(6, 9), "5000"))
+    account.apply(Mark(at=ct(6, 9, 5), symbol="ES", price=D("4994")))
+    assert account.status is AccountStatus.LOCKED
+    snapshot = json.loads(json.dumps(account.to_snapshot()))
+    assert snapshot["lockout_until"] == ct(6, 17).isoformat()
+    restored = AccountRisk.from_snapshot(rule_set, snapshot)
+    rejected = restored.apply(Order(at=ct(6, 16, 59), symbol="ES", side=Side.BUY, qty=1))
+    assert [d.reason for d in rejected if isinstance(d, OrderRejected)] == [RejectReason.LOCKED_OUT]
+    restored.apply(TimePassed(at=ct(6, 17)))
+    assert restored.status is AccountStatus.ACTIVE and restored.lockout_until is None
+
+
+def test_a_flat_by_liquidation_whose_fee_crosses_the_floor_fails_the_account_at_the_flat_by() -> None:
+    account = AccountRisk(
+        rules(
+            drawdown={"mode": "static", "max_loss": "1000.00"},
+            flat_by={"time": "15:10", "action": "auto_flatten"},
+            fees_per_side={"ES": "2.50"},
+        )
+    )
+    account.apply(buy(ct(3, 9), "5000"))  # fee 2.50
+    account.apply(Mark(at=ct(3, 15), symbol="ES", price=D("4980.05")))  # equity 49000.00 = floor survives
+    decisions = account.apply(TimePassed(at=ct(3, 15, 30)))
+    breach = next(d for d in decisions if isinstance(d, BreachDetected))
+    assert (breach.rule, breach.occurred_at, breach.equity) == (RuleName.MAX_LOSS, ct(3, 15, 10), D("48997.50"))
+    assert account.status is AccountStatus.FAILED and account.failure == (RuleName.MAX_LOSS, ct(3, 15, 10))
+
+
+@pytest.mark.parametrize(
+    ("enforcement", "qty", "over"), [("pre_trade_reject", 8, True), ("pre_trade_reject", 7, False)]
+)
+def test_an_order_that_keeps_exposure_above_a_fallen_limit_is_rejected(enforcement: str, qty: int, over: bool) -> None:
+    account = AccountRisk(
+        rules(max_contracts={"limit": "5", "micro_weight": "1", "enforcement": enforcement, "scaling": []})
+    )
+    account.apply(buy(ct(3, 9), "5000", qty=4))
+    account.contract_limit = D(2)  # as if the scaling tier had fallen at the last EOD
+    decisions = account.apply(Order(at=ct(3, 9, 5), symbol="ES", side=Side.SELL, qty=qty))
+    rejected = [d.reason for d in decisions if isinstance(d, OrderRejected)]
+    assert rejected == ([RejectReason.MAX_CONTRACTS] if over else [])

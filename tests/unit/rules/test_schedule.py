@@ -69,3 +69,20 @@ def test_the_schedule_rebuilt_from_any_instant_continues_the_same_sequence() -> 
         first = next(index for index, (other, _) in enumerate(sequence) if other == at)
         resumed = [(b.at, b.kind) for b in islice(schedule.boundaries_after(at - timedelta(microseconds=1)), 5)]
         assert resumed == sequence[first : first + 5]
+
+
+def test_the_flat_by_period_is_a_property_of_the_instant_up_to_the_next_session_open() -> None:
+    schedule = BoundarySchedule(RULES, ())
+    assert not schedule.in_flat_by_period(ct(3, 15, 9, 59))
+    assert schedule.in_flat_by_period(ct(3, 15, 10))  # the flat-by instant itself
+    assert schedule.in_flat_by_period(ct(3, 16, 30))  # the maintenance break
+    assert not schedule.in_flat_by_period(ct(3, 17))  # Wednesday's session opens
+    assert schedule.in_flat_by_period(ct(6, 15, 10))
+    assert schedule.in_flat_by_period(ct(7, 10))  # Saturday, under Friday's flat-by
+    assert schedule.in_flat_by_period(ct(8, 16, 59, 59))
+    assert not schedule.in_flat_by_period(ct(8, 17))  # Sunday 17:00 opens Monday
+
+
+def test_without_a_flat_by_rule_no_instant_is_in_a_flat_by_period() -> None:
+    rules = parse_rule_set({"start_balance": "50000", "drawdown": {"mode": "static", "max_loss": "2000"}})
+    assert not BoundarySchedule(rules, ()).in_flat_by_period(ct(7, 10))
