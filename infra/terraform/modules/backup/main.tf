@@ -96,9 +96,9 @@ resource "aws_backup_plan" "this" {
     start_window      = 60
     completion_window = 720
 
+    # No cold storage: AWS Backup offers it for other resource types, not for Aurora.
     lifecycle {
-      cold_storage_after = 30
-      delete_after       = var.monthly_retention_days
+      delete_after = var.monthly_retention_days
     }
 
     recovery_point_tags = var.tags

@@ -26,7 +26,7 @@ variable "dr_copy_retention_days" {
 }
 
 variable "monthly_retention_days" {
-  description = "Days each monthly recovery point is kept (cold storage after 30)."
+  description = "Days each monthly recovery point is kept."
   type        = number
   default     = 365
 }

@@ -446,6 +446,8 @@ resource "aws_ecs_service" "this" {
 
   tags = merge(var.tags, { Service = each.key })
 
+  depends_on = [aws_ecs_cluster_capacity_providers.this]
+
   lifecycle {
     # CD registers a new task definition revision per release (image by digest) and auto-scaling
     # owns the task count; Terraform owns everything else.

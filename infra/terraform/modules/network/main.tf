@@ -342,6 +342,21 @@ resource "aws_network_acl_rule" "isolated_data_in_data_tier" {
   to_port        = each.value.port
 }
 
+# NACLs are stateless: replies to connections the data tier opens itself (replica to primary) come back
+# on ephemeral ports, from the data subnets only.
+resource "aws_network_acl_rule" "isolated_data_in_replies" {
+  count = length(local.azs)
+
+  network_acl_id = aws_network_acl.isolated_data.id
+  rule_number    = 300 + count.index
+  egress         = false
+  protocol       = "tcp"
+  rule_action    = "allow"
+  cidr_block     = local.isolated_data_cidrs[count.index]
+  from_port      = 1024
+  to_port        = 65535
+}
+
 resource "aws_network_acl_rule" "isolated_data_out_vpc" {
   network_acl_id = aws_network_acl.isolated_data.id
   rule_number    = 100
@@ -433,6 +448,19 @@ resource "aws_vpc_security_group_ingress_rule" "data_from_app" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "data_replication" {
+  for_each = toset([for port in var.data_ports : tostring(port)])
+
+  security_group_id            = aws_security_group.data.id
+  description                  = "Replication inside the data tier on port ${each.key}"
+  referenced_security_group_id = aws_security_group.data.id
+  ip_protocol                  = "tcp"
+  from_port                    = tonumber(each.key)
+  to_port                      = tonumber(each.key)
+
+  tags = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "data_replication" {
   for_each = toset([for port in var.data_ports : tostring(port)])
 
   security_group_id            = aws_security_group.data.id

@@ -379,6 +379,7 @@ resource "aws_iam_role_policy" "cloudtrail" {
 }
 
 resource "aws_cloudtrail" "this" {
+  #checkov:skip=CKV_AWS_252:A notification per delivered log file would flood the alert topic; alarms on the trail's log group are the signal.
   name                          = var.name
   s3_bucket_name                = var.audit_trail_bucket_name
   s3_key_prefix                 = "cloudtrail"
@@ -388,7 +389,6 @@ resource "aws_cloudtrail" "this" {
   enable_log_file_validation    = true
   cloud_watch_logs_group_arn    = "${aws_cloudwatch_log_group.cloudtrail.arn}:*"
   cloud_watch_logs_role_arn     = aws_iam_role.cloudtrail.arn
-  sns_topic_name                = aws_sns_topic.alerts.arn
 
   # Object-level access to the KYC and tax buckets is recorded: who read whose documents.
   event_selector {
@@ -428,6 +428,28 @@ resource "aws_iam_role" "config" {
 resource "aws_iam_role_policy_attachment" "config" {
   role       = aws_iam_role.config.name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWS_ConfigRole"
+}
+
+# AWS_ConfigRole reads the resources; delivery into our KMS-encrypted bucket needs these rights too.
+data "aws_iam_policy_document" "config_delivery" {
+  statement {
+    actions   = ["s3:PutObject"]
+    resources = ["arn:${local.partition}:s3:::${var.audit_trail_bucket_name}/config/AWSLogs/${local.account_id}/*"]
+  }
+  statement {
+    actions   = ["s3:GetBucketAcl"]
+    resources = ["arn:${local.partition}:s3:::${var.audit_trail_bucket_name}"]
+  }
+  statement {
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [var.logs_kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "config_delivery" {
+  name   = "deliver-to-audit-trail"
+  role   = aws_iam_role.config.id
+  policy = data.aws_iam_policy_document.config_delivery.json
 }
 
 resource "aws_config_configuration_recorder" "this" {

@@ -350,4 +350,7 @@ module "ecs" {
     gateway = module.observability.gateway_deployment_alarm_names
     rules   = module.observability.rules_deployment_alarm_names
   }
+
+  # ECS refuses a service whose target group is not yet attached to a listener.
+  depends_on = [module.alb]
 }
