@@ -37,17 +37,18 @@ from services.identity.domain.password_policy import MAX_LENGTH, normalise_passw
 from services.identity.domain.sessions import MFA_CHALLENGE_LIFETIME, MfaChallenge
 from services.identity.domain.user import User, UserStatus, normalise_email
 
-REFUSALS = {
-    UserStatus.PENDING_VERIFICATION: (
-        LoginOutcome.NOT_VERIFIED,
-        FailedPrecondition("confirm your email address first", reason="EMAIL_NOT_VERIFIED"),
-    ),
-    UserStatus.SUSPENDED: (LoginOutcome.SUSPENDED, PermissionDenied("account suspended", reason="ACCOUNT_SUSPENDED")),
-    UserStatus.TERMINATED: (
-        LoginOutcome.TERMINATED,
-        PermissionDenied("account terminated", reason="ACCOUNT_TERMINATED"),
-    ),
-}
+
+def _refusal(status: UserStatus) -> tuple[LoginOutcome, Exception] | None:
+    """Why a correct password still does not sign this account in (a fresh exception per call)."""
+    if status is UserStatus.PENDING_VERIFICATION:
+        return LoginOutcome.NOT_VERIFIED, FailedPrecondition(
+            "confirm your email address first", reason="EMAIL_NOT_VERIFIED"
+        )
+    if status is UserStatus.SUSPENDED:
+        return LoginOutcome.SUSPENDED, PermissionDenied("account suspended", reason="ACCOUNT_SUSPENDED")
+    if status is UserStatus.TERMINATED:
+        return LoginOutcome.TERMINATED, PermissionDenied("account terminated", reason="ACCOUNT_TERMINATED")
+    return None
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class LoginHandler:
             raise InvalidCredentials()
         await self._throttle.clear_account(key)
 
-        refusal = REFUSALS.get(user.status)
+        refusal = _refusal(user.status)
         if refusal is not None:
             outcome, error = refusal
             await self._record(user, client, country, outcome, audit_action="login.refused")

@@ -8,7 +8,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from libs.domain.errors import FailedPrecondition, PermissionDenied, Unauthenticated
+from libs.domain.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Unauthenticated
 from libs.platform.mailbox import read_mailbox
 from services.identity.adapters.sql import tables as t
 from services.identity.application.change_role import ChangeRole
@@ -225,3 +225,18 @@ async def test_login_history_records_attempts_and_a_new_device_is_mailed(identit
     outcomes = [(e.outcome.value, e.country, e.new_device) for e in page.events]
     assert outcomes == [("ok", "CZ", True), ("bad_password", None, False), ("ok", "AU", True)]
     assert [m["Subject"] for m in read_mailbox(mail_dir, to=user.email)][-1] == "New sign-in to your account"
+
+
+async def test_staff_page_through_users_with_filters(identity, mail_dir, unique):
+    emails = [f"page-{unique}-{n}@example.com" for n in range(3)]
+    for email in emails:
+        await active_user(identity, mail_dir, email)
+    support = Actor(str(uuid.uuid4()), "support")
+    first = await identity.use_cases.list_users(ListUsers(actor=support, email_contains=f"page-{unique}", page_size=2))
+    assert [u.email for u in first.users] == emails[:2] and first.next_after_key
+    second = await identity.use_cases.list_users(
+        ListUsers(actor=support, email_contains=f"PAGE-{unique}", page_size=2, after_key=first.next_after_key)
+    )
+    assert [u.email for u in second.users] == emails[2:] and second.next_after_key is None
+    with pytest.raises(InvalidArgument):
+        await identity.use_cases.list_users(ListUsers(actor=support, after_key="not|a-key"))

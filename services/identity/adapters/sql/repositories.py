@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.domain.errors import AlreadyExists, ConcurrencyConflict
+from libs.domain.errors import AlreadyExists, ConcurrencyConflict, InvalidArgument
 from libs.domain.ids import new_uuid
 from services.identity.adapters.sql import tables as t
 from services.identity.application.ports import TotpEnrolment
@@ -127,9 +127,12 @@ class SqlAlchemyUserRepository:
             query = query.where(u.c.email.like(f"%{escaped}%", escape="\\"))
         if after_key:
             created, _, user_id = after_key.partition("|")
-            after_created = datetime.fromisoformat(created)
+            try:
+                after_created, after_id = datetime.fromisoformat(created), UUID(user_id)
+            except ValueError:
+                raise InvalidArgument("page_token is not a token this service issued", field="page_token") from None
             query = query.where(
-                or_(u.c.created_at > after_created, and_(u.c.created_at == after_created, u.c.user_id > UUID(user_id)))
+                or_(u.c.created_at > after_created, and_(u.c.created_at == after_created, u.c.user_id > after_id))
             )
         query = query.order_by(u.c.created_at, u.c.user_id).limit(limit)
         return [_row_to_user(row) for row in await self._session.execute(query)]
