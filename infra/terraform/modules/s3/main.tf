@@ -41,6 +41,8 @@ locals {
     }
   }
 
+  audit_trail_arn = "arn:${local.partition}:s3:::${local.bucket_names["audit-trail"]}"
+
   bucket_names = merge(
     { for key, _ in local.data_buckets : key => "${var.name}-${key}-${local.account_id}" },
     {
@@ -208,102 +210,11 @@ resource "aws_s3_bucket_policy" "access_logs" {
 # Audit trail: CloudTrail and AWS Config deliveries, encrypted with the logs key
 ################################################################################
 
-resource "aws_s3_bucket" "audit_trail" {
-  #checkov:skip=CKV_AWS_144:CloudTrail is multi-region already; a copy of its files in a second region is not needed at seed scale.
-  #checkov:skip=CKV2_AWS_62:Nothing consumes delivery events; CloudTrail Lake or Athena query the files on demand.
-  bucket              = local.bucket_names["audit-trail"]
-  object_lock_enabled = false
-  force_destroy       = false
-
-  tags = merge(var.tags, { Name = local.bucket_names["audit-trail"], Purpose = "CloudTrail and AWS Config deliveries" })
-}
-
-resource "aws_s3_bucket_versioning" "audit_trail" {
-  bucket = aws_s3_bucket.audit_trail.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "audit_trail" {
-  bucket = aws_s3_bucket.audit_trail.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = var.logs_kms_key_arn
-    }
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "audit_trail" {
-  bucket                  = aws_s3_bucket.audit_trail.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "audit_trail" {
-  bucket = aws_s3_bucket.audit_trail.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_logging" "audit_trail" {
-  bucket        = aws_s3_bucket.audit_trail.id
-  target_bucket = aws_s3_bucket.access_logs.id
-  target_prefix = "s3/audit-trail/"
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "audit_trail" {
-  bucket = aws_s3_bucket.audit_trail.id
-
-  rule {
-    id     = "retention"
-    status = "Enabled"
-    filter {}
-
-    transition {
-      days          = 90
-      storage_class = "GLACIER_IR"
-    }
-    expiration {
-      days = var.retention.audit_trail_days
-    }
-    noncurrent_version_expiration {
-      noncurrent_days = 90
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-
-  depends_on = [aws_s3_bucket_versioning.audit_trail]
-}
-
-data "aws_iam_policy_document" "audit_trail" {
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.audit_trail.arn, "${aws_s3_bucket.audit_trail.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-
+data "aws_iam_policy_document" "audit_trail_deliveries" {
   statement {
     sid       = "CloudTrailAndConfigReadAcl"
     actions   = ["s3:GetBucketAcl", "s3:ListBucket"]
-    resources = [aws_s3_bucket.audit_trail.arn]
+    resources = [local.audit_trail_arn]
     principals {
       type        = "Service"
       identifiers = ["cloudtrail.amazonaws.com", "config.amazonaws.com"]
@@ -319,8 +230,8 @@ data "aws_iam_policy_document" "audit_trail" {
     sid     = "CloudTrailAndConfigWrite"
     actions = ["s3:PutObject"]
     resources = [
-      "${aws_s3_bucket.audit_trail.arn}/cloudtrail/AWSLogs/${local.account_id}/*",
-      "${aws_s3_bucket.audit_trail.arn}/config/AWSLogs/${local.account_id}/*",
+      "${local.audit_trail_arn}/cloudtrail/AWSLogs/${local.account_id}/*",
+      "${local.audit_trail_arn}/config/AWSLogs/${local.account_id}/*",
     ]
     principals {
       type        = "Service"
@@ -339,9 +250,20 @@ data "aws_iam_policy_document" "audit_trail" {
   }
 }
 
-resource "aws_s3_bucket_policy" "audit_trail" {
-  bucket = aws_s3_bucket.audit_trail.id
-  policy = data.aws_iam_policy_document.audit_trail.json
+module "audit_trail_bucket" {
+  source = "./modules/data-bucket"
 
-  depends_on = [aws_s3_bucket_public_access_block.audit_trail]
+  bucket_name        = local.bucket_names["audit-trail"]
+  purpose            = "CloudTrail and AWS Config deliveries"
+  kms_key_arn        = var.logs_kms_key_arn
+  access_logs_bucket = aws_s3_bucket.access_logs.id
+  access_logs_prefix = "s3/audit-trail/"
+  archive_after_days = 90
+  expire_after_days  = var.retention.audit_trail_days
+  noncurrent_days    = 90
+  extra_policy_json  = data.aws_iam_policy_document.audit_trail_deliveries.json
+  # CloudTrail and Config name the key in their own form (id or ARN); the bucket default covers them.
+  refuse_other_keys = false
+
+  tags = merge(var.tags, { DataClass = "logs" })
 }

@@ -15,10 +15,10 @@ output "access_logs_bucket_name" {
 
 output "audit_trail_bucket_name" {
   description = "Bucket receiving CloudTrail (prefix cloudtrail/) and AWS Config (prefix config/)."
-  value       = aws_s3_bucket.audit_trail.id
+  value       = module.audit_trail_bucket.bucket_name
 }
 
 output "audit_trail_bucket_arn" {
   description = "ARN of the CloudTrail and Config bucket."
-  value       = aws_s3_bucket.audit_trail.arn
+  value       = module.audit_trail_bucket.bucket_arn
 }

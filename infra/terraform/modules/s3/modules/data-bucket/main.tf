@@ -56,9 +56,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     status = "Enabled"
     filter {}
 
-    transition {
-      days          = var.infrequent_after_days
-      storage_class = "STANDARD_IA"
+    dynamic "transition" {
+      for_each = var.infrequent_after_days == null ? [] : [var.infrequent_after_days]
+      content {
+        days          = transition.value
+        storage_class = "STANDARD_IA"
+      }
     }
     transition {
       days          = var.archive_after_days
@@ -93,6 +96,8 @@ resource "aws_s3_bucket_object_lock_configuration" "this" {
 }
 
 data "aws_iam_policy_document" "this" {
+  source_policy_documents = var.extra_policy_json == "" ? [] : [var.extra_policy_json]
+
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
@@ -109,19 +114,22 @@ data "aws_iam_policy_document" "this" {
     }
   }
 
-  statement {
-    sid       = "DenyObjectsEncryptedWithAnotherKey"
-    effect    = "Deny"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.this.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "StringNotEqualsIfExists"
-      variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
-      values   = [var.kms_key_arn]
+  dynamic "statement" {
+    for_each = var.refuse_other_keys ? [1] : []
+    content {
+      sid       = "DenyObjectsEncryptedWithAnotherKey"
+      effect    = "Deny"
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.this.arn}/*"]
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "StringNotEqualsIfExists"
+        variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+        values   = [var.kms_key_arn]
+      }
     }
   }
 }

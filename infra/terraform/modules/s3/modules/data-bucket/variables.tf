@@ -24,8 +24,9 @@ variable "access_logs_prefix" {
 }
 
 variable "infrequent_after_days" {
-  description = "Days after which objects move to STANDARD_IA."
+  description = "Days after which objects move to STANDARD_IA; null skips that tier."
   type        = number
+  default     = null
 }
 
 variable "archive_after_days" {
@@ -47,6 +48,18 @@ variable "object_lock_years" {
   description = "Compliance-mode object lock retention in years; 0 leaves object lock off."
   type        = number
   default     = 0
+}
+
+variable "extra_policy_json" {
+  description = "Further bucket policy statements (JSON policy document), e.g. for AWS services that deliver into the bucket."
+  type        = string
+  default     = ""
+}
+
+variable "refuse_other_keys" {
+  description = "Refuse uploads that name a KMS key other than kms_key_arn (off where AWS services name the key their own way)."
+  type        = bool
+  default     = true
 }
 
 variable "tags" {
