@@ -22,6 +22,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from libs.domain.instruments import INSTRUMENTS, InvalidPrice, parse_price
+from libs.domain.money import MoneyError, to_decimal
+from libs.domain.rule_set import RuleSet, RuleSetError, parse_rule_set
 from services.rules.domain.account_risk import AccountRisk
 from services.rules.domain.decisions import (
     Boundary,
@@ -35,7 +37,6 @@ from services.rules.domain.decisions import (
     Trigger,
     ViolationRecorded,
 )
-from services.rules.domain.rule_set import RuleSet, RuleSetError, parse_decimal, parse_rule_set
 from services.rules.domain.trade_events import (
     Fill,
     Mark,
@@ -114,9 +115,14 @@ def _price(symbol: str, raw: Mapping[str, Any], where: str) -> Decimal:
 
 def _amount(value: Any, where: str, name: str, *, positive: bool) -> Decimal:
     try:
-        return parse_decimal(value, name, positive=positive, minimum=None if positive else Decimal(0))
-    except RuleSetError as error:
+        amount = to_decimal(value, field=name)
+    except MoneyError as error:
         raise ScenarioRefused(f"{where}: {error}") from None
+    if positive and amount <= 0:
+        raise ScenarioRefused(f"{where}: {name}: {value!r} must be greater than zero")
+    if amount < 0:
+        raise ScenarioRefused(f"{where}: {name}: {value!r} must be at least 0")
+    return amount
 
 
 def parse_event(raw: Any, index: int) -> TradeEvent:

@@ -23,6 +23,18 @@ from enum import StrEnum
 
 from libs.domain.errors import InvalidArgument
 from libs.domain.instruments import INSTRUMENTS, UnknownInstrument
+from libs.domain.rule_set import (
+    ConsistencyMode,
+    ConsistencyWindow,
+    DrawdownMode,
+    Enforcement,
+    FlatByAction,
+    LockKind,
+    RatioComparison,
+    RuleSet,
+    Severity,
+    TradingDayCounting,
+)
 from services.rules.domain.decisions import (
     Boundary,
     BoundaryKind,
@@ -40,18 +52,6 @@ from services.rules.domain.decisions import (
     ViolationRecorded,
 )
 from services.rules.domain.positions import Position
-from services.rules.domain.rule_set import (
-    ConsistencyMode,
-    ConsistencyWindow,
-    DrawdownMode,
-    Enforcement,
-    FlatByAction,
-    LockKind,
-    RatioComparison,
-    RuleSet,
-    Severity,
-    TradingDayCounting,
-)
 from services.rules.domain.schedule import BoundarySchedule
 from services.rules.domain.trade_events import (
     Fill,

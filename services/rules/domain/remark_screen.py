@@ -22,8 +22,8 @@ from enum import StrEnum
 import numpy as np
 
 from libs.domain.instruments import instrument
+from libs.domain.rule_set import DrawdownMode
 from services.rules.domain.account_risk import AccountRisk
-from services.rules.domain.rule_set import DrawdownMode
 
 SCALE_EXPONENT = 8
 _SCALE = Decimal(10) ** SCALE_EXPONENT

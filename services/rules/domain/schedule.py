@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta
 
 from libs.domain.calendar import BoundaryKind as CalendarKind
 from libs.domain.calendar import next_trade_date, previous_trade_date
+from libs.domain.rule_set import RuleSet
 from services.rules.domain.decisions import Boundary, BoundaryKind
-from services.rules.domain.rule_set import RuleSet
 from services.rules.domain.trade_events import NewsEvent
 
 # Boundaries at one instant fire in this order: a flat-by closes positions before a news window could see

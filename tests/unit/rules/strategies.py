@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import strategies as st
 
 from libs.domain.instruments import instrument
-from services.rules.domain.rule_set import RuleSet, parse_rule_set
+from libs.domain.rule_set import RuleSet, parse_rule_set
 from services.rules.domain.trade_events import Fill, Mark, NewsEvent, Order, Side, TimePassed, TradeEvent, Withdrawal
 
 START = datetime(2026, 2, 2, 8, 0, tzinfo=ZoneInfo("America/Chicago")).astimezone(UTC)

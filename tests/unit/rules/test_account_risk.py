@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from libs.domain.rule_set import RuleSet, parse_rule_set
 from services.rules.domain.account_risk import AccountRisk, AccountStatus, EventOutOfOrder
 from services.rules.domain.decisions import (
     BreachDetected,
@@ -20,7 +21,6 @@ from services.rules.domain.decisions import (
     RuleName,
     ViolationRecorded,
 )
-from services.rules.domain.rule_set import RuleSet, parse_rule_set
 from services.rules.domain.trade_events import Fill, Mark, NewsEvent, Order, Side, TimePassed, Withdrawal
 
 CHICAGO = ZoneInfo("America/Chicago")

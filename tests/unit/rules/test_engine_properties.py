@@ -11,9 +11,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from libs.domain.instruments import instrument
+from libs.domain.rule_set import DrawdownMode, RuleSet
 from services.rules.domain.account_risk import AccountRisk, AccountStatus
 from services.rules.domain.decisions import BreachDetected, EndOfDayRecorded
-from services.rules.domain.rule_set import DrawdownMode, RuleSet
 from services.rules.domain.trade_events import Fill, TradeEvent
 from services.rules.replay import result_document
 from tests.unit.rules.strategies import NEWS, event_streams, rule_set_documents, rule_set_of, rule_sets

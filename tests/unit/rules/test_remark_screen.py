@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from libs.domain.instruments import instrument
+from libs.domain.rule_set import parse_rule_set
 from services.rules.domain.account_risk import AccountRisk
 from services.rules.domain.decisions import BreachDetected
 from services.rules.domain.remark_screen import AccountFigures, RemarkOutcome, RemarkScreen, exact_decision
-from services.rules.domain.rule_set import parse_rule_set
 from services.rules.domain.trade_events import Fill, Mark, Side
 from tests.unit.rules.strategies import START
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
 
+from libs.domain.rule_set import parse_rule_set
 from services.rules.domain.decisions import BoundaryKind
-from services.rules.domain.rule_set import parse_rule_set
 from services.rules.domain.schedule import BoundarySchedule
 from services.rules.domain.trade_events import NewsEvent
 

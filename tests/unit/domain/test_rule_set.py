@@ -1,4 +1,5 @@
-"""The rule set is parsed with every field validated; a wrong field is refused with its path."""
+"""The shared rule-set format (one definition for challenges and rules): every field validated, a wrong or
+unknown field refused with its path."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from libs.domain.errors import InvalidArgument
-from services.rules.domain.rule_set import (
+from libs.domain.rule_set import (
     ConsistencyWindow,
     DrawdownMode,
     LockKind,
@@ -120,6 +121,15 @@ def _with(path: tuple, value: object) -> dict:
         (("fees_per_side", "XYZ"), "1.00", "unknown symbol 'XYZ'"),
         (("day_boundary", "timezone"), "Europe/Atlantis", "IANA"),
         (("day_boundary", "day_roll"), "12:00", "after day_roll"),
+        (("day_boundary", "day_roll"), KeyError, "rule_set.day_boundary.day_roll: missing"),
+        (("daily_loss_limt",), {}, "rule_set.daily_loss_limt: is not a known field"),
+        (("drawdown", "lock", "amonut"), "1", "rule_set.drawdown.lock.amonut: is not a known field"),
+        (("daily_loss_limit", "amount"), 1000, "rule_set.daily_loss_limit.amount: 1000 is not a decimal string"),
+        (("consistency", "max_ratio"), "1.01", "rule_set.consistency.max_ratio: '1.01' must be at most 1"),
+        (("min_trading_days", "count"), 0, "rule_set.min_trading_days.count: 0 must be at least 1"),
+        (("max_contracts", "limit"), "0", "rule_set.max_contracts.limit: '0' must be greater than zero"),
+        (("start_balance",), "-1.00", "rule_set.start_balance: '-1.00' must be at least 0"),
+        (("flat_by", "time"), "24:00", "rule_set.flat_by.time"),
     ],
 )
 def test_a_wrong_field_is_refused_with_its_path(path: tuple, value: object, message: str) -> None:
@@ -133,3 +143,23 @@ def test_a_rule_set_error_is_an_invalid_argument_naming_its_field_for_the_grpc_m
     assert isinstance(refused.value, InvalidArgument)
     assert refused.value.reason == "INVALID_RULE_SET"
     assert refused.value.field == "rule_set.drawdown.max_loss"
+
+
+def test_the_error_names_the_path_inside_the_rule_set_for_callers_that_hold_it_elsewhere() -> None:
+    with pytest.raises(RuleSetError) as refused:
+        parse_rule_set(_with(("max_contracts", "scaling", 0, "limit"), None))
+    assert refused.value.path_inside == "max_contracts.scaling[0].limit"
+    assert refused.value.problem == "missing field"
+    with pytest.raises(RuleSetError) as refused:
+        parse_rule_set(["not", "an", "object"])
+    assert (refused.value.path_inside, refused.value.field) == ("", "rule_set")
+
+
+def test_the_challenges_adapter_uses_the_shared_parser_and_renames_the_root() -> None:
+    from services.challenges.domain.rule_set import InvalidRuleSet, validate_rule_set
+
+    assert validate_rule_set(FULL) == FULL
+    with pytest.raises(InvalidRuleSet) as refused:
+        validate_rule_set(_with(("fees_per_side", "XYZ"), "1.00"), path="phases[2].rule_set")
+    assert refused.value.field == "phases[2].rule_set.fees_per_side.XYZ"
+    assert refused.value.reason == "INVALID_RULE_SET"
