@@ -110,7 +110,7 @@ if ((${#failures[@]} == 0)); then
   run_check "checkov (terraform, dockerfile, github_actions; offline)" checkov_scan
   run_check "hadolint Dockerfile" "$INFRA_VENV/bin/hadolint" Dockerfile
   run_check "actionlint" "$INFRA_VENV/bin/actionlint"
-  run_check "zizmor" "$INFRA_VENV/bin/zizmor" --offline --quiet .github/workflows
+  run_check "zizmor" "$INFRA_VENV/bin/zizmor" --offline --quiet .github
   run_check "shellcheck" "$INFRA_VENV/bin/shellcheck" infra/check.sh infra/scripts/*.sh
   run_check "structural tests (tests/infra)" structural_tests
 fi
