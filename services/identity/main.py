@@ -28,6 +28,7 @@ class IdentityComponents:
     rotate_signing_key: object  # RotateSigningKeyHandler
     jwks: object  # GetJwksHandler: the service's own JWK Set source
     uow: object
+    issuer: object  # JwtAccessTokenIssuer
 
 
 def identity_settings(runtime: Runtime) -> IdentitySettings:
@@ -131,6 +132,7 @@ def build_identity(
         rotate_signing_key=RotateSigningKeyHandler(uow, clock, key_factory, issuer),
         jwks=get_jwks,
         uow=uow,
+        issuer=issuer,
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from libs.domain.clock import SystemClock
 from libs.domain.ids import new_uuid
+from libs.platform.crypto import DecryptionFailed
 from libs.platform.db import create_engine, session_factory
 from libs.platform.settings import IdentitySettings
 from services.identity.adapters import composition
@@ -23,6 +24,15 @@ ADMIN_EMAIL = "admin@dynasty.local"
 ADMIN_PASSWORD = "dynasty-admin-dev-only"
 TRADER_EMAIL = "trader@dynasty.local"
 TRADER_PASSWORD = "dynasty-trader-dev-only"
+
+
+def _readable_secret(cipher, enrolment, user_id) -> str | None:
+    if enrolment is None or enrolment.confirmed_at is None:
+        return None
+    try:
+        return cipher.decrypt_text(enrolment.secret_ciphertext, context=totp_context(user_id))
+    except DecryptionFailed:
+        return None
 
 
 @dataclass(frozen=True)
@@ -76,9 +86,11 @@ async def seed_demo_users(settings: IdentitySettings | None = None) -> DemoUsers
         trader = await ensure_user(TRADER_EMAIL, TRADER_PASSWORD, Role.TRADER)
         async with uow() as work:
             enrolment = await work.mfa.get_totp(admin.user_id, for_update=True)
-            if enrolment is not None and enrolment.confirmed_at is not None:
-                secret = cipher.decrypt_text(enrolment.secret_ciphertext, context=totp_context(admin.user_id))
-            else:
+            secret = _readable_secret(cipher, enrolment, admin.user_id)
+            if secret is None:
+                if enrolment is not None:
+                    # Sealed under a master key that is gone (its key file was deleted): enrol the demo admin anew.
+                    await work.mfa.remove_totp(admin.user_id)
                 now = clock.now()
                 secret = new_secret()
                 await work.mfa.put_pending_totp(

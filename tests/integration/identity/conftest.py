@@ -4,6 +4,7 @@ a throwaway master key and a per-test mail folder."""
 from __future__ import annotations
 
 import random
+import uuid
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,6 @@ from services.identity.application.login import Login
 from services.identity.application.register import Register
 from services.identity.application.verify_email import VerifyEmail
 from services.identity.main import build_identity
-from tests.conftest import TEST_DATA_DIR
 
 PASSWORD = "correct horse battery staple"
 
@@ -28,8 +28,8 @@ def identity_test_settings(database_url: str, redis_url: str, mail_dir: Path, **
     values = dict(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
-        # One key for every test run: the test database is kept between runs, and so are its encrypted rows.
-        identity_master_key_file=str(TEST_DATA_DIR / "identity" / "master.key"),
+        # The default key file, as the e2e stack's identity process uses it: both seal signing keys into the same
+        # (kept) test database, so they must share the master key.
         identity_argon2_time_cost=1,
         identity_argon2_memory_kib=1024,
         identity_argon2_parallelism=1,
@@ -57,8 +57,30 @@ async def identity(database_url, redis, redis_url, mail_dir):
     settings = identity_test_settings(database_url, redis_url, mail_dir)
     engine = create_engine(database_url, "identity", pool_size=5)
     components = build_identity(settings, session_factory(engine), SystemClock(), redis)
+    await usable_signing_key(components)
     yield components
     await engine.dispose()
+
+
+async def usable_signing_key(components) -> None:
+    """The kept test database may hold a signing key sealed under a master key since deleted (`make reset` of the
+    devstack folder alone): replace it with an emergency rotation, as an operator would after losing the key."""
+    from libs.platform.crypto import DecryptionFailed
+    from services.identity.application.common import SYSTEM_ACTOR_ID
+    from services.identity.application.rotate_signing_key import RotateSigningKey
+    from services.identity.domain.user import Role
+
+    try:
+        await components.issuer.issue(
+            user_id=uuid.uuid4(),
+            role=Role.TRADER,
+            session_id=uuid.uuid4(),
+            amr=("pwd",),
+            mfa_at=None,
+            now=SystemClock().now(),
+        )
+    except DecryptionFailed:
+        await components.rotate_signing_key(RotateSigningKey(Actor(SYSTEM_ACTOR_ID, "system"), emergency=True))
 
 
 @pytest.fixture

@@ -280,6 +280,10 @@ class SqlAlchemyMfaRepository:
             .values(confirmed_at=at, last_used_step=step)
         )
 
+    async def remove_totp(self, user_id: UUID) -> None:
+        await self._session.execute(t.totp_secrets.delete().where(t.totp_secrets.c.user_id == user_id))
+        await self._session.execute(t.recovery_codes.delete().where(t.recovery_codes.c.user_id == user_id))
+
     async def record_totp_step(self, user_id: UUID, step: int) -> None:
         await self._session.execute(
             update(t.totp_secrets).where(t.totp_secrets.c.user_id == user_id).values(last_used_step=step)
