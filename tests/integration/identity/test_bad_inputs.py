@@ -66,7 +66,7 @@ async def test_wrong_password_and_unknown_email_fail_alike_and_take_similar_time
                 started = time.perf_counter()
                 with pytest.raises(InvalidCredentials) as info:
                     await identity.use_cases.login(
-                        Login(email=who, password="not the password at all", client=client(ip=f"203.0.113.{attempt}"))
+                        Login(email=who, password="not the password at all", client=client())
                     )
                 timings[kind].append(time.perf_counter() - started)
                 errors[kind] = (type(info.value), info.value.reason, info.value.message)

@@ -240,3 +240,34 @@ async def test_staff_page_through_users_with_filters(identity, mail_dir, unique)
     assert [u.email for u in second.users] == emails[2:] and second.next_after_key is None
     with pytest.raises(InvalidArgument):
         await identity.use_cases.list_users(ListUsers(actor=support, after_key="not|a-key"))
+
+
+async def test_every_security_event_leaves_an_audit_record_in_the_chain(identity, mail_dir, unique):
+    from libs.platform.tables import platform_tables
+
+    user, session = await signed_in(identity, mail_dir, f"audit-{unique}@example.com")
+    with pytest.raises(Unauthenticated):
+        await identity.use_cases.login(Login(email=user.email, password="not it not it", client=client()))
+    await enrol_totp(identity, actor_for(user, session))
+    await identity.use_cases.change_role(ChangeRole(ADMIN, str(user.user_id), Role.SUPPORT, "moved to support"))
+    await identity.use_cases.suspend_user(SuspendUser(ADMIN, str(user.user_id), "left the firm"))
+    audit = platform_tables("identity")["audit_log"]
+    async with identity.uow() as uow:
+        rows = (
+            await uow.session.execute(
+                select(audit.c.action, audit.c.actor_id)
+                .where(audit.c.subject_id == str(user.user_id))
+                .order_by(audit.c.id)
+            )
+        ).all()
+    assert [action for action, _ in rows] == [
+        "user.registered",
+        "user.email_verified",
+        "login.succeeded",
+        "login.failed",
+        "mfa.totp_enrolment_started",
+        "mfa.totp_enabled",
+        "user.role_changed",
+        "user.suspended",
+    ]
+    assert rows[-1].actor_id == ADMIN.actor_id
