@@ -12,6 +12,7 @@ import contextvars
 import copy
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from devstack.stripe_standin.forms import FormError, parse_form
 from devstack.stripe_standin.store import Store, new_id
 from devstack.stripe_standin.webhooks import WebhookDispatcher
 
+log = logging.getLogger("stripe_standin")
 API_VERSION = "2026-10-28.endive"  # what stripe==16.1.0 pins; events carry the account's version, as Stripe's do
 _current_request: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("request", default=None)
 
@@ -79,7 +81,7 @@ class Call:
     def get(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)
 
-    def int(self, name: str, default: int | None = None) -> int | None:
+    def integer(self, name: str, default: int | None = None) -> int | None:
         value = self.params.get(name)
         if value is None or value == "":
             return default
@@ -88,7 +90,7 @@ class Call:
         except (TypeError, ValueError):
             raise StripeError(400, f"Invalid integer: {value}", code="parameter_invalid_integer", param=name) from None
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def boolean(self, name: str, default: bool = False) -> bool:
         value = self.params.get(name)
         if value is None:
             return default
@@ -156,7 +158,7 @@ def _expand(store: Store, node: Any, parts: list[str]) -> None:
 
 
 def list_of(state: State, kind: str, call: Call, where: Callable[[dict[str, Any]], bool] | None = None) -> dict:
-    limit = call.int("limit", 10) or 10
+    limit = call.integer("limit", 10) or 10
     if not 1 <= limit <= 100:
         raise StripeError(400, "This value must be between 1 and 100.", code="parameter_invalid_integer", param="limit")
     created = call.get("created")
@@ -260,6 +262,13 @@ def route(state: State, method: str, path: str, handler: Handler) -> Route:
             status, body = 200, public(expand(state.store, result, paths))
         except StripeError as exc:
             status, body = exc.status, exc.body()
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:
+            # A parameter of the wrong shape (a string where Stripe expects a hash, say) reached a handler.
+            message = f"Invalid request: a parameter has the wrong shape ({type(exc).__name__}: {exc})."
+            status, body = 400, StripeError(400, message).body()
+        except Exception as exc:  # a bug in the stand-in: answer as Stripe does, and never remember it
+            log.exception("stand-in error on %s %s", method, path)
+            status, body = 500, StripeError(500, f"Stand-in error: {exc}", type_="api_error").body()
         finally:
             _current_request.reset(token)
         text = json.dumps(body, indent=2)

@@ -96,7 +96,7 @@ def create_product(state: State, call: Call) -> dict[str, Any]:
     product = {
         "id": product_id,
         "object": "product",
-        "active": call.bool("active", True),
+        "active": call.boolean("active", True),
         "created": state.now(),
         "default_price": None,
         "description": call.get("description"),
@@ -127,7 +127,7 @@ def update_product(state: State, call: Call) -> dict[str, Any]:
         if call.get(name) is not None:
             product[name] = call.get(name)
     if call.get("active") is not None:
-        product["active"] = call.bool("active")
+        product["active"] = call.boolean("active")
     product["metadata"] = call.metadata(product["metadata"])
     product["updated"] = state.now()
     return state.store.put(product)
@@ -212,7 +212,7 @@ def retrieve_price(state: State, call: Call) -> dict[str, Any]:
 def update_price(state: State, call: Call) -> dict[str, Any]:
     price = retrieve_price(state, call)
     if call.get("active") is not None:
-        price["active"] = call.bool("active")
+        price["active"] = call.boolean("active")
     for name in ("nickname", "lookup_key"):
         if call.get(name) is not None:
             price[name] = call.get(name) or None
@@ -251,17 +251,17 @@ def create_coupon(state: State, call: Call) -> dict[str, Any]:
         {
             "id": coupon_id,
             "object": "coupon",
-            "amount_off": call.int("amount_off"),
+            "amount_off": call.integer("amount_off"),
             "created": state.now(),
             "currency": (call.get("currency") or "").lower() or None,
             "duration": duration,
-            "duration_in_months": call.int("duration_in_months"),
+            "duration_in_months": call.integer("duration_in_months"),
             "livemode": False,
-            "max_redemptions": call.int("max_redemptions"),
+            "max_redemptions": call.integer("max_redemptions"),
             "metadata": call.metadata(),
             "name": call.get("name"),
             "percent_off": _number(percent_off, "percent_off") if percent_off is not None else None,
-            "redeem_by": call.int("redeem_by"),
+            "redeem_by": call.integer("redeem_by"),
             "times_redeemed": 0,
             "valid": True,
         }
@@ -291,13 +291,13 @@ def create_promotion_code(state: State, call: Call) -> dict[str, Any]:
         {
             "id": new_id("promo_", 24),
             "object": "promotion_code",
-            "active": call.bool("active", True),
+            "active": call.boolean("active", True),
             "code": code,
             "created": state.now(),
             "customer": call.get("customer"),
-            "expires_at": call.int("expires_at"),
+            "expires_at": call.integer("expires_at"),
             "livemode": False,
-            "max_redemptions": call.int("max_redemptions"),
+            "max_redemptions": call.integer("max_redemptions"),
             "metadata": call.metadata(),
             "promotion": {"coupon": coupon_id, "type": "coupon"},
             "restrictions": {
@@ -318,7 +318,7 @@ def retrieve_promotion_code(state: State, call: Call) -> dict[str, Any]:
 def update_promotion_code(state: State, call: Call) -> dict[str, Any]:
     promo = retrieve_promotion_code(state, call)
     if call.get("active") is not None:
-        promo["active"] = call.bool("active")
+        promo["active"] = call.boolean("active")
     promo["metadata"] = call.metadata(promo["metadata"])
     return state.store.put(promo)
 

@@ -99,7 +99,7 @@ def create(state: State, call: Call) -> dict[str, Any]:
         raise StripeError(
             400, "Missing required param: mode." if mode is None else f"Invalid mode: {mode}", param="mode"
         )
-    if call.get("discounts") and call.bool("allow_promotion_codes"):
+    if call.get("discounts") and call.boolean("allow_promotion_codes"):
         message = "You may only specify one of these parameters: allow_promotion_codes, discounts."
         raise StripeError(400, message, param="allow_promotion_codes")
     if call.get("customer") and call.get("customer_email"):
@@ -128,7 +128,7 @@ def create(state: State, call: Call) -> dict[str, Any]:
     session = {
         "id": session_id,
         "object": KIND,
-        "allow_promotion_codes": call.bool("allow_promotion_codes") or None,
+        "allow_promotion_codes": call.boolean("allow_promotion_codes") or None,
         "amount_subtotal": sum(line["amount_subtotal"] for line in lines),
         "amount_total": 0,
         "cancel_url": call.get("cancel_url"),
@@ -141,7 +141,7 @@ def create(state: State, call: Call) -> dict[str, Any]:
         "customer_details": None,
         "customer_email": call.get("customer_email"),
         "discounts": [],
-        "expires_at": call.int("expires_at", now + 24 * 3600),
+        "expires_at": call.integer("expires_at", now + 24 * 3600),
         "invoice": None,
         "livemode": False,
         "locale": call.get("locale"),

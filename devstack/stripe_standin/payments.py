@@ -141,7 +141,7 @@ TEST_PAYMENT_METHODS = {
 
 
 def create_payment_intent(state: State, call: Call) -> dict[str, Any]:
-    amount = call.int("amount")
+    amount = call.integer("amount")
     if amount is None:
         raise StripeError(400, "Missing required param: amount.", code="parameter_missing", param="amount")
     if amount < 50:
@@ -176,7 +176,7 @@ def create_payment_intent(state: State, call: Call) -> dict[str, Any]:
     intent["client_secret"] = f"{intent['id']}_secret_{new_id('', 24)}"
     state.store.put(intent)
     state.emit("payment_intent.created", intent)
-    if call.bool("confirm"):
+    if call.boolean("confirm"):
         return _confirm(state, intent, call.get("payment_method"))
     return intent
 
@@ -478,7 +478,7 @@ def update_subscription(state: State, call: Call) -> dict[str, Any]:
     previous: dict[str, Any] = {}
     if call.get("cancel_at_period_end") is not None:
         previous["cancel_at_period_end"] = subscription["cancel_at_period_end"]
-        subscription["cancel_at_period_end"] = call.bool("cancel_at_period_end")
+        subscription["cancel_at_period_end"] = call.boolean("cancel_at_period_end")
         subscription["cancel_at"] = (
             subscription["items"]["data"][0]["current_period_end"] if subscription["cancel_at_period_end"] else None
         )
@@ -553,7 +553,7 @@ def create_refund(state: State, call: Call) -> dict[str, Any]:
     remaining = charge["amount"] - charge["amount_refunded"]
     if remaining == 0:
         raise StripeError(400, f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded")
-    amount = call.int("amount", remaining)
+    amount = call.integer("amount", remaining)
     if amount is None or amount <= 0:
         raise StripeError(400, "Refund amount must be positive.", code="parameter_invalid_integer", param="amount")
     if amount > remaining:

@@ -105,3 +105,16 @@ def test_update_merges_metadata_and_an_empty_value_unsets_a_key(client: stripe.S
 
 def test_healthz_answers_without_a_key(standin: Standin) -> None:
     assert httpx.get(f"{standin.url}/healthz").json() == {"status": "ok"}
+
+
+def test_a_parameter_of_the_wrong_shape_is_a_400_not_a_crash(client: stripe.StripeClient, standin: Standin) -> None:
+    product = client.v1.products.create(params={"name": "Reset"})
+    reply = httpx.post(
+        f"{standin.url}/v1/prices",
+        data={"currency": "usd", "unit_amount": "100", "product": product.id, "recurring": "monthly"},
+        headers={"Authorization": "Bearer sk_test_x"},
+    )
+    assert reply.status_code == 400
+    assert reply.json()["error"]["type"] == "invalid_request_error"
+    assert "wrong shape" in reply.json()["error"]["message"]
+    assert client.v1.prices.list().data == []
