@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -13,8 +14,8 @@ from hypothesis import strategies as st
 from libs.domain.instruments import instrument
 from libs.domain.rule_set import DrawdownMode, RuleSet
 from services.rules.domain.account_risk import AccountRisk, AccountStatus
-from services.rules.domain.decisions import BreachDetected, EndOfDayRecorded
-from services.rules.domain.trade_events import Fill, TradeEvent
+from services.rules.domain.decisions import BreachDetected, EndOfDayRecorded, OrderAccepted, OrderRejected, RejectReason
+from services.rules.domain.trade_events import Fill, Order, TradeEvent
 from services.rules.replay import result_document
 from tests.unit.rules.strategies import NEWS, event_streams, rule_set_documents, rule_set_of, rule_sets
 
@@ -194,3 +195,64 @@ def test_splitting_a_fill_into_several_at_the_same_price_changes_no_balance(
     assert apart.equity == together.equity
     assert apart.status is together.status
     assert apart.floor == together.floor
+
+
+@given(rule_set=rule_sets, events=event_streams())
+def test_an_account_still_under_the_rules_never_rests_below_its_floor(
+    rule_set: RuleSet, events: list[TradeEvent]
+) -> None:
+    # Breach iff equity < floor, at that instant: no event (not even a liquidation's fees) leaves an active or
+    # locked account below its floor for the next event to discover.
+    account = AccountRisk(rule_set, NEWS)
+    for event in events:
+        account.apply(event)
+        if account.status in (AccountStatus.ACTIVE, AccountStatus.LOCKED):
+            assert account.equity >= account.floor
+
+
+_FLAT_BY = time(15, 10)
+
+
+def _in_flat_by_by_the_wall_clock(instant: datetime, zone: str) -> bool:
+    """An oracle written from the spec's sentences, not from the calendar code: orders are refused from the
+    flat-by until the next session opens (CME: 17:00 CT, Friday's until Sunday 17:00; a midnight day: 00:00 of
+    the next weekday, Friday's until Monday 00:00)."""
+    if zone == "prague":
+        local = instant.astimezone(ZoneInfo("Europe/Prague"))
+        return local.weekday() >= 5 or local.time() >= _FLAT_BY
+    local = instant.astimezone(ZoneInfo("America/Chicago"))
+    weekday, wall = local.weekday(), local.time()
+    if weekday == 5 or (weekday == 6 and wall < time(17)):
+        return True
+    if weekday == 4:
+        return wall >= _FLAT_BY
+    return weekday < 5 and _FLAT_BY <= wall < time(17)
+
+
+@given(
+    document=rule_set_documents,
+    events=event_streams(),
+    # From Monday 08:00 CT: half the time one of the instants where a first event meets a flat-by period
+    # (Monday 15:30, Friday 15:30, Saturday 10:00, Sunday 16:00), else anywhere in the week.
+    shift_minutes=st.sampled_from([450, 6210, 7320, 9120]) | st.integers(min_value=0, max_value=7 * 24 * 60),
+)
+def test_orders_are_refused_flat_by_exactly_inside_the_flat_by_period_whatever_came_before(
+    document: dict, events: list[TradeEvent], shift_minutes: int
+) -> None:
+    document["flat_by"] = {"time": "15:10", "action": "auto_flatten"}
+    zone = "prague" if "day_boundary" in document else "cme"
+    account = AccountRisk(rule_set_of(document), NEWS)
+    # Shifted by up to a week, so the first event (which saw no flat-by fire) can fall anywhere in the week.
+    shift = timedelta(minutes=shift_minutes)
+    for event in (replace(event, at=event.at + shift) for event in events):
+        decisions = account.apply(event)
+        if not isinstance(event, Order) or account.is_terminal:
+            continue
+        verdicts = [d for d in decisions if isinstance(d, OrderAccepted | OrderRejected)]
+        flat_by = [d for d in verdicts if isinstance(d, OrderRejected) and d.reason is RejectReason.FLAT_BY]
+        if _in_flat_by_by_the_wall_clock(event.at, zone):
+            assert not any(isinstance(d, OrderAccepted) for d in verdicts)
+            if account.status is AccountStatus.ACTIVE:
+                assert flat_by
+        else:
+            assert not flat_by
