@@ -289,6 +289,18 @@ class AccountRisk:
                     detail=f"fill inside the news window of {window.event.title}",
                 )
             )
+        if self.status is AccountStatus.LOCKED and fill.symbol in self.positions:
+            # The platform should have refused the order; the fill happened, so it moves positions and balance,
+            # and the position it leaves open during a soft lockout is recorded for review (ADR 0018).
+            self._emit(
+                ViolationRecorded(
+                    occurred_at=fill.at,
+                    rule=RuleName.DAILY_LOSS,
+                    symbol=fill.symbol,
+                    trigger=fill,
+                    detail="position opened during a soft daily-loss lockout",
+                )
+            )
         if self._has_flat_by and fill.symbol in self.positions and self._schedule.in_flat_by_period(fill.at):
             self._emit(
                 ViolationRecorded(

@@ -295,3 +295,16 @@ def test_an_order_that_keeps_exposure_above_a_fallen_limit_is_rejected(enforceme
     decisions = account.apply(Order(at=ct(3, 9, 5), symbol="ES", side=Side.SELL, qty=qty))
     rejected = [d.reason for d in decisions if isinstance(d, OrderRejected)]
     assert rejected == ([RejectReason.MAX_CONTRACTS] if over else [])
+
+
+def test_a_fill_during_a_soft_lockout_is_applied_and_the_position_it_opens_is_a_violation() -> None:
+    account = AccountRisk(rules(daily_loss_limit={"amount": "500.00", "breach": "soft"}))
+    account.apply(buy(ct(3, 9), "5000"))
+    account.apply(Mark(at=ct(3, 9, 5), symbol="ES", price=D("4990")))  # -500: soft breach, liquidated
+    opening = account.apply(buy(ct(3, 10), "4990"))
+    violations = [(d.rule, d.symbol, d.occurred_at) for d in opening if isinstance(d, ViolationRecorded)]
+    assert violations == [(RuleName.DAILY_LOSS, "ES", ct(3, 10))]
+    assert account.positions["ES"].net_qty == 1 and account.status is AccountStatus.LOCKED
+    closing = account.apply(sell(ct(3, 10, 5), "4992"))
+    assert not any(isinstance(d, ViolationRecorded) for d in closing)  # flattening what was left is fine
+    assert account.balance == D("49600.00")
