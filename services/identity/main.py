@@ -107,7 +107,7 @@ def build_identity(
         ),
         verify_email=VerifyEmailHandler(uow, clock, link_tokens),
         login=LoginHandler(uow, clock, hasher, issuer, throttle, email, geolocator, blocked_countries=blocked),
-        complete_mfa_login=CompleteMfaLoginHandler(uow, clock, issuer, cipher),
+        complete_mfa_login=CompleteMfaLoginHandler(uow, clock, issuer, cipher, throttle),
         refresh_session=RefreshSessionHandler(uow, clock, issuer, revocations),
         logout=LogoutHandler(uow, clock, revocations),
         logout_everywhere=LogoutEverywhereHandler(uow, clock, revocations),

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from libs.domain.clock import Clock
 from libs.domain.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from services.identity.application.common import ClientInfo, SessionTokens, audit_entry, digest, load_user, open_session
-from services.identity.application.ports import AccessTokenIssuer, IdentityUnitOfWork, SecretCipher
+from services.identity.application.ports import AccessTokenIssuer, IdentityUnitOfWork, LoginThrottle, SecretCipher
+from services.identity.domain.errors import TooManyAttempts
 from services.identity.domain.login_events import LoginEvent, LoginOutcome
 from services.identity.domain.totp import matching_step, normalise_recovery_code
 
@@ -29,14 +30,24 @@ def totp_context(user_id) -> str:
     return f"totp:{user_id}"
 
 
+def mfa_throttle_key(user_id) -> str:
+    return f"mfa:{user_id}"
+
+
 class CompleteMfaLoginHandler:
     def __init__(
-        self, uow: Callable[[], IdentityUnitOfWork], clock: Clock, issuer: AccessTokenIssuer, cipher: SecretCipher
+        self,
+        uow: Callable[[], IdentityUnitOfWork],
+        clock: Clock,
+        issuer: AccessTokenIssuer,
+        cipher: SecretCipher,
+        throttle: LoginThrottle,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._issuer = issuer
         self._cipher = cipher
+        self._throttle = throttle
 
     async def __call__(self, cmd: CompleteMfaLogin) -> SessionTokens:
         if not cmd.totp_code and not cmd.recovery_code:
@@ -50,8 +61,15 @@ class CompleteMfaLoginHandler:
             user = await load_user(uow, challenge.user_id)
             if not user.may_sign_in:
                 raise PermissionDenied(f"account {user.status.value}", reason="ACCOUNT_NOT_ACTIVE")
+            # Wrong codes count per user across challenges: a password holder must not get fresh guesses by signing
+            # in again (a correct password clears the password counter, never this one).
+            throttle_key = mfa_throttle_key(user.user_id)
+            wait = await self._throttle.retry_after(throttle_key, cmd.client.ip)
+            if wait > 0:
+                raise TooManyAttempts(wait)
             method = await self._check_factor(uow, cmd, challenge.user_id, now)
             if method is None:
+                await self._throttle.record_failure(throttle_key, cmd.client.ip)
                 await uow.mfa.count_challenge_failure(token_hash)
                 await uow.login_history.record(
                     LoginEvent(
@@ -75,6 +93,7 @@ class CompleteMfaLoginHandler:
                 )
                 await uow.commit()  # the failed attempt counts even though the call fails
                 raise Unauthenticated("the code is wrong", reason="INVALID_MFA_CODE")
+            await self._throttle.clear_account(throttle_key)
             await uow.mfa.consume_challenge(token_hash, now)
             tokens = await open_session(
                 uow, self._issuer, user, amr=(*challenge.amr, "otp"), mfa_at=now, client=cmd.client, now=now

@@ -17,7 +17,7 @@ from services.identity.application.common import ClientInfo, audit_entry
 from services.identity.application.ports import EmailSender, Geolocator, IdentityUnitOfWork, LinkTokens, PasswordHasher
 from services.identity.domain.ip_controls import country_blocked
 from services.identity.domain.password_policy import check_password
-from services.identity.domain.user import User, normalise_email
+from services.identity.domain.user import User, UserStatus, normalise_email
 
 ACKNOWLEDGEMENT = "Check your email: we sent a link to confirm the address."
 VERIFY_PURPOSE = "verify-email"
@@ -68,7 +68,8 @@ class RegisterHandler:
                 try:
                     await uow.users.add(user, password_hash)
                 except AlreadyExists:
-                    existing = user  # a concurrent registration of the same email won; answer as for a known one
+                    # A concurrent registration of the same email won: answer as for a known one.
+                    existing = await uow.users.get_by_email(email)
                 else:
                     await uow.audit.append(
                         audit_entry(
@@ -95,6 +96,11 @@ class RegisterHandler:
                 )
             )
             await uow.commit()
+        if existing.status is UserStatus.PENDING_VERIFICATION:
+            # Never verified: most likely the owner lost the first mail. A new link helps them and tells no one else
+            # anything (the answer is the same). The password given now is not used: the first one stands.
+            await self._send_verification(existing, now)
+            return ACKNOWLEDGEMENT
         await self._email.send(
             email,
             "Someone tried to register with your email",

@@ -10,7 +10,7 @@ from uuid import UUID
 from libs.domain.clock import Clock
 from libs.domain.errors import FailedPrecondition, PermissionDenied, Unauthenticated
 from services.identity.application.common import Actor, audit_entry, load_user, require_signed_in
-from services.identity.application.complete_mfa_login import totp_context
+from services.identity.application.complete_mfa_login import mfa_throttle_key, totp_context
 from services.identity.application.ports import (
     AccessTokenIssuer,
     IdentityUnitOfWork,
@@ -48,7 +48,7 @@ class StepUpHandler:
         if not cmd.actor.session_id:
             raise Unauthenticated("step-up needs the session of a verified access token", reason="UNAUTHENTICATED")
         session_id = UUID(cmd.actor.session_id)
-        key = f"step-up:{user_id}"
+        key = mfa_throttle_key(user_id)  # the same count as sign-in codes: guesses add up wherever they are made
         wait = await self._throttle.retry_after(key, cmd.actor.ip)
         if wait > 0:
             raise TooManyAttempts(wait)

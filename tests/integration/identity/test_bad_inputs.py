@@ -23,13 +23,30 @@ ADMIN = Actor(actor_id=str(uuid.uuid4()), role="admin", ip="192.0.2.1")
 
 async def test_a_duplicate_email_gets_the_same_answer_and_the_owner_is_told(identity, mail_dir, unique):
     email = f"dup-{unique}@example.com"
-    first = await identity.use_cases.register(Register(email=email, password=PASSWORD, client=client()))
-    second = await identity.use_cases.register(
+    fresh = await identity.use_cases.register(
+        Register(email=f"fresh-{unique}@example.com", password=PASSWORD, client=client())
+    )
+    await active_user(identity, mail_dir, email)
+    duplicate = await identity.use_cases.register(
         Register(email=email.upper(), password="another long passphrase", client=client())
     )
-    assert first == second == ACKNOWLEDGEMENT
+    assert duplicate == fresh == ACKNOWLEDGEMENT
     subjects = [m["Subject"] for m in read_mailbox(mail_dir, to=email)]
     assert subjects == ["Confirm your email address", "Someone tried to register with your email"]
+    with pytest.raises(InvalidCredentials):  # the duplicate's password changed nothing
+        await identity.use_cases.login(Login(email=email, password="another long passphrase", client=client()))
+
+
+async def test_registering_again_before_verifying_sends_a_new_link_and_keeps_the_first_password(
+    identity, mail_dir, unique
+):
+    email = f"again-{unique}@example.com"
+    await identity.use_cases.register(Register(email=email, password=PASSWORD, client=client()))
+    await identity.use_cases.register(Register(email=email, password="a different passphrase", client=client()))
+    subjects = [m["Subject"] for m in read_mailbox(mail_dir, to=email)]
+    assert subjects == ["Confirm your email address", "Confirm your email address"]
+    await identity.use_cases.verify_email(VerifyEmail(token=link_token(mail_dir, email)))
+    assert (await identity.use_cases.login(Login(email=email, password=PASSWORD, client=client()))).session
 
 
 async def test_a_common_or_short_password_is_refused_naming_the_rule(identity, unique):

@@ -74,6 +74,7 @@ async def test_with_totp_a_login_needs_a_second_factor_and_a_recovery_code_works
         )
 
     again = await identity.use_cases.login(Login(email=user.email, password=PASSWORD, client=client()))
+    assert again.mfa_required
     await identity.use_cases.complete_mfa_login(CompleteMfaLogin(again.mfa_token, "", recovery[0].lower(), client()))
     third = await identity.use_cases.login(Login(email=user.email, password=PASSWORD, client=client()))
     with pytest.raises(Unauthenticated):
@@ -271,3 +272,23 @@ async def test_every_security_event_leaves_an_audit_record_in_the_chain(identity
         "user.suspended",
     ]
     assert rows[-1].actor_id == ADMIN.actor_id
+
+
+async def test_wrong_codes_add_up_across_sign_ins_until_the_second_factor_is_throttled(identity, mail_dir, unique):
+    from services.identity.domain.errors import TooManyAttempts
+
+    user, session = await signed_in(identity, mail_dir, f"mfa-guess-{unique}@example.com")
+    await enrol_totp(identity, actor_for(user, session))
+    guesses = 0
+    with pytest.raises(TooManyAttempts) as throttled:
+        for _ in range(4):  # each sign-in gives a new challenge; the guesses still count against the user
+            challenge = await identity.use_cases.login(Login(email=user.email, password=PASSWORD, client=client()))
+            for _ in range(3):
+                with pytest.raises(Unauthenticated):
+                    await identity.use_cases.complete_mfa_login(
+                        CompleteMfaLogin(challenge.mfa_token, "000000", "", client())
+                    )
+                guesses += 1
+    # Four guesses are free; from the fifth each waits 1, 2, 4 ... s, so a fast sixth is refused (a slow machine
+    # may squeeze in one or two more, never the ten that lock).
+    assert 5 <= guesses < 10 and throttled.value.retry_after_seconds >= 1
