@@ -67,7 +67,7 @@ from services.rules.domain.trade_events import (
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _NO_DECISIONS: tuple[Decision, ...] = ()
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: the lockout's end is stored; the flat-by period is derived, not stored
 
 
 class AccountStatus(StrEnum):
@@ -127,7 +127,7 @@ class AccountRisk:
         self.daily_loss_breached_today = False
         self.contract_limit = self._max_contracts.limit_for(start) if self._max_contracts else None
         self.next_contract_limit = self.contract_limit
-        # The instant a soft lockout ends; None lifts it at the next roll (snapshots taken before it was stored).
+        # The instant a soft lockout ends (set with the lockout; None when not locked).
         self.lockout_until: datetime | None = None
 
         self._boundaries: Iterator[Boundary] | None = None
@@ -677,7 +677,7 @@ class AccountRisk:
         account.daily_loss_breached_today = bool(snapshot["daily_loss_breached_today"])
         account.contract_limit = number(snapshot["contract_limit"])
         account.next_contract_limit = number(snapshot["next_contract_limit"])
-        lockout_until = snapshot.get("lockout_until")
+        lockout_until = snapshot["lockout_until"]
         account.lockout_until = None if lockout_until is None else datetime.fromisoformat(lockout_until)
         if snapshot["cursor"] is not None:
             cursor = datetime.fromisoformat(snapshot["cursor"])

@@ -308,3 +308,22 @@ def test_a_fill_during_a_soft_lockout_is_applied_and_the_position_it_opens_is_a_
     closing = account.apply(sell(ct(3, 10, 5), "4992"))
     assert not any(isinstance(d, ViolationRecorded) for d in closing)  # flattening what was left is fine
     assert account.balance == D("49600.00")
+
+
+def test_a_withdrawal_that_takes_equity_below_the_floor_fails_the_account_at_the_withdrawal() -> None:
+    account = AccountRisk(rules(daily_loss_limit={"amount": "500.00", "breach": "soft"}))  # floor 48000
+    withdrawal = Withdrawal(at=ct(3, 8), amount=D("2000.01"))
+    decisions = account.apply(withdrawal)
+    breaches = [(d.rule, d.trigger, d.equity, d.floor) for d in decisions if isinstance(d, BreachDetected)]
+    assert breaches == [(RuleName.MAX_LOSS, withdrawal, D("47999.99"), D("48000.00"))]  # no daily-loss breach
+    assert account.failure == (RuleName.MAX_LOSS, ct(3, 8))
+
+
+def test_a_soft_breach_in_the_maintenance_break_is_judged_on_the_closing_day_and_lifts_at_its_roll() -> None:
+    account = AccountRisk(rules(daily_loss_limit={"amount": "500.00", "breach": "soft"}))
+    account.apply(buy(ct(3, 16, 10), "5000"))  # after Tuesday's snapshot: Wednesday's figures
+    decisions = account.apply(Mark(at=ct(3, 16, 20), symbol="ES", price=D("4990")))
+    assert [d.rule for d in decisions if isinstance(d, BreachDetected)] == [RuleName.DAILY_LOSS]
+    assert account.lockout_until == ct(3, 17)
+    accepted = account.apply(Order(at=ct(3, 17), symbol="ES", side=Side.BUY, qty=1))
+    assert not any(isinstance(d, OrderRejected) for d in accepted)
