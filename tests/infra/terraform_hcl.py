@@ -8,6 +8,7 @@ expressions as "${...}"; `unquote` and `expression` undo that.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -186,7 +187,9 @@ def parse_text(text: str, path: Path, configuration: Configuration) -> None:
                 configuration.locals.update({k: v for k, v in entry.items() if not k.startswith("__")})
 
 
+@functools.cache
 def load_directory(directory: Path) -> Configuration:
+    """Parsed once per directory: module calls load their targets again and again. Treat as read-only."""
     configuration = Configuration(directory)
     for path in sorted(directory.glob("*.tf")):
         parse_text(path.read_text(), path, configuration)
@@ -388,3 +391,108 @@ def unencrypted_data_stores(configuration: Configuration) -> list[str]:
 
 def collect(rule: Any, configurations: Iterable[Configuration], *args: Any) -> list[str]:
     return [violation for configuration in configurations for violation in rule(configuration, *args)]
+
+
+################################################################################
+# References: what `terraform validate` would reject first, checked without providers
+################################################################################
+
+META_ARGUMENTS = frozenset({"source", "version", "providers", "depends_on", "for_each", "count"})
+_VAR = re.compile(r"\bvar\.([A-Za-z_][A-Za-z0-9_]*)")
+_LOCAL = re.compile(r"\blocal\.([A-Za-z_][A-Za-z0-9_]*)")
+_MODULE_OUTPUT = re.compile(r"\bmodule\.([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)")
+_DATA = re.compile(r"\bdata\.([a-z][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)")
+_RESOURCE = re.compile(r"(?<![.\w])((?:aws|random)_[a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _expressions(value: Any) -> Iterator[str]:
+    """Every ${...} expression in a parsed body (keys of nested blocks included)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.startswith("__"):
+                continue
+            yield from _expressions(key)
+            yield from _expressions(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _expressions(item)
+    elif isinstance(value, str) and "${" in value:
+        yield value
+
+
+def all_expressions(configuration: Configuration) -> Iterator[tuple[Block | None, str]]:
+    for block in configuration.blocks:
+        for text in _expressions(block.body):
+            yield block, text
+    for text in _expressions(configuration.locals):
+        yield None, text
+
+
+def _label(block: Block | None, configuration: Configuration) -> str:
+    return block.where() if block else f"{configuration.directory.relative_to(REPO_ROOT)}: locals"
+
+
+def unresolved_references(configuration: Configuration) -> list[str]:
+    """var., local., resource, data and module-output references that point at nothing."""
+    variables = {block.labels[0] for block in configuration.of_kind("variable")}
+    resources = {block.labels[:2] for block in configuration.resources()}
+    data_sources = {block.labels[:2] for block in configuration.of_kind("data")}
+    module_outputs = {}
+    for call in configuration.of_kind("module"):
+        target = (configuration.directory / unquote(call.body["source"])).resolve()
+        module_outputs[call.labels[0]] = {block.labels[0] for block in load_directory(target).of_kind("output")}
+
+    violations = set()
+    for block, text in all_expressions(configuration):
+        where = _label(block, configuration)
+        violations.update(
+            f"{where}: var.{name} is not declared" for name in _VAR.findall(text) if name not in variables
+        )
+        violations.update(
+            f"{where}: local.{name} is not defined" for name in _LOCAL.findall(text) if name not in configuration.locals
+        )
+        for module, output in _MODULE_OUTPUT.findall(text):
+            if module not in module_outputs:
+                violations.add(f"{where}: module.{module} is not called here")
+            elif output not in module_outputs[module]:
+                violations.add(f"{where}: module.{module} has no output {output}")
+        without_data = _DATA.sub("", text)
+        violations.update(
+            f"{where}: data.{kind}.{name} is not declared"
+            for kind, name in _DATA.findall(text)
+            if (kind, name) not in data_sources
+        )
+        violations.update(
+            f"{where}: {kind}.{name} is not declared"
+            for kind, name in _RESOURCE.findall(without_data)
+            if (kind, name) not in resources
+        )
+    return sorted(violations)
+
+
+def unused_variables(configuration: Configuration) -> list[str]:
+    used = {name for _, text in all_expressions(configuration) for name in _VAR.findall(text)}
+    return [
+        f"{block.where()}: declared but never used"
+        for block in configuration.of_kind("variable")
+        if block.labels[0] not in used
+    ]
+
+
+def mismatched_module_calls(configuration: Configuration) -> list[str]:
+    """Each module call passes only variables the module declares, and every one without a default."""
+    violations = []
+    for call in configuration.of_kind("module"):
+        target = load_directory((configuration.directory / unquote(call.body["source"])).resolve())
+        declared = target.variable_defaults()
+        passed = {key for key in call.body if not key.startswith("__") and key not in META_ARGUMENTS}
+        violations += [
+            f"{call.where()}: passes {name}, which the module does not declare"
+            for name in sorted(passed - set(declared))
+        ]
+        violations += [
+            f"{call.where()}: does not pass {name}, which has no default"
+            for name, default in sorted(declared.items())
+            if default is _NO_DEFAULT and name not in passed
+        ]
+    return violations

@@ -16,17 +16,21 @@ from tests.infra.terraform_hcl import (
     MODULES_ROOT,
     REQUIRED_DEFAULT_TAGS,
     all_configurations,
+    all_expressions,
     collect,
     internet_ingress,
     load_directory,
     load_text,
+    mismatched_module_calls,
     missing_module_files,
     module_directories,
     providers_without_default_tags,
     root_directories,
     undocumented_variables,
     unencrypted_data_stores,
+    unresolved_references,
     untagged_resources,
+    unused_variables,
 )
 
 EXPECTED_MODULES = {
@@ -319,3 +323,94 @@ def test_unencrypted_or_aws_managed_stores_are_reported():
     assert any("aws_s3_bucket.sse_s3: no default encryption" in v for v in violations)
     assert any("aws_s3_bucket.no_config: no default encryption" in v for v in violations)
     assert len(violations) == 6
+
+
+def test_every_reference_resolves(configurations):
+    """var., local., resource, data and module-output references point at something (validate's first check)."""
+    assert collect(unresolved_references, configurations) == []
+
+
+def test_every_declared_variable_is_used(configurations):
+    assert collect(unused_variables, configurations) == []
+
+
+def test_every_module_call_matches_the_module_s_variables(configurations):
+    assert collect(mismatched_module_calls, configurations) == []
+
+
+def test_the_reference_rules_see_the_references_of_the_platform():
+    platform = load_directory(MODULES_ROOT / "platform")
+    texts = [text for _, text in all_expressions(platform)]
+    assert sum(text.count("module.") for text in texts) > 40
+    assert sum(text.count("var.") for text in texts) > 30
+
+
+def test_dangling_references_and_bad_module_calls_are_reported(tmp_path: Path, monkeypatch):
+    import tests.infra.terraform_hcl as rules
+
+    monkeypatch.setattr(rules, "REPO_ROOT", tmp_path)
+    child = tmp_path / "modules" / "child"
+    child.mkdir(parents=True)
+    (child / "main.tf").write_text(
+        """
+        variable "required" {
+          description = "No default."
+          type        = string
+        }
+        variable "optional" {
+          description = "Has one."
+          type        = string
+          default     = "x"
+        }
+        output "id" {
+          description = "An output."
+          value       = var.required
+        }
+        """
+    )
+    parent = load_text(
+        """
+        variable "used" {
+          description = "Used below."
+          type        = string
+        }
+        variable "forgotten" {
+          description = "Never used."
+          type        = string
+        }
+        locals {
+          prefix = "p"
+        }
+        module "child" {
+          source  = "../child"
+          unknown = var.used
+        }
+        resource "aws_sqs_queue" "this" {
+          name = "${local.prefix}-${local.missing}-${var.undeclared}"
+          tags = {
+            a = module.child.id
+            b = module.child.nope
+            c = module.other.id
+            d = aws_sns_topic.absent.arn
+            e = data.aws_region.absent.region
+            f = aws_sqs_queue.this.arn
+          }
+        }
+        """,
+        tmp_path / "modules" / "parent",
+    )
+    unresolved = {violation.rsplit(": ", 1)[-1] for violation in rules.unresolved_references(parent)}
+    assert unresolved == {
+        "local.missing is not defined",
+        "var.undeclared is not declared",
+        "module.child has no output nope",
+        "module.other is not called here",
+        "aws_sns_topic.absent is not declared",
+        "data.aws_region.absent is not declared",
+    }
+    assert [v.rsplit(": ", 1)[-1] for v in rules.unused_variables(parent)] == ["declared but never used"]
+    assert any("forgotten" in v for v in rules.unused_variables(parent))
+    calls = rules.mismatched_module_calls(parent)
+    assert any("passes unknown, which the module does not declare" in v for v in calls)
+    assert any("does not pass required, which has no default" in v for v in calls)
+    assert not any("optional" in v for v in calls)
