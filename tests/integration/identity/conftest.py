@@ -118,6 +118,6 @@ def actor_for(user, session=None) -> Actor:
     return Actor(
         actor_id=str(user.user_id),
         role=user.role.value,
-        ip="198.51.100.7",
+        ip=client().ip,  # a fresh address: per-IP counts kept in Redis between runs must not throttle this test
         session_id=str(session.session_id) if session else None,
     )

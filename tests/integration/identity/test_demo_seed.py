@@ -1,6 +1,8 @@
 """The devstack's demo users: created once, signed in with their known passwords, the admin only with TOTP."""
 
+import asyncio
 import time
+from uuid import UUID
 
 import pyotp
 
@@ -11,6 +13,17 @@ from services.identity.application.complete_mfa_login import CompleteMfaLogin
 from services.identity.application.login import Login
 from services.identity.main import build_identity
 from tests.integration.identity.conftest import client, identity_test_settings
+
+
+async def unused_code(identity, user_id, secret: str) -> str:
+    """A code for a 30-second step the admin has not used yet (an earlier run may have spent the current one)."""
+    async with identity.uow() as uow:
+        last_used = (await uow.mfa.get_totp(user_id)).last_used_step or 0
+    now_step = int(time.time()) // 30
+    while last_used >= now_step + 1:  # every acceptable step is spent: wait for the next one
+        await asyncio.sleep(30 - time.time() % 30 + 0.1)
+        now_step = int(time.time()) // 30
+    return pyotp.TOTP(secret).at(max(now_step - 1, last_used + 1) * 30)
 
 
 async def test_seeding_twice_gives_the_same_users_and_they_can_sign_in(database_url, redis, redis_url, mail_dir):
@@ -25,8 +38,7 @@ async def test_seeding_twice_gives_the_same_users_and_they_can_sign_in(database_
         assert trader.session is not None
         admin = await identity.use_cases.login(Login(first.admin_email, first.admin_password, client()))
         assert admin.mfa_required
-        # The step after the current one: a previous run of this test may have spent the current step.
-        code = pyotp.TOTP(first.admin_totp_secret).at(time.time() + 30)
+        code = await unused_code(identity, UUID(first.admin_user_id), first.admin_totp_secret)
         session = await identity.use_cases.complete_mfa_login(CompleteMfaLogin(admin.mfa_token, code, "", client()))
         assert session.access_token
     finally:
