@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -38,7 +38,6 @@ class State:
     dispatcher: WebhookDispatcher
     public_url: str
     api_version: str = API_VERSION
-    event_log: list[str] = field(default_factory=list)
 
     @staticmethod
     def now() -> int:
@@ -66,7 +65,6 @@ class State:
             "type": event_type,
         }
         self.store.put(event)
-        self.event_log.append(event["id"])
         self.dispatcher.enqueue(event["id"], event_type, json.dumps(event, indent=2))
         return event
 

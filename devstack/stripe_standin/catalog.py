@@ -22,13 +22,21 @@ def _number(text: str, param: str) -> Any:
     return json.loads(str(value.normalize()) if value != value.to_integral() else str(int(value)))
 
 
+def _created(state: State, obj: dict[str, Any]) -> dict[str, Any]:
+    """Store a new object and send `<object>.created`, as Stripe does for every resource created here."""
+    state.store.put(obj)
+    state.emit(f"{obj['object']}.created", obj)
+    return obj
+
+
 def _deleted(kind: str, object_id: str) -> dict[str, Any]:
     return {"id": object_id, "object": kind, "deleted": True}
 
 
 # -- customers --------------------------------------------------------------------------------------------------------
 def create_customer(state: State, call: Call) -> dict[str, Any]:
-    return state.store.put(
+    return _created(
+        state,
         {
             "id": new_id("cus_", 14),
             "object": "customer",
@@ -48,7 +56,7 @@ def create_customer(state: State, call: Call) -> dict[str, Any]:
             "phone": call.get("phone"),
             "preferred_locales": [],
             "tax_exempt": "none",
-        }
+        },
     )
 
 
@@ -109,7 +117,7 @@ def create_product(state: State, call: Call) -> dict[str, Any]:
         "updated": state.now(),
         "url": None,
     }
-    state.store.put(product)
+    _created(state, product)
     if isinstance(call.get("default_price_data"), dict):
         price = new_price(state, call, {**call.get("default_price_data"), "product": product_id}, "default_price_data")
         product["default_price"] = price["id"]
@@ -179,7 +187,8 @@ def new_price(state: State, call: Call, data: dict[str, Any], prefix: str) -> di
                 raise StripeError(400, message, code="lookup_key_exists", param="lookup_key")
             other["lookup_key"] = None
             state.store.put(other)
-    return state.store.put(
+    return _created(
+        state,
         {
             "id": new_id("price_", 24),
             "object": "price",
@@ -197,7 +206,7 @@ def new_price(state: State, call: Call, data: dict[str, Any], prefix: str) -> di
             "type": "recurring" if recurring else "one_time",
             "unit_amount": int(unit_amount),
             "unit_amount_decimal": str(int(unit_amount)),
-        }
+        },
     )
 
 
@@ -247,7 +256,8 @@ def create_coupon(state: State, call: Call) -> dict[str, Any]:
     coupon_id = call.get("id") or new_id("", 8)
     if state.store.get(coupon_id) is not None:
         raise StripeError(400, "Coupon already exists.", code="resource_already_exists", param="id")
-    return state.store.put(
+    return _created(
+        state,
         {
             "id": coupon_id,
             "object": "coupon",
@@ -264,7 +274,7 @@ def create_coupon(state: State, call: Call) -> dict[str, Any]:
             "redeem_by": call.integer("redeem_by"),
             "times_redeemed": 0,
             "valid": True,
-        }
+        },
     )
 
 
@@ -287,7 +297,8 @@ def create_promotion_code(state: State, call: Call) -> dict[str, Any]:
     )
     if clash[0]:
         raise StripeError(400, "An active promotion code with `code` already exists.", code="resource_already_exists")
-    return state.store.put(
+    return _created(
+        state,
         {
             "id": new_id("promo_", 24),
             "object": "promotion_code",
@@ -307,7 +318,7 @@ def create_promotion_code(state: State, call: Call) -> dict[str, Any]:
                 "minimum_amount_currency": None,
             },
             "times_redeemed": 0,
-        }
+        },
     )
 
 

@@ -242,7 +242,6 @@ def pay(
     customer_id = session["customer"]
     if customer_id is None and session["customer_creation"] == "always":
         customer = catalog.create_customer(state, Call({"email": email}, {}, "", "/v1/customers"))
-        state.emit("customer.created", customer)
         customer_id = customer["id"]
     if session["mode"] == "payment":
         _pay_once(state, session, customer_id, email, succeeded)

@@ -82,6 +82,7 @@ def create(state: State, call: Call) -> dict[str, Any]:
         "_return_url": call.get("return_url"),
     }
     state.store.put(session)
+    state.emit("identity.verification_session.created", session)
     return session
 
 

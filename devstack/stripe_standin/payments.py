@@ -74,7 +74,10 @@ def new_payment(
         "receipt_email": email,
         "status": "requires_payment_method",
     }
-    intent["client_secret"] = f"{intent['id']}_secret_{new_id('', 24)}"
+    if existing_intent is None:
+        intent["client_secret"] = f"{intent['id']}_secret_{new_id('', 24)}"
+        state.store.put(intent)
+        state.emit("payment_intent.created", intent)
     payment_method = new_id("pm_", 24)
     charge = {
         "id": new_id("ch_", 24),

@@ -7,7 +7,8 @@ others, which is also how Stripe behaves: it promises neither order nor exactly-
 
 The knobs (POST /_standin/config) make the at-least-once, unordered contract visible on demand:
 `duplicates` extra copies of every delivery, `order` in_order / shuffle / reverse within a window of
-`window_size` events, `delay_seconds` before each delivery.
+`window_size` events, `delay_seconds` before each delivery; `enabled_events` filters what is sent, as a Stripe
+webhook endpoint's setting of that name does.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ class DeliveryConfig:
     timeout_seconds: float = 10.0
     concurrency: int = 1
     paused: bool = False
+    # Like a Stripe webhook endpoint's enabled_events: "*" or exact types. Events are stored either way.
+    enabled_events: list[str] = field(default_factory=lambda: ["*"])
+
+    def wants(self, event_type: str) -> bool:
+        return "*" in self.enabled_events or event_type in self.enabled_events
 
     def public(self) -> dict[str, Any]:
         shown = asdict(self)
@@ -64,7 +70,10 @@ class DeliveryConfig:
             if name not in self.__dataclass_fields__:
                 raise ValueError(f"unknown knob: {name}")
             current = getattr(self, name)
-            if isinstance(current, bool):
+            if isinstance(current, list):
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise ValueError(f"{name} must be a list of event types")
+            elif isinstance(current, bool):
                 value = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
             elif isinstance(current, int):
                 value = int(value)
@@ -117,7 +126,7 @@ class WebhookDispatcher:
             await self._client.aclose()
 
     def enqueue(self, event_id: str, event_type: str, payload: str) -> None:
-        if self._queue is not None:
+        if self._queue is not None and self.config.wants(event_type):
             self._in_flight += 1
             self._queue.put_nowait((event_id, event_type, payload))
 

@@ -38,17 +38,18 @@ def test_verifying_sends_processing_then_verified_signed_as_stripe_signs(
 
     standin.post(f"/_standin/identity/verification_sessions/{session.id}/verify")
 
-    receiver.wait_for(lambda ds: len(ds) == 2)
+    receiver.wait_for(lambda ds: len(ds) == 3)
     events = receiver.verified_events()
     assert [e.type for e in events] == [
+        "identity.verification_session.created",
         "identity.verification_session.processing",
         "identity.verification_session.verified",
     ]
-    verified = events[1].data.object
+    verified = events[2].data.object
     assert verified.id == session.id and verified.status == "verified"
     assert verified.metadata["user_id"] == "u-42"
     assert verified.last_verification_report.startswith("vr_")
-    assert events[1].livemode is False and events[1].api_version
+    assert events[2].livemode is False and events[2].api_version
     assert client.v1.identity.verification_sessions.retrieve(session.id).status == "verified"
 
 
@@ -60,13 +61,14 @@ def test_a_failed_check_returns_to_requires_input_with_stripes_error_code(
     standin.post(f"/_standin/identity/verification_sessions/{session.id}/processing")
     standin.post(f"/_standin/identity/verification_sessions/{session.id}/requires_input", code="document_expired")
 
-    receiver.wait_for(lambda ds: len(ds) == 2)
+    receiver.wait_for(lambda ds: len(ds) == 3)
     events = receiver.verified_events()
     assert [e.type for e in events] == [
+        "identity.verification_session.created",
         "identity.verification_session.processing",
         "identity.verification_session.requires_input",
     ]
-    assert events[1].data.object.last_error.code == "document_expired"
+    assert events[2].data.object.last_error.code == "document_expired"
     current = client.v1.identity.verification_sessions.retrieve(session.id)
     assert current.status == "requires_input" and current.last_error.code == "document_expired"
 
@@ -96,8 +98,13 @@ def test_cancel_sends_canceled_and_a_processing_session_cannot_be_canceled(
     assert refused.value.http_status == 400
     assert "processing" in refused.value.user_message
 
-    receiver.wait_for(lambda ds: len(ds) == 2)
-    assert receiver.types() == ["identity.verification_session.canceled", "identity.verification_session.processing"]
+    receiver.wait_for(lambda ds: len(ds) == 4)
+    assert receiver.types() == [
+        "identity.verification_session.created",
+        "identity.verification_session.canceled",
+        "identity.verification_session.created",
+        "identity.verification_session.processing",
+    ]
 
 
 def test_redact_clears_the_verified_data(client: stripe.StripeClient, standin: Standin) -> None:

@@ -12,6 +12,12 @@ import stripe
 from tests.integration.standins.conftest import WEBHOOK_SECRET, Receiver, Standin
 
 
+@pytest.fixture(autouse=True)
+def only_cancellations(standin: Standin) -> None:
+    """These tests count deliveries of one kind of event; the endpoint subscribes to just that one."""
+    standin.configure(enabled_events=["identity.verification_session.canceled"])
+
+
 def _cancel_sessions(client: stripe.StripeClient, count: int) -> list[str]:
     """`count` events in a known order: one identity.verification_session.canceled per session."""
     ids = []
@@ -49,7 +55,10 @@ def test_a_failing_endpoint_is_retried_with_backoff_until_it_answers_2xx(
 
     receiver.wait_for(lambda ds: len(ds) == 1)
 
-    attempts = standin.control.get("/_standin/deliveries").json()["attempts"]
+    attempts: list[dict] = []
+    deadline = time.monotonic() + 5
+    while len(attempts) < 3 and time.monotonic() < deadline:  # the stand-in logs an attempt once it has the answer
+        attempts = standin.control.get("/_standin/deliveries").json()["attempts"]
     assert [(a["attempt"], a["status"]) for a in attempts] == [(1, 500), (2, 500), (3, 200)]
     gaps = [later["at"] - earlier["at"] for earlier, later in itertools.pairwise(attempts)]
     assert gaps[0] >= 0.2 and gaps[1] >= 0.4  # exponential backoff: base, then twice the base
@@ -109,3 +118,16 @@ def test_an_unknown_knob_or_order_is_refused(standin: Standin) -> None:
     assert standin.control.post("/_standin/config", json={"order": "random"}).status_code == 400
     shown = standin.control.get("/_standin/config").json()
     assert shown["order"] == "in_order" and WEBHOOK_SECRET not in str(shown)
+
+
+def test_enabled_events_filters_deliveries_but_every_event_is_still_listed(
+    client: stripe.StripeClient, standin: Standin, receiver: Receiver
+) -> None:
+    standin.configure(enabled_events=["identity.verification_session.created"])
+    _cancel_sessions(client, 2)
+
+    receiver.wait_for(lambda ds: len(ds) == 2)
+
+    assert receiver.types() == ["identity.verification_session.created"] * 2
+    listed = {e.type for e in client.v1.events.list().data}
+    assert listed == {"identity.verification_session.created", "identity.verification_session.canceled"}
