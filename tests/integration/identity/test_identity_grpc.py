@@ -2,6 +2,7 @@
 ErrorInfo (including RESOURCE_EXHAUSTED with retry_after_seconds), caller metadata, and the RPCs left for later."""
 
 import json
+import time
 
 import grpc
 import pytest
@@ -91,3 +92,46 @@ async def test_kyc_and_oauth_rpcs_answer_unimplemented_until_they_are_built(stub
     assert error.code() is grpc.StatusCode.UNIMPLEMENTED
     error = await rpc_error(stub.StartOAuth(pb.StartOAuthRequest(provider="google"), timeout=10))
     assert error.code() is grpc.StatusCode.UNIMPLEMENTED
+
+
+async def test_totp_tax_profile_login_history_and_step_up_over_grpc(stub, mail_dir, unique):
+    import pyotp
+
+    session = await signed_in_over_grpc(stub, mail_dir, f"grpc-mfa-{unique}@example.com")
+    me = bearer(session)
+    enrolment = await stub.EnrollTotp(pb.EnrollTotpRequest(), metadata=me, timeout=10)
+    totp = pyotp.TOTP(enrolment.secret)
+    confirmed = await stub.ConfirmTotp(pb.ConfirmTotpRequest(totp_code=totp.now()), metadata=me, timeout=10)
+    assert len(confirmed.recovery_codes) == 10
+    stepped = await stub.StepUp(pb.StepUpRequest(totp_code=totp.at(time.time() + 30)), metadata=me, timeout=10)
+    assert stepped.access_token and stepped.access_token_expires_at.seconds > time.time()
+
+    profile = await stub.SetTaxProfile(
+        pb.SetTaxProfileRequest(
+            form=pb.TAX_FORM_W8BEN, legal_name="Jan Novak", tin="7501011234", country="CZ", address="Praha 1"
+        ),
+        metadata=me,
+        timeout=10,
+    )
+    assert profile.tax_profile.tin_masked == "*****1234" and profile.tax_profile.form == pb.TAX_FORM_W8BEN
+    bad = await rpc_error(
+        stub.SetTaxProfile(pb.SetTaxProfileRequest(form=pb.TAX_FORM_W9, legal_name="x"), metadata=me, timeout=10)
+    )
+    assert bad.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+    challenge = await stub.Login(pb.LoginRequest(email=f"grpc-mfa-{unique}@example.com", password=PASSWORD))
+    assert challenge.mfa_required and not challenge.HasField("session")
+    finished = await stub.CompleteMfaLogin(
+        pb.CompleteMfaLoginRequest(mfa_token=challenge.mfa_token, recovery_code=confirmed.recovery_codes[0]),
+        timeout=10,
+    )
+    first_page = await stub.ListLoginEvents(
+        pb.ListLoginEventsRequest(page_size=1), metadata=bearer(finished.session), timeout=10
+    )
+    assert [e.outcome for e in first_page.events] == ["ok"] and first_page.next_page_token
+    second_page = await stub.ListLoginEvents(
+        pb.ListLoginEventsRequest(page_size=5, page_token=first_page.next_page_token),
+        metadata=bearer(finished.session),
+        timeout=10,
+    )
+    assert [e.outcome for e in second_page.events] == ["mfa_required", "ok"]
