@@ -22,12 +22,14 @@ SYSTEM_ACTOR_ID = "system"
 
 @dataclass(frozen=True)
 class Actor:
-    """The caller, as the gRPC layer learnt it (current_caller()); session_id when the caller's token named one."""
+    """The caller, as the gRPC layer learnt it (current_caller()): session_id and has_mfa from the verified token
+    ("otp" in its amr). has_mfa defaults to False so a caller built without a token never passes for staff."""
 
     actor_id: str
     role: str
     ip: str | None = None
     session_id: str | None = None
+    has_mfa: bool = False
 
     @property
     def user_id(self) -> UUID:
@@ -75,21 +77,31 @@ def require_signed_in(actor: Actor) -> UUID:
     return actor.user_id
 
 
+def _require_staff_mfa(actor: Actor) -> None:
+    # Staff sign in with TOTP (issue 4); the gateway checks it too (ADR 0041), this is the second line (ADR 0040).
+    if not actor.has_mfa:
+        raise PermissionDenied("staff actions need a sign-in with TOTP", reason="MFA_REQUIRED")
+
+
 def require_staff(actor: Actor) -> None:
     require_signed_in(actor)
     if not actor.is_staff:
         raise PermissionDenied("support or admin only", reason="PERMISSION_DENIED")
+    _require_staff_mfa(actor)
 
 
 def require_admin(actor: Actor) -> None:
     require_signed_in(actor)
     if actor.role != Role.ADMIN.value:
         raise PermissionDenied("admin only", reason="PERMISSION_DENIED")
+    _require_staff_mfa(actor)
 
 
 def require_self_or_staff(actor: Actor, user_id: UUID) -> None:
-    if require_signed_in(actor) != user_id and not actor.is_staff:
-        raise PermissionDenied("only the user themselves or staff may see this", reason="PERMISSION_DENIED")
+    if require_signed_in(actor) != user_id:
+        if not actor.is_staff:
+            raise PermissionDenied("only the user themselves or staff may see this", reason="PERMISSION_DENIED")
+        _require_staff_mfa(actor)
 
 
 def parse_user_id(raw: str, field: str = "user_id") -> UUID:

@@ -46,7 +46,9 @@ class RotateSigningKeyHandler:
         self._issuer = issuer
 
     async def __call__(self, cmd: RotateSigningKey) -> Rotation:
-        allowed = cmd.actor.role == "admin" or (cmd.actor.role == "system" and cmd.actor.actor_id == SYSTEM_ACTOR_ID)
+        allowed = (cmd.actor.role == "admin" and cmd.actor.has_mfa) or (
+            cmd.actor.role == "system" and cmd.actor.actor_id == SYSTEM_ACTOR_ID
+        )
         if not allowed:
             raise PermissionDenied("only an admin or the operator may rotate signing keys", reason="PERMISSION_DENIED")
         now = self._clock.now()

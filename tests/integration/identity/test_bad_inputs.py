@@ -18,7 +18,7 @@ from services.identity.application.verify_email import VerifyEmail
 from services.identity.domain.errors import InvalidCredentials, TooManyAttempts
 from tests.integration.identity.conftest import PASSWORD, active_user, client, link_token, signed_in
 
-ADMIN = Actor(actor_id=str(uuid.uuid4()), role="admin", ip="192.0.2.1")
+ADMIN = Actor(actor_id=str(uuid.uuid4()), role="admin", ip="192.0.2.1", has_mfa=True)
 
 
 async def test_a_duplicate_email_gets_the_same_answer_and_the_owner_is_told(identity, mail_dir, unique):

@@ -33,7 +33,7 @@ from services.identity.domain.tax_profile import TaxForm
 from services.identity.domain.user import Role
 from tests.integration.identity.conftest import PASSWORD, active_user, actor_for, client, signed_in
 
-ADMIN = Actor(actor_id=str(uuid.uuid4()), role="admin", ip="192.0.2.1")
+ADMIN = Actor(actor_id=str(uuid.uuid4()), role="admin", ip="192.0.2.1", has_mfa=True)
 
 
 def code_in(secret: str, steps_ahead: int) -> str:
@@ -116,6 +116,9 @@ async def test_staff_without_totp_get_a_session_without_otp_and_the_allow_list_b
     assert inside.session is not None
     with pytest.raises(PermissionDenied):  # a trader's role cannot list users
         await identity.use_cases.list_users(ListUsers(actor=Actor(str(uuid.uuid4()), "trader")))
+    with pytest.raises(PermissionDenied) as no_totp:  # nor can staff who signed in without TOTP
+        await identity.use_cases.list_users(ListUsers(actor=Actor(str(user.user_id), "support", has_mfa=False)))
+    assert no_totp.value.reason == "MFA_REQUIRED"
     with pytest.raises(FailedPrecondition):  # allow-lists are for staff
         trader = await active_user(identity, mail_dir, f"trader-{unique}@example.com")
         await identity.use_cases.set_ip_allow_list(SetIpAllowList(ADMIN, str(trader.user_id), ["10.0.0.0/8"]))
@@ -232,7 +235,7 @@ async def test_staff_page_through_users_with_filters(identity, mail_dir, unique)
     emails = [f"page-{unique}-{n}@example.com" for n in range(3)]
     for email in emails:
         await active_user(identity, mail_dir, email)
-    support = Actor(str(uuid.uuid4()), "support")
+    support = Actor(str(uuid.uuid4()), "support", has_mfa=True)
     first = await identity.use_cases.list_users(ListUsers(actor=support, email_contains=f"page-{unique}", page_size=2))
     assert [u.email for u in first.users] == emails[:2] and first.next_after_key
     second = await identity.use_cases.list_users(

@@ -45,7 +45,11 @@ def actor() -> Actor:
     caller = current_caller()
     claims = getattr(caller, "claims", None)  # the verified access token, when the caller sent one
     return Actor(
-        actor_id=caller.actor_id, role=caller.role, ip=caller.ip, session_id=claims.session_id if claims else None
+        actor_id=caller.actor_id,
+        role=caller.role,
+        ip=caller.ip,
+        session_id=claims.session_id if claims else None,
+        has_mfa=bool(claims and claims.has_mfa),
     )
 
 
