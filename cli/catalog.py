@@ -91,16 +91,12 @@ def import_generated_modules(gen_root: Path) -> list[FileDescriptor]:
     return descriptors
 
 
-def build_catalog(
-    files: list[FileDescriptor], comments: ProtoComments | None = None
-) -> dict[str, ServiceCommands]:
+def build_catalog(files: list[FileDescriptor], comments: ProtoComments | None = None) -> dict[str, ServiceCommands]:
     comments = comments or ProtoComments(None)
     catalog: dict[str, ServiceCommands] = {}
     for file in files:
         for service in file.services_by_name.values():
-            commands = catalog.setdefault(
-                service_segment(file.package), ServiceCommands(service_segment(file.package))
-            )
+            commands = catalog.setdefault(service_segment(file.package), ServiceCommands(service_segment(file.package)))
             commands.comment = commands.comment or comments.for_service(file.name, service.name)
             _add_rpcs(commands, service, file, comments)
     return dict(sorted(catalog.items()))

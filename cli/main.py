@@ -37,9 +37,7 @@ EXIT_OK, EXIT_RPC_ERROR, EXIT_USAGE = 0, 1, 2
 REPLAY_SERVICE, REPLAY_COMMAND, REPLAY_MODULE = "rules", "replay", "services.rules.replay"
 
 
-def main(
-    argv: list[str] | None = None, *, gen_root: Path | None = None, proto_root: Path | None = None
-) -> int:
+def main(argv: list[str] | None = None, *, gen_root: Path | None = None, proto_root: Path | None = None) -> int:
     """Run the command line `argv`; `gen_root`/`proto_root` point tests at other generated code."""
     if gen_root is None:
         from libs.platform import protogen  # regenerates gen/python when the .proto files changed
@@ -141,9 +139,7 @@ def _add_rpc_parser(rpcs: argparse._SubParsersAction, service: str, command: Rpc
 
 def _invoke(command: RpcCommand, arguments: argparse.Namespace) -> int:
     if command.streams_requests:
-        print(
-            f"error: {command.method.full_name} streams its requests; the CLI cannot call it", file=sys.stderr
-        )
+        print(f"error: {command.method.full_name} streams its requests; the CLI cannot call it", file=sys.stderr)
         return EXIT_USAGE
     try:
         request = parse_request(command, _read_json_argument(arguments.json))
@@ -160,9 +156,7 @@ def _invoke(command: RpcCommand, arguments: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     try:
-        for response in call(
-            command, request, target=target, timeout_seconds=arguments.timeout, metadata=metadata
-        ):
+        for response in call(command, request, target=target, timeout_seconds=arguments.timeout, metadata=metadata):
             print(to_json(response), flush=True)
     except grpc.RpcError as error:
         print(describe_rpc_error(error), file=sys.stderr)

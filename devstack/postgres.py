@@ -91,9 +91,7 @@ class EmbeddedPostgres:
             self._port = None
             return
         if self._is_running():
-            result = self._run(
-                [self._tool("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "30"]
-            )
+            result = self._run([self._tool("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "30"])
             if result.returncode != 0 and self._is_running():
                 raise EmbeddedPostgresError(f"pg_ctl stop failed: {result.stdout}{result.stderr}")
         self._port = None
@@ -105,8 +103,7 @@ class EmbeddedPostgres:
             return
         if self.data_dir.exists() and any(self.data_dir.iterdir()):
             raise EmbeddedPostgresError(
-                f"{self.data_dir} is not empty and holds no PostgreSQL cluster; "
-                "remove it or pick another folder"
+                f"{self.data_dir} is not empty and holds no PostgreSQL cluster; remove it or pick another folder"
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._hand_data_dir_to_server_account()
@@ -158,9 +155,7 @@ class EmbeddedPostgres:
         pid = _pid_from_pid_file(pid_file)
         if pid is not None and _is_postmaster_of(pid, self.data_dir):
             logger.warning("stopping a PostgreSQL left running on %s (pid %s)", self.data_dir, pid)
-            self._run(
-                [self._tool("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "30"]
-            )
+            self._run([self._tool("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "30"])
             if _is_postmaster_of(pid, self.data_dir):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
@@ -218,9 +213,7 @@ class EmbeddedPostgres:
     def _create_database_if_missing(self) -> None:
         admin_url = f"postgresql://{SUPERUSER}@127.0.0.1:{self._port}/postgres"
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as connection:
-            exists = connection.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
-            ).fetchone()
+            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
             if exists is None:
                 connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
 
@@ -320,8 +313,6 @@ def _is_postmaster_of(pid: int, data_dir: Path) -> bool:
     if not command_line or not command_line[0].endswith(b"postgres"):
         return False
     try:
-        return (
-            Path(f"/proc/{pid}/cwd").resolve() == data_dir.resolve() or str(data_dir).encode() in command_line
-        )
+        return Path(f"/proc/{pid}/cwd").resolve() == data_dir.resolve() or str(data_dir).encode() in command_line
     except OSError:
         return str(data_dir).encode() in command_line

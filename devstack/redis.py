@@ -78,8 +78,7 @@ class EmbeddedRedis:
             if "Address already in use" not in self._log_tail():
                 break
         raise EmbeddedRedisError(
-            f"redis-server did not start in {self.data_dir}\n"
-            f"--- last lines of {self.log_file} ---\n{self._log_tail()}"
+            f"redis-server did not start in {self.data_dir}\n--- last lines of {self.log_file} ---\n{self._log_tail()}"
         )
 
     def stop(self) -> None:

@@ -61,9 +61,7 @@ async def clitest_target(clitest_modules: tuple[types.ModuleType, types.ModuleTy
     class ClitestServicer(stubs.ClitestServiceServicer):
         async def Echo(self, request, context):
             seen = {key: value for key, value in context.invocation_metadata() if key.startswith("x-")}
-            return messages.EchoResponse(
-                note=request.note, amount=request.amount, at=request.at, metadata=seen
-            )
+            return messages.EchoResponse(note=request.note, amount=request.amount, at=request.at, metadata=seen)
 
         async def Fail(self, request, context):
             info = error_details_pb2.ErrorInfo(
@@ -71,9 +69,7 @@ async def clitest_target(clitest_modules: tuple[types.ModuleType, types.ModuleTy
             )
             detail = any_pb2.Any()
             detail.Pack(info)
-            status = status_pb2.Status(
-                code=getattr(code_pb2, request.code), message="asked to fail", details=[detail]
-            )
+            status = status_pb2.Status(code=getattr(code_pb2, request.code), message="asked to fail", details=[detail])
             await context.abort_with_status(rpc_status.to_status(status))
 
         async def CountTo(self, request, context):
@@ -207,9 +203,7 @@ async def test_bad_json_exits_2_and_sends_nothing(
     fixture_gen_root: Path, capsys: pytest.CaptureFixture[str], request_json: str, complaint: str
 ) -> None:
     # The target is unroutable on purpose: had the CLI sent anything, it would fail differently (exit 1).
-    exit_code = await run_cli(
-        fixture_gen_root, "clitest", "echo", "--json", request_json, "--target", "0.0.0.0:1"
-    )
+    exit_code = await run_cli(fixture_gen_root, "clitest", "echo", "--json", request_json, "--target", "0.0.0.0:1")
     assert exit_code == 2
     error = capsys.readouterr().err
     assert error.startswith("error: ") and complaint in error
@@ -254,9 +248,7 @@ async def test_help_lists_services_and_rpcs_with_their_comments(
     assert "--metadata" in rpc_help and "--target" in rpc_help and "--timeout" in rpc_help
 
 
-async def test_an_unknown_rpc_is_a_usage_error(
-    fixture_gen_root: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+async def test_an_unknown_rpc_is_a_usage_error(fixture_gen_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert await run_cli(fixture_gen_root, "clitest", "no-such-rpc") == 2
     assert "invalid choice" in capsys.readouterr().err
 

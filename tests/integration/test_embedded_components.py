@@ -94,9 +94,7 @@ def test_postgres_recovers_from_a_killed_run_that_left_its_server_and_pid_file(s
         os.kill(os.getpid(), {int(signal.SIGKILL)})
         """
     )
-    killed = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
-    )
+    killed = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     orphan_url = killed.stdout.strip()
     assert _query_one(orphan_url, "SELECT 1") == 1, "the killed run's server outlived it"
@@ -227,24 +225,18 @@ def test_redis_dies_with_the_process_that_started_it(short_tmp_dir: Path) -> Non
         os.kill(os.getpid(), {int(signal.SIGKILL)})
         """
     )
-    killed = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
-    )
+    killed = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     orphan = redis.Redis.from_url(killed.stdout.strip(), socket_connect_timeout=1)
     assert _stops_answering(orphan, within_seconds=5), "Redis outlived the process that started it"
 
 
-def test_resolve_prefers_the_urls_the_environment_names(
-    short_tmp_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_resolve_prefers_the_urls_the_environment_names(short_tmp_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://app@db.internal:5432/dynasty")
     monkeypatch.setenv("REDIS_URL", "rediss://cache.internal:6380/0")
     assert resolve.database_url(short_tmp_dir) == ("postgresql://app@db.internal:5432/dynasty", None)
     assert resolve.redis_url(short_tmp_dir) == ("rediss://cache.internal:6380/0", None)
-    assert list(short_tmp_dir.iterdir()) == [], (
-        "nothing embedded is started when the environment names servers"
-    )
+    assert list(short_tmp_dir.iterdir()) == [], "nothing embedded is started when the environment names servers"
 
 
 def test_resolve_starts_embedded_servers_when_the_environment_names_none(
