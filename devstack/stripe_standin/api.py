@@ -8,13 +8,14 @@ bookkeeping (for instance a checkout session's line items, which Stripe only sho
 from __future__ import annotations
 
 import base64
+import contextlib
 import contextvars
 import copy
 import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,20 @@ class State:
     dispatcher: WebhookDispatcher
     public_url: str
     api_version: str = API_VERSION
+    _unsent: list[tuple[str, str, str]] | None = None
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One request's changes commit together, and its webhooks leave only after the commit: a request that
+        fails halfway changes nothing and announces nothing."""
+        self._unsent = []
+        try:
+            with self.store.transaction():
+                yield
+            for delivery in self._unsent:
+                self.dispatcher.enqueue(*delivery)
+        finally:
+            self._unsent = None
 
     @staticmethod
     def now() -> int:
@@ -65,7 +80,11 @@ class State:
             "type": event_type,
         }
         self.store.put(event)
-        self.dispatcher.enqueue(event["id"], event_type, json.dumps(event, indent=2))
+        delivery = (event["id"], event_type, json.dumps(event, indent=2))
+        if self._unsent is not None:
+            self._unsent.append(delivery)
+        else:
+            self.dispatcher.enqueue(*delivery)
         return event
 
 
@@ -253,7 +272,8 @@ def route(state: State, method: str, path: str, handler: Handler) -> Route:
         token = _current_request.set({"id": request_id, "idempotency_key": idempotency_key})
         try:
             call = Call(params=params, path=dict(request.path_params), api_key=api_key, url=request.url.path)
-            result = handler(state, call)
+            with state.atomic():
+                result = handler(state, call)
             paths = params.get("expand") or []
             if isinstance(paths, str):
                 paths = [paths]

@@ -84,7 +84,8 @@ def control(handler: Any) -> Any:
     async def endpoint(request: Request) -> Response:
         try:
             body = await _body(request)
-            result = handler(request, body)
+            with _state_of(request).atomic():
+                result = handler(request, body)
         except StripeError as exc:
             return JSONResponse(exc.body(), exc.status)
         except (ValueError, json.JSONDecodeError) as exc:
@@ -94,6 +95,10 @@ def control(handler: Any) -> Any:
         return JSONResponse(public(result))
 
     return endpoint
+
+
+def _state_of(request: Request) -> State:
+    return request.app.state.standin
 
 
 def _control_routes(state: State) -> list[Route]:

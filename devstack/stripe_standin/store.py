@@ -6,11 +6,13 @@ document per request would dominate. It is the stand-in's own bookkeeping, not a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import sqlite3
 import string
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,21 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All of one request's writes or none, as a Stripe API call is. Handlers are synchronous, so nothing else
+        runs on the event loop between BEGIN and COMMIT."""
+        with self._lock:
+            self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            with self._lock:
+                self._db.execute("ROLLBACK")
+            raise
+        with self._lock:
+            self._db.execute("COMMIT")
 
     def put(self, obj: dict[str, Any]) -> dict[str, Any]:
         with self._lock:

@@ -118,3 +118,13 @@ def test_a_parameter_of_the_wrong_shape_is_a_400_not_a_crash(client: stripe.Stri
     assert reply.json()["error"]["type"] == "invalid_request_error"
     assert "wrong shape" in reply.json()["error"]["message"]
     assert client.v1.prices.list().data == []
+
+
+def test_a_request_refused_halfway_leaves_nothing_behind(client: stripe.StripeClient) -> None:
+    # The product is written before its default price is validated; the refusal must undo it, as on Stripe.
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.products.create(
+            params={"name": "Half made", "default_price_data": {"currency": "usd", "unit_amount": "not-a-number"}}
+        )
+    assert client.v1.products.list().data == []
+    assert client.v1.events.list().data == []

@@ -4,6 +4,8 @@ Stripe sends for each, verified with stripe.Webhook.construct_event."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import stripe
 
@@ -275,3 +277,20 @@ def test_a_payment_intent_confirmed_with_stripes_test_cards_succeeds_or_is_decli
     receiver.wait_for(lambda ds: "payment_intent.canceled" in [d.event["type"] for d in ds])
     assert receiver.types().count("payment_intent.succeeded") == 1
     assert receiver.types().count("payment_intent.payment_failed") == 1
+
+
+def test_expired_sessions_cannot_be_paid(
+    client: stripe.StripeClient, standin: Standin, receiver: Receiver, evaluation: stripe.Price
+) -> None:
+    expired = client.v1.checkout.sessions.expire(_checkout(client, evaluation, "payment").id)
+    assert expired.status == "expired" and expired.url is None
+    refused = standin.control.post(f"/_standin/checkout/sessions/{expired.id}/pay", json={})
+    assert refused.status_code == 400
+
+    late = _checkout(client, evaluation, "payment", expires_at=int(time.time()) + 1)
+    time.sleep(1.1)
+    answered = standin.post(f"/_standin/checkout/sessions/{late.id}/pay")
+
+    assert answered["status"] == "expired" and answered["payment_intent"] is None
+    receiver.wait_for(lambda ds: [d.event["type"] for d in ds].count("checkout.session.expired") == 2)
+    assert "payment_intent.created" not in receiver.types()
