@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 FLAVORS = ("google", "apple", "devstack")
-_GATEWAY_CALLBACKS = [
-    f"http://{host}:8080/v1/auth/oauth/{provider}/callback"
-    for host in ("127.0.0.1", "localhost")
-    for provider in FLAVORS
-]
+DEFAULT_GATEWAYS = ("http://127.0.0.1:8080", "http://localhost:8080")
+
+
+def gateway_callbacks(gateways: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return tuple(
+        f"{gateway.rstrip('/')}/v1/auth/oauth/{provider}/callback" for gateway in gateways for provider in FLAVORS
+    )
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,13 @@ class ProviderConfig:
         return user
 
 
-def default_config() -> ProviderConfig:
+def default_config(gateways: tuple[str, ...] | list[str] = DEFAULT_GATEWAYS) -> ProviderConfig:
+    """Three clients, one per provider config of the identity service, redirecting to the gateway's callbacks."""
     clients = {
         f"dynasty-{flavor}": Client(
             client_id=f"dynasty-{flavor}",
             client_secret=f"devstack-{flavor}-secret",
-            redirect_uris=tuple(_GATEWAY_CALLBACKS),
+            redirect_uris=gateway_callbacks(gateways),
             flavor=flavor,
         )
         for flavor in FLAVORS
@@ -81,9 +84,9 @@ def default_config() -> ProviderConfig:
     return ProviderConfig(clients=clients, users=users)
 
 
-def load_config(path: Path | None) -> ProviderConfig:
+def load_config(path: Path | None, gateways: tuple[str, ...] | list[str] = DEFAULT_GATEWAYS) -> ProviderConfig:
     if path is None:
-        return default_config()
+        return default_config(gateways)
     raw = json.loads(path.read_text())
     return config_from_dict(raw)
 

@@ -62,10 +62,31 @@ def test_the_stripe_standin_runs_as_a_module_and_keeps_its_state_across_restarts
 def test_the_oidc_provider_runs_as_a_module_and_serves_its_discovery_document(tmp_path: Path) -> None:
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
+    gateway = "http://127.0.0.1:18080"
     args = ["devstack.oidc_provider", "--port", str(port), "--issuer", issuer, "--data-dir", str(tmp_path)]
+    args += ["--gateway-url", gateway]
     with running(args, port) as url:
         discovery = httpx.get(f"{url}/.well-known/openid-configuration").json()
         first_kid = httpx.get(discovery["jwks_uri"]).json()["keys"][0]["kid"]
+        start = {
+            "response_type": "code",
+            "client_id": "dynasty-google",
+            "scope": "openid email",
+            "state": "s",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+            "login_hint": "trader@dynasty.test",
+        }
+        to_gateway = httpx.get(
+            discovery["authorization_endpoint"],
+            params={**start, "redirect_uri": f"{gateway}/v1/auth/oauth/google/callback"},
+        )
+        to_default = httpx.get(
+            discovery["authorization_endpoint"],
+            params={**start, "redirect_uri": "http://127.0.0.1:8080/v1/auth/oauth/google/callback"},
+        )
     assert discovery["issuer"] == issuer and discovery["token_endpoint"] == f"{issuer}/token"
+    assert to_gateway.status_code == 302 and to_gateway.headers["location"].startswith(gateway)
+    assert to_default.status_code == 400  # only the gateway it was told about
     with running(args, port) as url:
         assert httpx.get(f"{url}/jwks").json()["keys"][0]["kid"] == first_kid  # the key survives a restart
