@@ -35,11 +35,3 @@ class StripeError(Exception):
 
 def missing(kind: str, object_id: str, param: str = "id") -> StripeError:
     return StripeError(404, f"No such {kind}: '{object_id}'", code="resource_missing", param=param)
-
-
-def required(param: str) -> StripeError:
-    return StripeError(400, f"Missing required param: {param}.", code="parameter_missing", param=param)
-
-
-def invalid(param: str, message: str) -> StripeError:
-    return StripeError(400, message, code="parameter_invalid", param=param)

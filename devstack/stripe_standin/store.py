@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from devstack.stripe_standin.errors import missing
+
 _ALPHABET = string.ascii_letters + string.digits
 
 _SCHEMA = """
@@ -120,8 +122,6 @@ class Store:
         with self._lock:
             row = self._db.execute("SELECT seq FROM objects WHERE id = ?", (object_id,)).fetchone()
         if row is None:
-            from devstack.stripe_standin.errors import missing
-
             raise missing("object", object_id, param="starting_after")
         return int(row[0])
 

@@ -131,3 +131,16 @@ def test_enabled_events_filters_deliveries_but_every_event_is_still_listed(
     assert receiver.types() == ["identity.verification_session.created"] * 2
     listed = {e.type for e in client.v1.events.list().data}
     assert listed == {"identity.verification_session.created", "identity.verification_session.canceled"}
+
+
+def test_paused_knob_holds_deliveries_until_unpaused(
+    client: stripe.StripeClient, standin: Standin, receiver: Receiver
+) -> None:
+    standin.configure(paused=True)
+    _cancel_sessions(client, 1)
+    time.sleep(0.3)
+    assert receiver.deliveries == []
+
+    standin.configure(paused=False)
+
+    assert len(receiver.wait_for(lambda ds: len(ds) == 1)) == 1
