@@ -68,6 +68,8 @@ class Stack:
         from libs.platform.protogen import ensure_generated
 
         ensure_generated()
+        # Before touching the data folder: a second `make up` must not disturb the first one's servers.
+        self._check_ports_free()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if self.database_url is None:
@@ -78,7 +80,6 @@ class Stack:
             self.redis_url, stop = resolve.redis_url(self.data_dir, durable=self.durable)
             if stop:
                 self._stoppers.append(stop)
-        self._check_ports_free()
         self._migrate()
         for service in SERVICES:
             self._spawn(service, [sys.executable, "-m", f"services.{service}.main"])
@@ -99,7 +100,23 @@ class Stack:
         )
         if name in SERVICES:
             env["DYNASTY_GRPC_PORT"] = str(self.ports[name])
+        env["DYNASTY_IDENTITY_MAIL_DIR"] = str(self.mail_dir)
+        env["DYNASTY_IDENTITY_PUBLIC_BASE_URL"] = self.gateway_url
         return env
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where identity drops outgoing mail as .eml files (SES in production)."""
+        return self.data_dir / "mail"
+
+    def identity_settings(self) -> dict[str, str]:
+        """The settings identity runs with here, for code that acts on its data directly (the demo seed)."""
+        return {
+            "DATABASE_URL": self.database_url or "",
+            "REDIS_URL": self.redis_url or "",
+            "identity_mail_dir": str(self.mail_dir),
+            "identity_public_base_url": self.gateway_url,
+        }
 
     def _check_ports_free(self) -> None:
         for name, port in self.ports.items():
@@ -185,6 +202,7 @@ class Stack:
             ("PostgreSQL", _redact(self.database_url or "")),
             ("Redis", _redact(self.redis_url or "")),
             ("logs", f"{self.log_dir}/<name>.log  (JSON lines)"),
+            ("mail", f"{self.mail_dir}/*.eml  (what identity would send through SES)"),
             ("CLI", ".venv/bin/dynasty challenges list-programs"),
         ]
         width = max(len(r[0]) for r in rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sys
 import threading
@@ -9,6 +10,15 @@ import time
 from pathlib import Path
 
 from devstack.stack import REPO_ROOT, Stack
+
+
+def seed_demo_data(stack: Stack):
+    """Demo users (idempotent). The catalogue comes from the challenges migrations."""
+    from libs.platform.settings import IdentitySettings
+    from services.identity.adapters.demo_seed import seed_demo_users
+
+    settings = IdentitySettings(**stack.identity_settings())
+    return asyncio.run(seed_demo_users(settings))
 
 
 def main() -> int:
@@ -25,9 +35,21 @@ def main() -> int:
         print(f"[up] failed to start: {exc}", file=sys.stderr, flush=True)
         stack.stop()
         return 1
+    try:
+        demo = seed_demo_data(stack)
+    except Exception as exc:  # a broken seed must not leave the stack running unattended
+        print(f"[up] failed to seed demo data: {exc}", file=sys.stderr, flush=True)
+        stack.stop()
+        return 1
     print(f"[up] ready in {time.monotonic() - started:.1f}s. Running:\n{stack.describe()}", flush=True)
     print(
-        "[up] demo data: the six evaluation programs ($5K-$200K) seeded by the challenges migrations.\n"
+        "[up] demo data:\n"
+        "       the six evaluation programs ($5K-$200K), seeded by the challenges migrations\n"
+        f"       admin  {demo.admin_email} / {demo.admin_password}\n"
+        f"              TOTP secret {demo.admin_totp_secret} (an authenticator app, or\n"
+        f"              .venv/bin/python -m devstack.totp {demo.admin_totp_secret})\n"
+        f"       trader {demo.trader_email} / {demo.trader_password}\n"
+        f"[up] outgoing mail (verification links, new-device notices): {stack.mail_dir}/*.eml\n"
         "[up] try: curl -s http://127.0.0.1:8080/v1/programs | python3 -m json.tool\n"
         "[up] Ctrl-C stops everything (data stays in .data/devstack; `make reset` wipes it).",
         flush=True,
