@@ -23,7 +23,18 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("identity", "challenges", "rules", "payouts")
-DEFAULT_PORTS = {"identity": 50051, "challenges": 50052, "rules": 50053, "payouts": 50054, "gateway": 8080}
+DEFAULT_PORTS = {
+    "identity": 50051,
+    "challenges": 50052,
+    "rules": 50053,
+    "payouts": 50054,
+    "gateway": 8080,
+    "stripe": 12111,  # the Stripe stand-in (DESIGN.md)
+    "oidc": 8095,  # the local OpenID Connect provider standing in for Google and Apple sign-in
+}
+# Secrets of the stand-ins: development-only constants, never used outside the devstack.
+STRIPE_API_KEY = "sk_test_devstack"
+STRIPE_WEBHOOK_SECRET = "whsec_devstack"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -55,6 +66,19 @@ class Stack:
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['gateway']}"
 
+    def __post_init__(self) -> None:
+        # A caller that picks some ports (the e2e tests) gets free ones for the rest, never a clash with `make up`.
+        for name in DEFAULT_PORTS:
+            self.ports.setdefault(name, free_port())
+
+    @property
+    def stripe_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['stripe']}"
+
+    @property
+    def oidc_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['oidc']}"
+
     @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
@@ -81,10 +105,51 @@ class Stack:
             if stop:
                 self._stoppers.append(stop)
         self._migrate()
+        self._start_standins()
         for service in SERVICES:
             self._spawn(service, [sys.executable, "-m", f"services.{service}.main"])
         self._spawn("gateway", [sys.executable, "-m", "gateway.main"])
         self.wait_ready(timeout)
+
+    def _start_standins(self) -> None:
+        """The outside SaaS we cannot reach from here, speaking their wire formats (DESIGN.md)."""
+        self._spawn(
+            "stripe",
+            [
+                sys.executable, "-m", "devstack.stripe_standin",
+                "--port", str(self.ports["stripe"]),
+                "--webhook-url", f"{self.gateway_url}/v1/webhooks/stripe",
+                "--webhook-secret", STRIPE_WEBHOOK_SECRET,
+                "--data-dir", str(self.data_dir / "stripe_standin"),
+            ],
+        )  # fmt: skip
+        self._spawn(
+            "oidc",
+            [
+                sys.executable, "-m", "devstack.oidc_provider",
+                "--port", str(self.ports["oidc"]),
+                "--issuer", self.oidc_url,
+                "--gateway-url", self.gateway_url,
+                "--data-dir", str(self.data_dir / "oidc_provider"),
+            ],
+        )  # fmt: skip
+        for name, url in (("stripe", self.stripe_url), ("oidc", self.oidc_url)):
+            self._wait_http(name, url + "/healthz", timeout=30)
+
+    def _wait_http(self, name: str, url: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            proc = self._processes[name]
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {proc.returncode} while starting:\n{self.log_tail(name)}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310 - loopback URL we built
+                    if reply.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{name} did not answer {url} within {timeout:.0f}s:\n{self.log_tail(name)}")
 
     def _env(self, name: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DYNASTY_")}
@@ -102,6 +167,11 @@ class Stack:
             env["DYNASTY_GRPC_PORT"] = str(self.ports[name])
         env["DYNASTY_IDENTITY_MAIL_DIR"] = str(self.mail_dir)
         env["DYNASTY_IDENTITY_PUBLIC_BASE_URL"] = self.gateway_url
+        # The outside services' addresses and dev credentials: production reads the same settings from Secrets Manager.
+        env["DYNASTY_STRIPE_API_BASE"] = self.stripe_url
+        env["DYNASTY_STRIPE_API_KEY"] = STRIPE_API_KEY
+        env["DYNASTY_STRIPE_WEBHOOK_SECRET"] = STRIPE_WEBHOOK_SECRET
+        env["DYNASTY_OIDC_ISSUER_OVERRIDE"] = self.oidc_url
         return env
 
     @property
@@ -203,6 +273,8 @@ class Stack:
             ("Redis", _redact(self.redis_url or "")),
             ("logs", f"{self.log_dir}/<name>.log  (JSON lines)"),
             ("mail", f"{self.mail_dir}/*.eml  (what identity would send through SES)"),
+            ("Stripe stand-in", f"{self.stripe_url}  (key {STRIPE_API_KEY}, webhooks to /v1/webhooks/stripe)"),
+            ("OIDC provider", f"{self.oidc_url}  (stands in for Google and Apple sign-in)"),
             ("CLI", ".venv/bin/dynasty challenges list-programs"),
         ]
         width = max(len(r[0]) for r in rows)

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.problems import domain_error_handler, grpc_error_handler, problem, validation_error_handler
-from gateway.routers import admin_users, auth, health, kyc, me, programs
+from gateway.routers import admin_users, auth, health, kyc, me, programs, stripe_webhooks
 from gateway.settings import GatewaySettings
 from gateway.upstreams import Upstreams
 from libs.domain.errors import DomainError
@@ -92,4 +92,5 @@ def create_app(settings: GatewaySettings, *, jwks_source: JwksSource | None = No
     app.include_router(me.router)
     app.include_router(kyc.router)
     app.include_router(admin_users.router)
+    app.include_router(stripe_webhooks.router)
     return app

@@ -25,6 +25,8 @@ class GatewaySettings(BaseSettings):
     public_base_url: str | None = None
     # How long verified-token keys are cached before identity is asked again (an unknown kid refreshes at once).
     jwks_cache_seconds: float = 300.0
+    # Stripe's webhook signing secret (whsec_...), from Secrets Manager in AWS; the devstack sets its stand-in's.
+    stripe_webhook_secret: str | None = None
     log_level: str = "INFO"
     otel_exporter: str = "none"
 

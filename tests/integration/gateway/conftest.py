@@ -35,6 +35,7 @@ def gateway_settings(redis_url: str, target: str, **overrides) -> GatewaySetting
         "rules_target": target,
         "payouts_target": target,
         "upstream_timeout_seconds": 5,
+        "stripe_webhook_secret": "whsec_test",
         **overrides,
     }
     return GatewaySettings(REDIS_URL=redis_url, **fields)

@@ -57,6 +57,8 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("GET", "/healthz"): Probe(PUBLIC),
     ("GET", "/readyz"): Probe(PUBLIC),
     ("GET", "/v1/programs"): Probe(PUBLIC),
+    # Authenticated by Stripe's signature, not a bearer token: unsigned, every caller gets the same 400.
+    ("POST", "/v1/webhooks/stripe"): Probe(PUBLIC, 400, json={"id": "evt_1", "type": "x"}),
     ("GET", "/v1/programs/{program_id}"): Probe(PUBLIC, path="/v1/programs/eval-50k"),
     ("POST", "/v1/auth/register"): Probe(PUBLIC, 202, json={"email": "a@example.com", "password": "x" * 14}),
     ("POST", "/v1/auth/verify-email"): Probe(PUBLIC, json={"token": "t"}),
