@@ -375,7 +375,8 @@ class AccountRisk:
             candidate = self._capped_floor(equity - self._drawdown.max_loss)
             if candidate > self.floor:
                 self.floor = candidate
-        if self._failed_below_floor(at, trigger, equity):
+        if equity < self.floor:  # inline: this comparison runs on every mark
+            self._fail_below_floor(at, trigger, equity)
             return
         limit = self.daily_loss_limit
         if limit is None or self.daily_loss_breached_today:
@@ -404,12 +405,12 @@ class AccountRisk:
             self.lockout_until = self.rule_set.calendar.lockout_lifted_at(at)
             self._liquidate(at, RuleName.DAILY_LOSS, trigger)
             # The liquidation's fees are part of equity at this instant: they can take it below the floor.
-            self._failed_below_floor(at, trigger, self.balance + self.unrealized)
+            equity = self.balance + self.unrealized
+            if equity < self.floor:
+                self._fail_below_floor(at, trigger, equity)
 
-    def _failed_below_floor(self, at: datetime, trigger: Trigger, equity: Decimal) -> bool:
+    def _fail_below_floor(self, at: datetime, trigger: Trigger, equity: Decimal) -> None:
         """Breach iff equity < floor: fail the account at ``at`` and liquidate what is still open."""
-        if equity >= self.floor:
-            return False
         self._emit(
             BreachDetected(
                 occurred_at=at,
@@ -424,7 +425,6 @@ class AccountRisk:
         self.failure = (RuleName.MAX_LOSS, at)
         self.lockout_until = None
         self._liquidate(at, RuleName.MAX_LOSS, trigger)
-        return True
 
     def _liquidate(self, at: datetime, reason: RuleName, trigger: Trigger) -> None:
         """Close every open position at the current marks, paying the rule set's fees like any fill."""
