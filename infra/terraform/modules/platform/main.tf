@@ -32,7 +32,7 @@ locals {
       target_requests_per_task_minute = 6000
       load_balanced                   = true
       migrations                      = false
-      environment                     = { DYNASTY_GATEWAY_PORT = "8080", DYNASTY_PUBLIC_BASE_URL = "https://${local.api_domain_name}" }
+      environment                     = { DYNASTY_GATEWAY_PORT = "8080", DYNASTY_PUBLIC_BASE_URL = "https://${local.api_domain_name}", DYNASTY_TRUSTED_PROXY_COUNT = "2" } # CloudFront, then the ALB
       secrets = merge(local.redis_url, {
         DYNASTY_STRIPE_WEBHOOK_SECRET         = local.secret["stripe/webhook-signing"]
         DYNASTY_STRIPE_CONNECT_WEBHOOK_SECRET = local.secret["stripe/connect-webhook"]
