@@ -298,7 +298,7 @@ class AccountRisk:
                     rule=RuleName.DAILY_LOSS,
                     symbol=fill.symbol,
                     trigger=fill,
-                    detail="position opened during a soft daily-loss lockout",
+                    detail="position left open by a fill during a soft daily-loss lockout",
                 )
             )
         if self._has_flat_by and fill.symbol in self.positions and self._schedule.in_flat_by_period(fill.at):
