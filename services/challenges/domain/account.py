@@ -1,0 +1,307 @@
+"""A trading account and its lifecycle, as an explicit transition table.
+
+    pending_payment -> provisioning -> phase_1 -> phase_2 -> passed -> funded
+    plus failed, suspended and closed
+
+The account snapshots the rule sets of the program version it was bought from (the exact JSON), so later catalogue
+versions never change the terms a trader is judged by. Every evaluation run is an Attempt; a reset starts a new one
+and keeps the old ones for history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from libs.domain.aggregate import Aggregate
+from libs.domain.errors import FailedPrecondition, InvalidTransition
+from libs.domain.events import DomainEvent
+from libs.domain.ids import ProgramId
+
+
+class AccountStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PROVISIONING = "provisioning"
+    PHASE_1 = "phase_1"
+    PHASE_2 = "phase_2"
+    PASSED = "passed"
+    FUNDED = "funded"
+    FAILED = "failed"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
+
+
+S = AccountStatus
+# Which status may follow which. Anything not listed is refused with InvalidTransition naming the current status.
+# failed -> phase_1 is a reset (a new attempt); suspended -> X is a reinstatement, and only to the status the
+# account was suspended from (checked in `reinstate`).
+TRANSITIONS: Mapping[AccountStatus, frozenset[AccountStatus]] = {
+    S.PENDING_PAYMENT: frozenset({S.PROVISIONING, S.CLOSED}),
+    S.PROVISIONING: frozenset({S.PHASE_1, S.CLOSED}),
+    S.PHASE_1: frozenset({S.PHASE_1, S.PHASE_2, S.PASSED, S.FAILED, S.SUSPENDED, S.CLOSED}),
+    S.PHASE_2: frozenset({S.PHASE_1, S.PASSED, S.FAILED, S.SUSPENDED, S.CLOSED}),
+    S.PASSED: frozenset({S.FUNDED, S.SUSPENDED, S.CLOSED}),
+    S.FUNDED: frozenset({S.FAILED, S.SUSPENDED, S.CLOSED}),
+    S.FAILED: frozenset({S.PHASE_1, S.CLOSED}),
+    S.SUSPENDED: frozenset({S.PHASE_1, S.PHASE_2, S.PASSED, S.FUNDED, S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+ACTIVE = frozenset({S.PHASE_1, S.PHASE_2, S.FUNDED})
+# A reset is bought to try the evaluation again: from a failed run, or to restart a running evaluation phase.
+RESETTABLE = frozenset({S.FAILED, S.PHASE_1, S.PHASE_2})
+FRAUD_RULE = "fraud"
+
+
+def ensure_transition(current: AccountStatus, target: AccountStatus) -> None:
+    if target not in TRANSITIONS[current]:
+        raise InvalidTransition("account", current.value, target.value)
+
+
+@dataclass(frozen=True)
+class PhaseSnapshot:
+    kind: str  # phase_1 | phase_2 | funded
+    rule_set: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int
+    phase: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    outcome: str | None = None  # passed | failed | reset | closed
+    failed_rule: str | None = None
+
+
+@dataclass(frozen=True)
+class PlatformAccount:
+    user_id: str
+    account_id: str
+    login: str
+
+
+@dataclass(frozen=True)
+class FundingEligibility:
+    """What identity knows about the trader, passed in by the caller: the domain only judges it."""
+
+    kyc_approved: bool
+    agreement_accepted: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountStatusChanged(DomainEvent):
+    account_id: UUID
+    user_id: str
+    previous: str
+    status: str
+    reason: str
+    attempt: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountActivated(DomainEvent):
+    """The account is live on the platform: the rules service starts judging it by this rule set."""
+
+    account_id: UUID
+    user_id: str
+    program_id: str
+    phase: str
+    attempt: int
+    rule_set: Mapping[str, Any]
+    platform_account_id: str
+
+
+@dataclass(eq=False)
+class TradingAccount(Aggregate):
+    account_id: UUID
+    order_id: UUID
+    user_id: str
+    user_email: str
+    program_id: ProgramId
+    program_version_id: UUID
+    program_version: int
+    phases: tuple[PhaseSnapshot, ...]
+    status: AccountStatus
+    created_at: datetime
+    attempts: tuple[Attempt, ...] = ()
+    suspended_from: AccountStatus | None = None
+    failed_rule: str | None = None
+    platform: PlatformAccount | None = None
+    version: int = 0
+    _events: list[DomainEvent] = field(default_factory=list, repr=False)
+
+    @property
+    def aggregate_id(self) -> str:
+        return str(self.account_id)
+
+    # -- construction --------------------------------------------------------------------------------------------
+    @classmethod
+    def for_paid_order(
+        cls,
+        *,
+        account_id: UUID,
+        order_id: UUID,
+        user_id: str,
+        user_email: str,
+        program_id: ProgramId,
+        program_version_id: UUID,
+        program_version: int,
+        phases: Sequence[PhaseSnapshot],
+        at: datetime,
+    ) -> TradingAccount:
+        """An account is born awaiting payment; the order that creates it is paid, so it goes to provisioning."""
+        if not phases or phases[0].kind != S.PHASE_1.value:
+            raise FailedPrecondition("a program version must start with phase_1", reason="FAILED_PRECONDITION")
+        account = cls(
+            account_id=account_id,
+            order_id=order_id,
+            user_id=user_id,
+            user_email=user_email,
+            program_id=program_id,
+            program_version_id=program_version_id,
+            program_version=program_version,
+            phases=tuple(PhaseSnapshot(p.kind, dict(p.rule_set)) for p in phases),
+            status=S.PENDING_PAYMENT,
+            created_at=at,
+        )
+        account._move(S.PROVISIONING, "order paid", at)
+        return account
+
+    # -- queries -------------------------------------------------------------------------------------------------
+    @property
+    def current_attempt(self) -> Attempt | None:
+        return self.attempts[-1] if self.attempts else None
+
+    def rule_set_for(self, kind: str) -> Mapping[str, Any]:
+        for phase in self.phases:
+            if phase.kind == kind:
+                return phase.rule_set
+        raise FailedPrecondition(f"program has no {kind}", reason="FAILED_PRECONDITION", phase=kind)
+
+    def _next_phase_after(self, kind: str) -> AccountStatus:
+        kinds = [p.kind for p in self.phases]
+        following = kinds[kinds.index(kind) + 1 :] if kind in kinds else []
+        # After the last evaluation phase comes `passed` (funded needs KYC and the agreement first).
+        return S.PHASE_2 if following and following[0] == S.PHASE_2.value else S.PASSED
+
+    # -- the one place a status changes --------------------------------------------------------------------------
+    def _move(self, target: AccountStatus, reason: str, at: datetime) -> None:
+        ensure_transition(self.status, target)
+        previous = self.status
+        self.status = target
+        self.version += 1
+        attempt = self.current_attempt.number if self.current_attempt else 0
+        self._record_event(
+            AccountStatusChanged(
+                occurred_at=at,
+                account_id=self.account_id,
+                user_id=self.user_id,
+                previous=previous.value,
+                status=target.value,
+                reason=reason,
+                attempt=attempt,
+            )
+        )
+
+    def _end_attempt(self, outcome: str, at: datetime, failed_rule: str | None = None) -> None:
+        current = self.current_attempt
+        if current is not None and current.ended_at is None:
+            ended = replace(current, ended_at=at, outcome=outcome, failed_rule=failed_rule)
+            self.attempts = (*self.attempts[:-1], ended)
+
+    def _start_attempt(self, phase: AccountStatus, at: datetime) -> None:
+        number = (self.current_attempt.number + 1) if self.current_attempt else 1
+        self.attempts = (*self.attempts, Attempt(number=number, phase=phase.value, started_at=at))
+
+    def _activated(self, phase: AccountStatus, at: datetime) -> None:
+        if self.platform is None:  # every path here passed through provisioning; a programming error otherwise
+            raise RuntimeError(f"account {self.account_id} has no platform account")
+        self._record_event(
+            AccountActivated(
+                occurred_at=at,
+                account_id=self.account_id,
+                user_id=self.user_id,
+                program_id=self.program_id,
+                phase=phase.value,
+                attempt=self.current_attempt.number if self.current_attempt else 0,
+                rule_set=dict(self.rule_set_for(phase.value)),
+                platform_account_id=self.platform.account_id,
+            )
+        )
+
+    # -- commands ------------------------------------------------------------------------------------------------
+    def provisioned(self, platform: PlatformAccount, at: datetime) -> None:
+        """The platform created the account: the first attempt of phase 1 starts."""
+        if self.status is not S.PROVISIONING:
+            raise InvalidTransition("account", self.status.value, S.PHASE_1.value)
+        self.platform = platform
+        self._move(S.PHASE_1, "provisioned on the trading platform", at)
+        self._start_attempt(S.PHASE_1, at)
+        self._activated(S.PHASE_1, at)
+
+    def breach(self, rule: str, at: datetime) -> None:
+        """The rules service saw a hard breach: the attempt ends failed, naming the rule."""
+        self._move(S.FAILED, f"rule breached: {rule}", at)
+        self.failed_rule = rule
+        self._end_attempt("failed", at, failed_rule=rule)
+
+    def phase_passed(self, phase: str, at: datetime) -> None:
+        """The rules service says the phase's target was reached. A report for a phase the account is no longer in
+        (a late or repeated event) is refused, naming the current status, rather than advancing twice."""
+        if phase != self.status.value or self.status not in (S.PHASE_1, S.PHASE_2):
+            raise InvalidTransition("account", self.status.value, f"{phase} passed")
+        target = self._next_phase_after(phase)
+        self._end_attempt("passed", at)
+        self._move(target, f"{phase} passed", at)
+        if target is S.PHASE_2:
+            self._start_attempt(S.PHASE_2, at)
+            self._activated(S.PHASE_2, at)
+
+    def fund(self, eligibility: FundingEligibility, at: datetime) -> None:
+        if self.status is not S.PASSED:
+            raise InvalidTransition("account", self.status.value, S.FUNDED.value)
+        if not any(p.kind == S.FUNDED.value for p in self.phases):
+            raise FailedPrecondition("this program has no funded stage", reason="NO_FUNDED_STAGE")
+        if not eligibility.kyc_approved:
+            raise FailedPrecondition("funding needs an approved KYC check", reason="KYC_NOT_APPROVED")
+        if not eligibility.agreement_accepted:
+            raise FailedPrecondition(
+                "funding needs the funded-trader agreement accepted", reason="AGREEMENT_NOT_ACCEPTED"
+            )
+        self._move(S.FUNDED, "funded", at)
+        self._start_attempt(S.FUNDED, at)
+        self._activated(S.FUNDED, at)
+
+    def suspend(self, reason: str, at: datetime) -> None:
+        previous = self.status
+        self._move(S.SUSPENDED, reason, at)
+        self.suspended_from = previous
+
+    def reinstate(self, reason: str, at: datetime) -> None:
+        if self.status is not S.SUSPENDED or self.suspended_from is None:
+            raise InvalidTransition("account", self.status.value, "reinstated")
+        target = self.suspended_from
+        self._move(target, reason, at)
+        self.suspended_from = None
+
+    def reset(self, at: datetime) -> None:
+        """A paid reset: a new attempt at phase 1 with a fresh balance; earlier attempts stay in the history."""
+        if self.status is S.FAILED and self.failed_rule == FRAUD_RULE:
+            raise FailedPrecondition(
+                "this account failed for fraud and cannot be reset", reason="FAILED_FOR_FRAUD", current_state="failed"
+            )
+        if self.status not in RESETTABLE:
+            raise InvalidTransition("account", self.status.value, "reset")
+        self._end_attempt("reset", at)
+        self._move(S.PHASE_1, "reset", at)
+        self.failed_rule = None
+        self._start_attempt(S.PHASE_1, at)
+        self._activated(S.PHASE_1, at)
+
+    def close(self, reason: str, at: datetime) -> None:
+        self._move(S.CLOSED, reason, at)
+        self._end_attempt("closed", at)

@@ -1,0 +1,126 @@
+"""An order: a trader buying one program version, and the Stripe payments made against it.
+
+An order is paid once. Stripe can still take a second payment for it (a second checkout session for the same order,
+a double click through two tabs); that payment is recognised here as a duplicate so the caller refunds it, and the
+order keeps the single account its first payment bought.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from libs.domain.aggregate import Aggregate
+from libs.domain.errors import InvalidTransition
+from libs.domain.events import DomainEvent
+from libs.domain.ids import ProgramId
+from libs.domain.money import Money
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+# A declined card leaves Stripe's checkout session open and the trader may pay again, so failed is not final.
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.FAILED}),
+    OrderStatus.FAILED: frozenset({OrderStatus.PAID, OrderStatus.FAILED}),
+    OrderStatus.PAID: frozenset({OrderStatus.REFUNDED}),
+    OrderStatus.REFUNDED: frozenset(),
+}
+
+
+class PaymentOutcome(StrEnum):
+    FIRST = "first"  # this payment pays the order: create its account
+    ALREADY_APPLIED = "already_applied"  # the same payment seen again (another event type, a replay): nothing to do
+    DUPLICATE = "duplicate"  # a second, different payment for a paid order: refund it
+    IGNORED = "ignored"  # a payment event for an order that no longer takes payments (refunded)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderPaid(DomainEvent):
+    order_id: UUID
+    user_id: str
+    payment_intent_id: str
+    amount: Money
+
+
+@dataclass(eq=False)
+class Order(Aggregate):
+    order_id: UUID
+    user_id: str
+    user_email: str
+    program_id: ProgramId
+    program_version_id: UUID
+    program_version: int
+    price: Money
+    promotion_code: str | None
+    status: OrderStatus
+    created_at: datetime
+    checkout_session_id: str | None = None
+    checkout_url: str | None = None
+    payment_intent_id: str | None = None  # the payment that paid the order
+    failure_reason: str | None = None
+    duplicate_payments: tuple[str, ...] = ()
+    version: int = 0
+    _events: list[DomainEvent] = field(default_factory=list, repr=False)
+
+    @property
+    def aggregate_id(self) -> str:
+        return str(self.order_id)
+
+    def _move(self, target: OrderStatus) -> None:
+        if target not in ORDER_TRANSITIONS[self.status]:
+            raise InvalidTransition("order", self.status.value, target.value)
+        self.status = target
+        self.version += 1
+
+    def attach_checkout(self, session_id: str, url: str) -> None:
+        self.checkout_session_id = session_id
+        self.checkout_url = url
+        self.version += 1
+
+    def record_payment(self, payment_intent_id: str, amount: Money, at: datetime) -> PaymentOutcome:
+        """Apply a succeeded payment; any event order and any number of repeats give the same end state."""
+        if self.payment_intent_id == payment_intent_id or payment_intent_id in self.duplicate_payments:
+            return PaymentOutcome.ALREADY_APPLIED
+        if self.status is OrderStatus.REFUNDED:
+            return PaymentOutcome.IGNORED
+        if self.status is OrderStatus.PAID:
+            self.duplicate_payments = (*self.duplicate_payments, payment_intent_id)
+            self.version += 1
+            return PaymentOutcome.DUPLICATE
+        self._move(OrderStatus.PAID)
+        self.payment_intent_id = payment_intent_id
+        self.failure_reason = None
+        self._record_event(
+            OrderPaid(
+                occurred_at=at,
+                order_id=self.order_id,
+                user_id=self.user_id,
+                payment_intent_id=payment_intent_id,
+                amount=amount,
+            )
+        )
+        return PaymentOutcome.FIRST
+
+    def record_failed_payment(self, reason: str) -> bool:
+        """A declined attempt. Once paid, a late (out-of-order) failure of an earlier attempt changes nothing."""
+        if self.status not in (OrderStatus.PENDING, OrderStatus.FAILED):
+            return False
+        self._move(OrderStatus.FAILED)
+        self.failure_reason = reason
+        return True
+
+    def record_refund(self, payment_intent_id: str) -> bool:
+        """The paying payment was refunded (by an admin, or through Stripe's dashboard). Refunds of duplicate
+        payments are ours and leave the order paid."""
+        if payment_intent_id != self.payment_intent_id or self.status is OrderStatus.REFUNDED:
+            return False
+        self._move(OrderStatus.REFUNDED)
+        return True
