@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Cookie, Path, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
@@ -210,9 +211,15 @@ async def oauth_start(request: Request, provider: Annotated[str, PROVIDER]) -> R
         path="/v1/auth/oauth",
         secure=True,
         httponly=True,
-        samesite="lax",
+        samesite=_same_site(provider),
     )
     return redirect
+
+
+def _same_site(provider: str) -> str:
+    """Apple answers with a cross-site form POST, which a SameSite=Lax cookie does not ride along with; its state
+    cookie is SameSite=None (still Secure, HttpOnly, path-scoped and single-use server-side)."""
+    return "none" if provider == "apple" else "lax"
 
 
 @router.get(
@@ -229,6 +236,61 @@ async def oauth_callback(
     state: Annotated[str, Query(min_length=1, max_length=1024)],
     state_cookie: Annotated[str | None, Cookie(alias=OAUTH_STATE_COOKIE)] = None,
 ) -> SignInOut:
+    return await _finish_oauth(request, response, provider, code, state, state_cookie)
+
+
+MAX_FORM_POST_BYTES = 16 * 1024
+
+
+@router.post(
+    "/oauth/{provider}/callback",
+    response_model=SignInOut,
+    summary="The provider's form POST back (Apple's response_mode=form_post): finish the OAuth sign-in",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["code", "state"],
+                        "properties": {
+                            "code": {"type": "string"},
+                            "state": {"type": "string"},
+                            "user": {"type": "string", "description": "Apple: name and email, first sign-in only"},
+                        },
+                    }
+                }
+            },
+            "required": True,
+        }
+    },
+)
+async def oauth_callback_form_post(
+    request: Request,
+    response: Response,
+    provider: Annotated[str, PROVIDER],
+    state_cookie: Annotated[str | None, Cookie(alias=OAUTH_STATE_COOKIE)] = None,
+) -> SignInOut:
+    """Apple POSTs code, state and (first time only) a `user` JSON with the name; we keep no name, so `user` is
+    accepted and ignored. Parsed by hand: the body is a small urlencoded form, no multipart parser needed."""
+    body = await request.body()
+    if len(body) > MAX_FORM_POST_BYTES or not request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        raise InvalidArgument("the callback takes a small application/x-www-form-urlencoded form", field="body")
+    form = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=10)
+    code = (form.get("code") or [""])[0]
+    state = (form.get("state") or [""])[0]
+    if not 1 <= len(code) <= 4096:
+        raise InvalidArgument("code is required", field="code")
+    if not 1 <= len(state) <= 1024:
+        raise InvalidArgument("state is required", field="state")
+    return await _finish_oauth(request, response, provider, code, state, state_cookie)
+
+
+async def _finish_oauth(
+    request: Request, response: Response, provider: str, code: str, state: str, state_cookie: str | None
+) -> SignInOut:
     if not state_cookie or not secrets.compare_digest(state_cookie.encode(), state.encode()):
         raise InvalidArgument("the sign-in state does not match this browser; start again", field="state")
     pb = _pb()
@@ -237,5 +299,7 @@ async def oauth_callback(
         "CompleteOAuth",
         pb.CompleteOAuthRequest(provider=provider, code=code, state=state, client=client_context(request)),
     )
-    response.delete_cookie(OAUTH_STATE_COOKIE, path="/v1/auth/oauth", secure=True, httponly=True, samesite="lax")
+    response.delete_cookie(
+        OAUTH_STATE_COOKIE, path="/v1/auth/oauth", secure=True, httponly=True, samesite=_same_site(provider)
+    )
     return sign_in_out(reply, created=reply.created)

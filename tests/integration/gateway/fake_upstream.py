@@ -119,6 +119,10 @@ class CannedIdentity(pb_grpc.IdentityServiceServicer):
     async def GetKyc(self, request, context):
         return await self._answer("GetKyc", request, context, pb.GetKycResponse(kyc_case=KYC))
 
+    async def ApplyKycVerificationEvent(self, request, context):
+        reply = pb.ApplyKycVerificationEventResponse(duplicate=False, kyc_case=KYC)
+        return await self._answer("ApplyKycVerificationEvent", request, context, reply)
+
     async def ReviewKyc(self, request, context):
         return await self._answer("ReviewKyc", request, context, pb.ReviewKycResponse(kyc_case=KYC))
 

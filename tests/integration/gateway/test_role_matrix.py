@@ -45,6 +45,7 @@ class Probe:
     success: int = 200
     path: str | None = None  # the concrete path, when the route has parameters
     json: dict | None = None
+    data: dict | None = None  # a form body (Apple's form_post callback)
     params: dict = field(default_factory=dict)
     headers: dict = field(default_factory=dict)
 
@@ -70,6 +71,12 @@ MATRIX: dict[tuple[str, str], Probe] = {
         PUBLIC,
         path="/v1/auth/oauth/google/callback",
         params={"code": "c", "state": "s-123"},
+        headers={"Cookie": "dynasty_oauth_state=s-123"},
+    ),
+    ("POST", "/v1/auth/oauth/{provider}/callback"): Probe(
+        PUBLIC,
+        path="/v1/auth/oauth/apple/callback",
+        data={"code": "c", "state": "s-123", "user": '{"name": {"firstName": "A", "lastName": "B"}}'},
         headers={"Cookie": "dynasty_oauth_state=s-123"},
     ),
     ("POST", "/v1/auth/logout"): Probe(OWN, 204, json={"refresh_token": "r"}),
@@ -161,7 +168,7 @@ async def test_each_route_answers_each_caller_as_the_matrix_says(http, upstream,
         headers = {**probe.headers, **({"Authorization": f"Bearer {token}"} if token else {})}
         calls_before = len(upstream.identity.calls)
         reply = await http.request(
-            method, probe.path or route_path, json=probe.json, params=probe.params, headers=headers
+            method, probe.path or route_path, json=probe.json, data=probe.data, params=probe.params, headers=headers
         )
         expected = EXPECTED[probe.access][principal]
         want = probe.success if expected == OK else expected
