@@ -52,3 +52,23 @@ class IdentitySettings(ServiceSettings):
     identity_public_base_url: str = "http://127.0.0.1:8080"
     identity_blocked_countries: str = "CU,IR,KP,SY"  # OFAC comprehensively sanctioned jurisdictions
     identity_verification_ttl_hours: int = 48
+    # KYC (Stripe Identity) and personal documents (issue 4). stripe_api_base None means the real api.stripe.com;
+    # the devstack points it at its Stripe stand-in. The key is a restricted key with Identity write access.
+    stripe_api_base: str | None = None  # DYNASTY_STRIPE_API_BASE
+    stripe_api_key: str | None = None  # DYNASTY_STRIPE_API_KEY
+    identity_stripe_timeout_seconds: float = 10.0
+    # KYC documents: a local folder in the devstack and tests; in AWS an S3 bucket with SSE-KMS (the bucket is set
+    # and the folder ignored). Either way the bytes are envelope-encrypted by identity before they are stored.
+    identity_object_storage_dir: str = ".data/devstack/identity/objects"
+    identity_object_storage_bucket: str | None = None
+    # OAuth / OIDC sign-in. DYNASTY_OIDC_ISSUER_OVERRIDE (devstack) sends every provider to the local OIDC provider,
+    # whose default clients are dynasty-<provider> / devstack-<provider>-secret; production sets the real client ids
+    # and secrets below (from Secrets Manager) and no override.
+    oidc_issuer_override: str | None = None  # DYNASTY_OIDC_ISSUER_OVERRIDE
+    identity_oauth_google_client_id: str | None = None
+    identity_oauth_google_client_secret: str | None = None
+    identity_oauth_apple_client_id: str | None = None
+    identity_oauth_apple_client_secret: str | None = None
+    identity_oauth_devstack_client_id: str | None = None
+    identity_oauth_devstack_client_secret: str | None = None
+    identity_oauth_state_ttl_seconds: int = 600

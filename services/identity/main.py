@@ -46,16 +46,22 @@ def build_identity(
     from services.identity.adapters import composition
     from services.identity.adapters.geo.geolocator import CidrTableGeolocator
     from services.identity.adapters.grpc.servicer import IdentityUseCases
+    from services.identity.adapters.oidc_client import HttpxOidcClient
+    from services.identity.adapters.redis_oauth_state import RedisOAuthStateStore
     from services.identity.adapters.redis_revocations import RedisRevocations
     from services.identity.adapters.redis_throttle import RedisLoginThrottle
     from services.identity.adapters.sql.unit_of_work import SqlAlchemyIdentityUnitOfWork
     from services.identity.adapters.tokens import Es256SigningKeyFactory, HmacLinkTokens, JwtAccessTokenIssuer
+    from services.identity.application.apply_kyc_verification_event import ApplyKycVerificationEventHandler
     from services.identity.application.change_role import ChangeRoleHandler
     from services.identity.application.complete_mfa_login import CompleteMfaLoginHandler
+    from services.identity.application.complete_oauth import CompleteOAuthHandler
     from services.identity.application.confirm_totp import ConfirmTotpHandler
+    from services.identity.application.create_kyc_session import CreateKycSessionHandler
     from services.identity.application.enroll_totp import EnrollTotpHandler
     from services.identity.application.ensure_signing_key import EnsureSigningKeyHandler
     from services.identity.application.get_jwks import GetJwksHandler
+    from services.identity.application.get_kyc import GetKycHandler
     from services.identity.application.get_me import GetMeHandler
     from services.identity.application.get_tax_profile import GetTaxProfileHandler
     from services.identity.application.get_user import GetUserHandler
@@ -64,15 +70,19 @@ def build_identity(
     from services.identity.application.login import LoginHandler
     from services.identity.application.logout import LogoutHandler
     from services.identity.application.logout_everywhere import LogoutEverywhereHandler
+    from services.identity.application.read_kyc_document import ReadKycDocumentHandler
     from services.identity.application.refresh_session import RefreshSessionHandler
     from services.identity.application.register import RegisterHandler
     from services.identity.application.reinstate_user import ReinstateUserHandler
+    from services.identity.application.review_kyc import ReviewKycHandler
     from services.identity.application.rotate_signing_key import RotateSigningKeyHandler
     from services.identity.application.set_ip_allow_list import SetIpAllowListHandler
     from services.identity.application.set_tax_profile import SetTaxProfileHandler
+    from services.identity.application.start_oauth import StartOAuthHandler
     from services.identity.application.step_up import StepUpHandler
     from services.identity.application.suspend_user import SuspendUserHandler
     from services.identity.application.terminate_user import TerminateUserHandler
+    from services.identity.application.upload_kyc_document import UploadKycDocumentHandler
     from services.identity.application.verify_email import VerifyEmailHandler
     from services.identity.domain.ip_controls import parse_country_list
 
@@ -92,6 +102,10 @@ def build_identity(
     issuer = JwtAccessTokenIssuer(ensure_key, cipher, revoked_before=revocations.revoked_before)
     blocked = parse_country_list(settings.identity_blocked_countries)
     get_jwks = GetJwksHandler(uow, clock, ensure_key)
+    providers = composition.oauth_providers(settings)
+    oidc = HttpxOidcClient()
+    oauth_states = RedisOAuthStateStore(redis)
+    storage = composition.object_storage(settings)
 
     use_cases = IdentityUseCases(
         register=RegisterHandler(
@@ -126,6 +140,18 @@ def build_identity(
         terminate_user=TerminateUserHandler(uow, clock, revocations),
         change_role=ChangeRoleHandler(uow, clock, revocations),
         set_ip_allow_list=SetIpAllowListHandler(uow, clock),
+        start_oauth=StartOAuthHandler(
+            providers, oidc, oauth_states, state_ttl_seconds=settings.identity_oauth_state_ttl_seconds
+        ),
+        complete_oauth=CompleteOAuthHandler(
+            uow, clock, providers, oidc, oauth_states, issuer, hasher, geolocator, blocked_countries=blocked
+        ),
+        create_kyc_session=CreateKycSessionHandler(uow, clock, composition.identity_verifier(settings)),
+        get_kyc=GetKycHandler(uow, clock),
+        apply_kyc_verification_event=ApplyKycVerificationEventHandler(uow, clock),
+        review_kyc=ReviewKycHandler(uow, clock),
+        upload_kyc_document=UploadKycDocumentHandler(uow, clock, cipher, storage),
+        read_kyc_document=ReadKycDocumentHandler(uow, clock, cipher, storage),
     )
     return IdentityComponents(
         use_cases=use_cases,

@@ -1,5 +1,6 @@
 """The identity service over real gRPC (in-process server, real PostgreSQL and Redis): the wire shapes, status codes,
-ErrorInfo (including RESOURCE_EXHAUSTED with retry_after_seconds), caller metadata, and the RPCs left for later."""
+ErrorInfo (including RESOURCE_EXHAUSTED with retry_after_seconds), caller metadata, and KYC and OAuth where nothing
+is configured."""
 
 import json
 import time
@@ -87,11 +88,19 @@ async def test_staff_rpcs_refuse_a_trader_and_a_logged_out_token_is_refused(stub
     assert after.code() is grpc.StatusCode.UNAUTHENTICATED
 
 
-async def test_kyc_and_oauth_rpcs_answer_unimplemented_until_they_are_built(stub):
+async def test_kyc_needs_a_caller_and_an_unconfigured_oauth_provider_is_not_found(stub, mail_dir, unique):
     error = await rpc_error(stub.GetKyc(pb.GetKycRequest(), timeout=10))
-    assert error.code() is grpc.StatusCode.UNIMPLEMENTED
-    error = await rpc_error(stub.StartOAuth(pb.StartOAuthRequest(provider="google"), timeout=10))
-    assert error.code() is grpc.StatusCode.UNIMPLEMENTED
+    assert error.code() is grpc.StatusCode.UNAUTHENTICATED
+    session = await signed_in_over_grpc(stub, mail_dir, f"grpc-kyc-{unique}@example.com")
+    case = (await stub.GetKyc(pb.GetKycRequest(), metadata=bearer(session), timeout=10)).kyc_case
+    assert case.status == pb.KYC_STATUS_NOT_STARTED and not case.verification_session_id
+    # No Stripe key in these settings: KYC is unavailable, said plainly, and nothing changes.
+    error = await rpc_error(stub.CreateKycSession(pb.CreateKycSessionRequest(), metadata=bearer(session), timeout=10))
+    assert error.code() is grpc.StatusCode.FAILED_PRECONDITION and error_info(error).reason == "KYC_UNAVAILABLE"
+    # No client id for Google in these settings and no devstack override: the provider does not exist here.
+    request = pb.StartOAuthRequest(provider="google", redirect_uri="https://app.example.com/cb")
+    error = await rpc_error(stub.StartOAuth(request, timeout=10))
+    assert error.code() is grpc.StatusCode.NOT_FOUND and error_info(error).reason == "OAUTH_PROVIDER_UNKNOWN"
 
 
 async def test_totp_tax_profile_login_history_and_step_up_over_grpc(stub, mail_dir, unique):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from dynasty.identity.v1 import identity_service_pb2 as pb
 from libs.platform.grpc_errors import current_caller
 from services.identity.application.common import Actor, ClientInfo, SessionTokens
+from services.identity.domain.kyc import KycCase, ReviewDecision
 from services.identity.domain.login_events import LoginEvent
 from services.identity.domain.tax_profile import TaxForm, TaxProfile
 from services.identity.domain.user import KycStatus, Role, User, UserStatus
@@ -28,6 +29,11 @@ KYC_TO_PB = {
     KycStatus.APPROVED: pb.KYC_STATUS_APPROVED,
     KycStatus.REJECTED: pb.KYC_STATUS_REJECTED,
     KycStatus.NEEDS_REVIEW: pb.KYC_STATUS_NEEDS_REVIEW,
+}
+DECISION_FROM_PB = {
+    pb.KYC_DECISION_APPROVE: ReviewDecision.APPROVE,
+    pb.KYC_DECISION_REJECT: ReviewDecision.REJECT,
+    pb.KYC_DECISION_NEEDS_REVIEW: ReviewDecision.NEEDS_REVIEW,
 }
 FORM_TO_PB = {TaxForm.W9: pb.TAX_FORM_W9, TaxForm.W8BEN: pb.TAX_FORM_W8BEN}
 FORM_FROM_PB = {v: k for k, v in FORM_TO_PB.items()}
@@ -106,4 +112,20 @@ def tax_profile_to_pb(profile: TaxProfile) -> pb.TaxProfile:
         country=profile.country,
         address=profile.address,
         updated_at=timestamp(profile.updated_at),
+    )
+
+
+def datetime_or_none(message, field: str) -> datetime | None:
+    if not message.HasField(field):
+        return None
+    return getattr(message, field).ToDatetime(tzinfo=UTC)
+
+
+def kyc_case_to_pb(case: KycCase) -> pb.KycCase:
+    return pb.KycCase(
+        user_id=str(case.user_id),
+        status=KYC_TO_PB[case.status],
+        verification_session_id=case.verification_session_id or "",
+        notes=[note.text for note in case.notes],
+        updated_at=timestamp(case.updated_at),
     )

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.platform.audit import SqlAlchemyAuditLog
 from libs.platform.db import SqlAlchemyUnitOfWork
+from services.identity.adapters.sql.kyc_repositories import SqlAlchemyKycRepository, SqlAlchemyOAuthIdentityRepository
 from services.identity.adapters.sql.repositories import (
     SqlAlchemyIpAllowListRepository,
     SqlAlchemyLoginHistory,
@@ -30,3 +31,5 @@ class SqlAlchemyIdentityUnitOfWork(SqlAlchemyUnitOfWork):
         self.tax_profiles = SqlAlchemyTaxProfileRepository(session)
         self.verification_tokens = SqlAlchemyVerificationTokenLedger(session)
         self.audit = SqlAlchemyAuditLog(session, SCHEMA)
+        self.kyc = SqlAlchemyKycRepository(session, self.track)
+        self.oauth_identities = SqlAlchemyOAuthIdentityRepository(session)
