@@ -30,7 +30,6 @@ from devstack.ypf_simulator.webhooks import WebhookDispatcher
 log = logging.getLogger("ypf_simulator")
 
 Handler = Callable[[Platform, Request, Any], Any]
-ENFORCEMENT = {"flatten", "disable", "enable"}
 MAX_PAGE = 1000
 
 
@@ -66,6 +65,7 @@ def build_app(
         Route("/client/v1/accounts/{account_id}/flatten", api(_flatten, "flatten"), methods=["POST"]),
         Route("/client/v1/accounts/{account_id}/disable", api(_disable, "disable"), methods=["POST"]),
         Route("/client/v1/accounts/{account_id}/enable", api(_enable, "enable"), methods=["POST"]),
+        Route("/client/v1/accounts/{account_id}/reset", api(_reset, "reset"), methods=["POST"]),
         Route("/client/v1/trades", api(_all_trades), methods=["GET"]),
         Route("/client/v1/events", api(_events), methods=["GET"]),
         Route("/client/v1/quotes/latest", api(_latest_quotes), methods=["GET"]),
@@ -278,6 +278,11 @@ def _flatten(platform: Platform, request: Request, body: Any) -> Any:
     return platform.flatten(request.path_params["account_id"], uuid.uuid4().hex[:12])
 
 
+def _reset(platform: Platform, request: Request, body: Any) -> Any:
+    _reason(body)
+    return platform.reset(request.path_params["account_id"], uuid.uuid4().hex[:12])
+
+
 def _disable(platform: Platform, request: Request, body: Any) -> Any:
     return platform.set_trading(request.path_params["account_id"], False, _reason(body))
 
@@ -366,19 +371,35 @@ def _control_routes(platform: Platform, scripts: dict[str, dict[str, Any]]) -> l
     ]
 
 
+def _fill_args(item: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        item["accountId"],
+        item.get("symbol"),
+        item.get("side"),
+        item.get("size", item.get("qty")),
+        item.get("price"),
+        item.get("occurredAt"),
+        item.get("orderId"),
+    )
+
+
+def _do_fills(platform: Platform, items: Any) -> Any:
+    """Many fills in one transaction, for load: all of them or, if one is refused, none."""
+    if not isinstance(items, list) or not all(
+        isinstance(i, dict) and isinstance(i.get("accountId"), str) for i in items
+    ):
+        raise ApiError(400, "fills must be a list of {accountId, symbol, side, size, price?, occurredAt?, orderId?}")
+    with platform.atomic():
+        return {"trades": [platform.fill(*_fill_args(item)) for item in items]}
+
+
 def _do_fill(platform: Platform, body: Any) -> Any:
+    if isinstance(body, dict) and "fills" in body:
+        return _do_fills(platform, body["fills"])
     if not isinstance(body, dict) or not isinstance(body.get("accountId"), str):
         raise ApiError(400, "body must be {accountId, symbol, side, size, price?, occurredAt?, orderId?}")
     with platform.atomic():
-        trade = platform.fill(
-            body["accountId"],
-            body.get("symbol"),
-            body.get("side"),
-            body.get("size", body.get("qty")),
-            body.get("price"),
-            body.get("occurredAt"),
-            body.get("orderId"),
-        )
+        trade = platform.fill(*_fill_args(body))
     positions = platform.positions(body["accountId"])["positions"]
     return {
         "trade": trade,

@@ -142,7 +142,7 @@ class Platform:
         if event_type == "trade":
             data["cursor"] = cursor
         body = dumps(envelope)
-        self.store.append_event(event_id, event_type, account_id, body)
+        self.store.append_event(cursor, event_id, event_type, account_id, body)
         self._unsent.append((event_id, event_type, body.encode()))
         return cursor
 
@@ -227,6 +227,7 @@ class Platform:
             "statusReason": None,
             "sequence": 0,  # the last trade's sequence
             "revision": 0,  # bumped by every position or account snapshot
+            "attempt": 1,  # a reset starts the next one
             "createdAt": now,
             "updatedAt": now,
         }
@@ -404,6 +405,7 @@ class Platform:
             "canTrade": account["canTrade"],
             "status": account["status"],
             "statusReason": account["statusReason"],
+            "attempt": account.get("attempt", 1),
             "sequence": account["sequence"],
             "revision": account["revision"],
             "timestamp": iso(at or self.now()),
@@ -481,6 +483,28 @@ class Platform:
             self.store.put_account(account)
             self._emit("account", account_id, account["sequence"], at, self.snapshot_of(account, at))
         return self.snapshot(account_id)
+
+    def reset(self, account_id: str, command_id: str) -> dict[str, Any]:
+        """A new attempt on the same account (a paid reset): open positions are closed at the quote (their P&L
+        belongs to the old attempt), then balance, P&L and fees start over and trading is enabled. Sequences carry
+        on, so nothing a consumer has deduplicated or ordered is reused."""
+        closed = self.flatten(account_id, command_id)["closed"]
+        account = self.load_account(account_id)
+        at = self.now()
+        account.update(
+            balance=account["startingBalance"],
+            realizedPnl="0.00",
+            fees="0.00",
+            canTrade=True,
+            status="active",
+            statusReason=None,
+            attempt=account.get("attempt", 1) + 1,
+            updatedAt=iso(at),
+        )
+        account["revision"] += 1
+        self.store.put_account(account)
+        self._emit("account", account_id, account["sequence"], at, self.snapshot_of(account, at))
+        return {"accountId": account_id, "closed": closed, "account": self.snapshot(account_id)}
 
     # -- quotes -----------------------------------------------------------------------------------------------------
     def latest_quotes(self, symbols: list[str] | None) -> dict[str, Any]:

@@ -174,12 +174,11 @@ class Store:
         return [row[0] for row in self.all("SELECT account_id FROM positions WHERE symbol = ?", (symbol,))]
 
     # -- the event log and trades -------------------------------------------------------------------------------------
-    def append_event(self, event_id: str, event_type: str, account_id: str | None, body: str) -> int:
-        cursor = self.execute(
-            "INSERT INTO events (id, type, account_id, body) VALUES (?, ?, ?, ?)",
-            (event_id, event_type, account_id, body),
+    def append_event(self, cursor: int, event_id: str, event_type: str, account_id: str | None, body: str) -> None:
+        self.execute(
+            "INSERT INTO events (cursor, id, type, account_id, body) VALUES (?, ?, ?, ?, ?)",
+            (cursor, event_id, event_type, account_id, body),
         )
-        return int(cursor.lastrowid or 0)
 
     def events_after(self, cursor: int, limit: int, types: list[str] | None) -> list[str]:
         if types:

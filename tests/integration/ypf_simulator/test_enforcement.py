@@ -114,3 +114,35 @@ def test_a_script_drives_an_account_into_a_loss(sim: Simulator) -> None:
     assert snapshot["openPnl"] == "-1000.00" and snapshot["equity"] == "3997.50"
     bad = sim.control.post("/_sim/scripts", json={"steps": [{"teleport": {}}]})
     assert bad.status_code == 400 and "unknown action" in bad.json()["error"]["error"]
+
+
+def test_a_reset_closes_positions_and_starts_a_new_attempt_with_sequences_carrying_on(sim: Simulator) -> None:
+    account = sim.new_account("eval-25k")
+    sim.fill(account["id"], "GC", "buy", 1, "2650.0")
+    sim.quote("GC", "2640.0")
+    sim.api.post(f"/client/v1/accounts/{account['id']}/disable", headers={"Idempotency-Key": "fail"})
+    path = f"/client/v1/accounts/{account['id']}/reset"
+
+    reset = sim.api.post(path, headers={"Idempotency-Key": "reset-1"})
+    retry = sim.api.post(path, headers={"Idempotency-Key": "reset-1"})
+
+    assert reset.status_code == 200 and retry.json() == reset.json()
+    assert [(t["symbol"], t["profitAndLoss"]) for t in reset.json()["closed"]] == [("GC", "-1000.00")]
+    snapshot = reset.json()["account"]
+    assert (snapshot["balance"], snapshot["fees"], snapshot["attempt"]) == ("25000.00", "0.00", 2)
+    assert snapshot["canTrade"] is True and snapshot["sequence"] == 2
+    assert sim.fill(account["id"], "GC", "buy", 1)["trade"]["sequence"] == 3
+
+
+def test_a_batch_of_fills_is_all_or_nothing(sim: Simulator) -> None:
+    first, second = sim.new_account(), sim.new_account()
+    good = [
+        {"accountId": first["id"], "symbol": "ES", "side": "buy", "size": 1},
+        {"accountId": second["id"], "symbol": "NQ", "side": "sell", "size": 2},
+    ]
+
+    refused = sim.control.post("/_sim/fills", json={"fills": [*good, {"accountId": first["id"], "symbol": "XX"}]})
+    accepted = sim.control.post("/_sim/fills", json={"fills": good})
+
+    assert refused.status_code == 400 and accepted.status_code == 201
+    assert [t["sequence"] for t in accepted.json()["trades"]] == [1, 1]  # the refused batch left no trace
