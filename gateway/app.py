@@ -19,6 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.problems import domain_error_handler, grpc_error_handler, problem, validation_error_handler
 from gateway.routers import admin_users, auth, health, kyc, me, programs, stripe_webhooks
+from gateway.routers.accounts import router as accounts_router
+from gateway.routers.admin_accounts import router as admin_accounts_router
+from gateway.routers.orders import router as orders_router
 from gateway.settings import GatewaySettings
 from gateway.upstreams import Upstreams
 from libs.domain.errors import DomainError
@@ -93,4 +96,7 @@ def create_app(settings: GatewaySettings, *, jwks_source: JwksSource | None = No
     app.include_router(kyc.router)
     app.include_router(admin_users.router)
     app.include_router(stripe_webhooks.router)
+    app.include_router(orders_router)
+    app.include_router(accounts_router)
+    app.include_router(admin_accounts_router)
     return app

@@ -1,14 +1,38 @@
-"""Stripe payment events (checkout, payment intents, invoices, subscriptions, charges, disputes) -> challenges."""
+"""Stripe payment events (checkout, payment intents, invoices, subscriptions, charges, disputes) -> challenges.
+
+The raw body and its Stripe-Signature header cross unchanged: the challenges service checks the signature again
+(only Stripe-signed events move money), stores the event by its id and applies it once. Any failure propagates, the
+endpoint answers non-2xx, and Stripe delivers the event again later; the service's event store makes that harmless.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import Request
 
-# The event types the challenges service owns (issue 5 fills this in with its forwarder).
-EVENT_PREFIXES: tuple[str, ...] = ()
+from gateway.client import call_metadata
+
+log = logging.getLogger(__name__)
+
+EVENT_PREFIXES: tuple[str, ...] = (
+    "checkout.session.",
+    "payment_intent.",
+    "invoice.",
+    "customer.subscription.",
+    "charge.",
+)
 
 
 async def forward(event: dict[str, Any], payload: bytes, request: Request) -> None:
-    raise NotImplementedError("payment events are wired by the purchase work (issue 5)")
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    reply = await upstreams.challenges().RecordStripeEvent(
+        pb.RecordStripeEventRequest(payload=payload, signature=request.headers.get("stripe-signature", "")),
+        timeout=upstreams.timeout,
+        metadata=call_metadata(request),
+    )
+    if reply.duplicate:
+        log.info("Stripe event %s was applied before; nothing changed", event["id"])

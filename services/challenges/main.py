@@ -2,42 +2,169 @@
 
 from __future__ import annotations
 
-from libs.platform.service_main import Runtime, Wiring, run_service
+import asyncio
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from libs.platform.service_main import Runtime, Wiring
 
 SERVICE = "challenges"
-# Which services receive which of our events (outbox routing). Accounts and orders add theirs in later issues.
-EVENT_ROUTES: dict[str, tuple[str, ...]] = {}
+# Which services receive which of our events (outbox routing). The rules service starts judging an account when it
+# is activated (with the snapshotted rule set) and stops when its status leaves an active phase (ADR 0050).
+EVENT_ROUTES: dict[str, tuple[str, ...]] = {
+    "AccountActivated": ("rules",),
+    "AccountStatusChanged": ("rules",),
+}
 
 
-def wire(runtime: Runtime) -> Wiring:
-    from dynasty.challenges.v1 import challenges_service_pb2_grpc
-    from services.challenges.adapters.grpc.servicer import ChallengesServicer
-    from services.challenges.adapters.sql.unit_of_work import SqlAlchemyChallengesUnitOfWork
-    from services.challenges.application.create_program_version import CreateProgramVersionHandler
-    from services.challenges.application.get_program import GetProgramHandler
-    from services.challenges.application.list_programs import ListProgramsHandler
+@dataclass
+class Adapters:
+    """The outside world, replaceable by tests (each None is built from settings)."""
 
-    def uow() -> SqlAlchemyChallengesUnitOfWork:
-        return SqlAlchemyChallengesUnitOfWork(
-            runtime.sessions, schema=SERVICE, source=SERVICE, clock=runtime.clock, routes=EVENT_ROUTES
+    payments: object | None = None
+    platform: object | None = None
+    users: object | None = None
+    mailer: object | None = None
+    notifier: object | None = None
+
+
+@dataclass
+class Background:
+    """What runs next to the gRPC server: the provisioning worker (the outbox relay is the platform's)."""
+
+    worker: object | None = None
+    closers: list = field(default_factory=list)
+
+
+def build_wire(adapters: Adapters | None = None, background: Background | None = None, settings=None):
+    """`settings` (ChallengesSettings) replaces the environment's; tests pass their stand-ins' addresses."""
+    adapters = adapters or Adapters()
+    given_settings = settings
+    background = background if background is not None else Background()
+
+    def wire(runtime: Runtime) -> Wiring:
+        from dynasty.challenges.v1 import challenges_service_pb2_grpc
+        from libs.platform.mailbox import LocalMailbox
+        from services.challenges.adapters.grpc.servicer import ChallengesServicer, PurchaseHandlers
+        from services.challenges.adapters.inbox_handlers import rules_event_handlers
+        from services.challenges.adapters.notices import IdentityUserDirectory, RedisNotifier
+        from services.challenges.adapters.sql.unit_of_work import SqlAlchemyChallengesUnitOfWork
+        from services.challenges.adapters.stripe.payments import StripePayments
+        from services.challenges.adapters.yourpropfirm.client import YourPropFirmClient
+        from services.challenges.application.change_account_standing import ChangeAccountStandingHandler
+        from services.challenges.application.create_order import CreateOrderHandler
+        from services.challenges.application.create_program_version import CreateProgramVersionHandler
+        from services.challenges.application.get_account import GetAccountHandler
+        from services.challenges.application.get_order import GetOrderHandler
+        from services.challenges.application.get_program import GetProgramHandler
+        from services.challenges.application.list_accounts import ListAccountsHandler
+        from services.challenges.application.list_programs import ListProgramsHandler
+        from services.challenges.application.provision_accounts import ProvisionAccountsWorker
+        from services.challenges.application.record_payment_event import RecordPaymentEventHandler
+        from services.challenges.settings import ChallengesSettings
+
+        settings = given_settings or ChallengesSettings(DATABASE_URL=runtime.settings.database_url)
+
+        def uow() -> SqlAlchemyChallengesUnitOfWork:
+            return SqlAlchemyChallengesUnitOfWork(
+                runtime.sessions, schema=SERVICE, source=SERVICE, clock=runtime.clock, routes=EVENT_ROUTES
+            )
+
+        payments = adapters.payments or StripePayments(settings.stripe_api_key, base=settings.stripe_api_base)
+        platform = adapters.platform
+        if platform is None:
+            platform = YourPropFirmClient(
+                settings.ypf_api_base, settings.ypf_client_key, timeout_seconds=settings.ypf_timeout_seconds
+            )
+            background.closers.append(platform.close)
+        users = adapters.users
+        if users is None:
+            users = IdentityUserDirectory(runtime.settings.target_for("identity"))
+            background.closers.append(users.close)
+        mailer = adapters.mailer or LocalMailbox(Path(settings.challenges_mail_dir), settings.challenges_mail_from)
+        notifier = adapters.notifier or RedisNotifier(runtime.redis)
+        worker = ProvisionAccountsWorker(
+            uow,
+            platform,
+            mailer,
+            notifier,
+            runtime.clock,
+            poll_seconds=settings.challenges_provisioning_poll_seconds,
+            concurrency=settings.challenges_provisioning_concurrency,
+        )
+        background.worker = worker
+        servicer = ChallengesServicer(
+            list_programs=ListProgramsHandler(uow),
+            get_program=GetProgramHandler(uow),
+            create_program_version=CreateProgramVersionHandler(uow, runtime.clock),
+            purchases=PurchaseHandlers(
+                create_order=CreateOrderHandler(uow, payments, users, runtime.clock),
+                get_order=GetOrderHandler(uow),
+                record_payment_event=RecordPaymentEventHandler(
+                    uow, payments, runtime.clock, on_account_created=worker.wake
+                ),
+                list_accounts=ListAccountsHandler(uow),
+                get_account=GetAccountHandler(uow),
+                change_standing=ChangeAccountStandingHandler(uow, runtime.clock),
+                webhook_secret=lambda: settings.stripe_webhook_secret,
+            ),
         )
 
-    servicer = ChallengesServicer(
-        list_programs=ListProgramsHandler(uow),
-        get_program=GetProgramHandler(uow),
-        create_program_version=CreateProgramVersionHandler(uow, runtime.clock),
-    )
+        def register(server) -> list[str]:
+            challenges_service_pb2_grpc.add_ChallengesServiceServicer_to_server(servicer, server)
+            return ["dynasty.challenges.v1.ChallengesService"]
 
-    def register(server) -> list[str]:
-        challenges_service_pb2_grpc.add_ChallengesServiceServicer_to_server(servicer, server)
-        return ["dynasty.challenges.v1.ChallengesService"]
+        return Wiring(register=register, event_handlers=rules_event_handlers(EVENT_ROUTES))
 
-    return Wiring(register=register)
+    return wire
+
+
+# The default wiring, for callers (tests, tools) that build the server themselves.
+wire = build_wire()
+
+
+async def _serve() -> None:
+    from libs.platform.grpc_server import serve_until_signalled
+    from libs.platform.service_main import build_server
+    from services.challenges.settings import ChallengesSettings
+
+    background = Background()
+    server, relay, sender, engine = await build_server(SERVICE, ChallengesSettings(), build_wire(None, background))
+    worker = background.worker
+    try:
+        await serve_until_signalled(server, background=[relay.run, worker.run])
+    finally:
+        worker.stop()
+        relay.stop()
+        for close in background.closers:
+            await close()
+        await sender.close()
+        await engine.dispose()
 
 
 def main() -> None:
-    run_service(SERVICE, wire)
+    # run_service's checks and set-up (generated code, logging, tracing, Redis required), with our own serving loop
+    # so the provisioning worker runs beside the outbox relay.
+    from libs.platform.logging import configure_logging
+    from libs.platform.protogen import ensure_generated
+    from libs.platform.service_main import MissingSetting, require_redis_url
+    from libs.platform.settings import ServiceSettings
+    from libs.platform.telemetry import configure_tracing
 
+    ensure_generated()
+    settings = ServiceSettings()
+    configure_logging(SERVICE, settings.log_level)
+    configure_tracing(SERVICE, settings.otel_exporter)
+    try:
+        require_redis_url(settings)
+    except MissingSetting as exc:
+        print(f"{SERVICE}: cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    asyncio.run(_serve())
+
+
+__all__ = ["build_wire", "main", "wire"]
 
 if __name__ == "__main__":
     main()

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
+from uuid import UUID
 
 from libs.domain.audit import AuditEntry
+from libs.domain.errors import InvalidArgument
 from libs.domain.ids import ProgramId
+from libs.domain.money import Money
+from services.challenges.domain.account import TradingAccount
+from services.challenges.domain.order import Order
 from services.challenges.domain.program import Program, ProgramVersion
 
 
@@ -51,3 +58,131 @@ class CatalogueUnitOfWork(Protocol):
     async def __aexit__(self, *exc_info: object) -> None: ...
 
     async def commit(self) -> None: ...
+
+
+# -- orders, payments and accounts (issue 5) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    order_id: UUID
+    product_name: str
+    amount: Money
+    customer_email: str
+    promotion_code: str | None
+    success_url: str
+    cancel_url: str
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    session_id: str
+    url: str
+
+
+class UnknownPromotionCode(InvalidArgument):
+    def __init__(self, code: str) -> None:
+        super().__init__(
+            f"promotion code {code!r} is not valid", field="promotion_code", reason="INVALID_PROMOTION_CODE"
+        )
+
+
+class PaymentProvider(Protocol):
+    """Stripe, behind our own words. Every call carries an idempotency key derived from our ids."""
+
+    async def create_checkout(self, request: CheckoutRequest, *, idempotency_key: str) -> CheckoutSession: ...
+
+    async def refund(self, payment_intent_id: str, *, reason: str, idempotency_key: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class PlatformCredentials:
+    user_id: str
+    account_id: str
+    login: str
+    password: str
+
+
+class PlatformUnavailable(Exception):
+    """The trading platform could not be reached or kept failing; the job is retried later."""
+
+
+class TradingPlatform(Protocol):
+    """YourPropFirm: create the trader and their trading account. Idempotent by key on the platform side."""
+
+    async def open_account(
+        self, *, account_id: UUID, email: str, account_size: Money, idempotency_prefix: str
+    ) -> PlatformCredentials: ...
+
+
+class UserDirectory(Protocol):
+    """Who the caller is beyond the token: the email identity holds (credentials are mailed there)."""
+
+    async def email_of_caller(self, bearer_token: str) -> str: ...
+
+
+class Mailer(Protocol):
+    async def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+class Notifier(Protocol):
+    """Best-effort live notices to a user's open sessions (Redis pub/sub, relayed by the gateway WebSocket)."""
+
+    async def notify_user(self, user_id: str, notice: dict) -> None: ...
+
+
+class OrderRepository(Protocol):
+    async def add(self, order: Order) -> None: ...
+
+    async def get(self, order_id: UUID, *, for_update: bool = False) -> Order | None: ...
+
+    async def save(self, order: Order) -> None: ...
+
+    async def find_by_payment(self, payment_intent_id: str) -> UUID | None:
+        """The order a payment (paying or duplicate) belongs to."""
+        ...
+
+
+class AccountRepository(Protocol):
+    async def add(self, account: TradingAccount) -> None: ...
+
+    async def get(self, account_id: UUID, *, for_update: bool = False) -> TradingAccount | None: ...
+
+    async def get_by_order(self, order_id: UUID) -> TradingAccount | None: ...
+
+    async def save(self, account: TradingAccount) -> None: ...
+
+    async def list(
+        self,
+        *,
+        user_id: str | None,
+        statuses: tuple[str, ...],
+        program_id: str | None,
+        after: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> list[TradingAccount]: ...
+
+
+class StripeEventStore(Protocol):
+    async def store_once(self, event_id: str, event_type: str, payload: dict) -> bool: ...
+
+    async def set_outcome(self, event_id: str, outcome: str) -> None: ...
+
+
+class ProvisioningJobs(Protocol):
+    async def enqueue(self, account_id: UUID) -> None: ...
+
+    async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[UUID]: ...
+
+    async def complete(self, account_id: UUID, now: datetime) -> None: ...
+
+    async def retry_later(self, account_id: UUID, now: datetime, error: str) -> None: ...
+
+
+class ChallengesUnitOfWork(CatalogueUnitOfWork, Protocol):
+    orders: OrderRepository
+    accounts: AccountRepository
+    stripe_events: StripeEventStore
+    provisioning: ProvisioningJobs
+
+    async def __aenter__(self) -> ChallengesUnitOfWork: ...

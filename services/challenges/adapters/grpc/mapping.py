@@ -9,7 +9,10 @@ from dynasty.common.v1 import money_pb2
 from libs.domain.errors import InvalidArgument
 from libs.platform.grpc_errors import Caller
 from libs.platform.proto_money import money_from_proto, money_to_proto
+from services.challenges.application.actor import Caller as UseCaseCaller
 from services.challenges.application.create_program_version import Actor, CreateProgramVersion
+from services.challenges.domain.account import AccountStatus, TradingAccount
+from services.challenges.domain.order import Order, OrderStatus
 from services.challenges.domain.program import PhaseKind, ProgramVersion, VersionStatus
 
 _PHASE_TO_PB = {
@@ -70,3 +73,69 @@ def create_program_version_from_pb(request: pb.CreateProgramVersionRequest, call
         phases=phases,
         actor=Actor(actor_id=caller.actor_id, role=caller.role, ip=caller.ip),
     )
+
+
+# -- orders and accounts ------------------------------------------------------------------------------------------
+
+_ORDER_STATUS_TO_PB = {
+    OrderStatus.PENDING: pb.ORDER_STATUS_PENDING,
+    OrderStatus.PAID: pb.ORDER_STATUS_PAID,
+    OrderStatus.FAILED: pb.ORDER_STATUS_FAILED,
+    OrderStatus.REFUNDED: pb.ORDER_STATUS_REFUNDED,
+}
+ACCOUNT_STATUS_TO_PB = {status: getattr(pb, f"ACCOUNT_STATUS_{status.name}") for status in AccountStatus}
+ACCOUNT_STATUS_FROM_PB = {v: k for k, v in ACCOUNT_STATUS_TO_PB.items()}
+
+
+def use_case_caller(caller: Caller) -> UseCaseCaller:
+    return UseCaseCaller(
+        actor_id=caller.actor_id,
+        role=caller.role,
+        ip=caller.ip,
+        token=caller.claims.token if caller.claims is not None else None,
+    )
+
+
+def order_to_pb(order: Order) -> pb.Order:
+    message = pb.Order(
+        order_id=str(order.order_id),
+        user_id=order.user_id,
+        program_id=order.program_id,
+        program_version=order.program_version,
+        price=money_to_proto(order.price, money_pb2.Money),
+        status=_ORDER_STATUS_TO_PB[order.status],
+        checkout_url=order.checkout_url or "",
+        checkout_session_id=order.checkout_session_id or "",
+        promotion_code=order.promotion_code or "",
+    )
+    message.created_at.FromDatetime(order.created_at)
+    return message
+
+
+def account_to_pb(account: TradingAccount) -> pb.TradingAccount:
+    message = pb.TradingAccount(
+        account_id=str(account.account_id),
+        user_id=account.user_id,
+        order_id=str(account.order_id),
+        program_id=account.program_id,
+        program_version=account.program_version,
+        status=ACCOUNT_STATUS_TO_PB[account.status],
+        phases=[
+            pb.Phase(kind=_PHASE_TO_PB[PhaseKind(p.kind)], rule_set_json=json.dumps(dict(p.rule_set), sort_keys=True))
+            for p in account.phases
+        ],
+        platform_login=account.platform.login if account.platform else "",
+        failed_rule=account.failed_rule or "",
+    )
+    message.created_at.FromDatetime(account.created_at)
+    for attempt in account.attempts:
+        out = message.attempts.add(
+            number=attempt.number,
+            phase=_PHASE_TO_PB[PhaseKind(attempt.phase)],
+            outcome=attempt.outcome or "",
+            failed_rule=attempt.failed_rule or "",
+        )
+        out.started_at.FromDatetime(attempt.started_at)
+        if attempt.ended_at is not None:
+            out.ended_at.FromDatetime(attempt.ended_at)
+    return message

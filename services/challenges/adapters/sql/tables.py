@@ -12,6 +12,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -48,4 +49,82 @@ program_versions = Table(
     Column("published_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("program_id", "version", name="program_versions_program_version_key"),
     CheckConstraint("status IN ('published', 'retired')", name="program_versions_status_check"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", UUID(as_uuid=True), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("user_email", String(320), nullable=False),
+    Column("program_id", String(64), nullable=False),
+    Column("program_version_id", UUID(as_uuid=True), nullable=False),
+    Column("program_version", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("price", MONEY, nullable=False),
+    Column("promotion_code", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("checkout_session_id", String(255)),
+    Column("checkout_url", Text),
+    Column("payment_intent_id", String(255)),
+    Column("failure_reason", Text),
+    Column("duplicate_payments", JSONB, nullable=False),
+    Column("row_version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+stripe_events = Table(
+    "stripe_events",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("event_type", String(128), nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("outcome", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+trading_accounts = Table(
+    "trading_accounts",
+    metadata,
+    Column("account_id", UUID(as_uuid=True), primary_key=True),
+    Column("order_id", UUID(as_uuid=True), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("user_email", String(320), nullable=False),
+    Column("program_id", String(64), nullable=False),
+    Column("program_version_id", UUID(as_uuid=True), nullable=False),
+    Column("program_version", Integer, nullable=False),
+    Column("phases", JSONB, nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("suspended_from", String(24)),
+    Column("failed_rule", String(64)),
+    Column("platform_user_id", String(128)),
+    Column("platform_account_id", String(128)),
+    Column("platform_login", String(128)),
+    Column("row_version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+account_attempts = Table(
+    "account_attempts",
+    metadata,
+    Column("account_id", UUID(as_uuid=True), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("phase", String(16), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("outcome", String(16)),
+    Column("failed_rule", String(64)),
+)
+
+provisioning_jobs = Table(
+    "provisioning_jobs",
+    metadata,
+    Column("account_id", UUID(as_uuid=True), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("done_at", DateTime(timezone=True)),
 )

@@ -7,6 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.platform.audit import SqlAlchemyAuditLog
 from libs.platform.db import SqlAlchemyUnitOfWork
 from libs.platform.idempotency import SqlAlchemyIdempotencyStore
+from services.challenges.adapters.sql.order_repository import (
+    SqlAlchemyAccountRepository,
+    SqlAlchemyOrderRepository,
+    SqlAlchemyProvisioningJobs,
+    SqlAlchemyStripeEventStore,
+)
 from services.challenges.adapters.sql.program_repository import SqlAlchemyProgramRepository
 from services.challenges.adapters.sql.tables import SCHEMA
 
@@ -16,3 +22,7 @@ class SqlAlchemyChallengesUnitOfWork(SqlAlchemyUnitOfWork):
         self.programs = SqlAlchemyProgramRepository(session, self.track)
         self.idempotency = SqlAlchemyIdempotencyStore(session, SCHEMA)
         self.audit = SqlAlchemyAuditLog(session, SCHEMA)
+        self.orders = SqlAlchemyOrderRepository(session, self.track)
+        self.accounts = SqlAlchemyAccountRepository(session, self.track)
+        self.stripe_events = SqlAlchemyStripeEventStore(session)
+        self.provisioning = SqlAlchemyProvisioningJobs(session)

@@ -1,0 +1,122 @@
+"""Response and request bodies of the order and account routes (JSON shapes, exact money as decimal strings)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from gateway.routers.programs import MoneyOut, PhaseOut, _money
+
+OrderStatus = Literal["pending", "paid", "failed", "refunded"]
+AccountStatus = Literal[
+    "pending_payment", "provisioning", "phase_1", "phase_2", "passed", "funded", "failed", "suspended", "closed"
+]
+_ORDER_STATUSES = {1: "pending", 2: "paid", 3: "failed", 4: "refunded"}
+ACCOUNT_STATUSES = {
+    1: "pending_payment",
+    2: "provisioning",
+    3: "phase_1",
+    4: "phase_2",
+    5: "passed",
+    6: "funded",
+    7: "failed",
+    8: "suspended",
+    9: "closed",
+}
+ACCOUNT_STATUS_NUMBERS = {v: k for k, v in ACCOUNT_STATUSES.items()}
+_PHASES = {1: "phase_1", 2: "phase_2", 3: "funded"}
+
+
+class OrderIn(BaseModel):
+    program_id: str = Field(min_length=1, max_length=64, examples=["eval-50k"])
+    program_version: int | None = Field(default=None, ge=1, description="The version shown; omit for the current")
+    promotion_code: str | None = Field(default=None, max_length=64)
+    success_url: str = Field(max_length=2048, examples=["https://app.dynasty.local/checkout/done"])
+    cancel_url: str = Field(max_length=2048, examples=["https://app.dynasty.local/checkout/cancelled"])
+
+
+class OrderOut(BaseModel):
+    id: str
+    program_id: str
+    program_version: int
+    price: MoneyOut
+    status: OrderStatus
+    checkout_url: str = Field(description="Stripe Checkout's hosted payment page")
+    promotion_code: str | None = None
+    created_at: datetime
+    account_id: str | None = Field(default=None, description="The account the order bought, once paid")
+
+
+class AttemptOut(BaseModel):
+    number: int
+    phase: Literal["phase_1", "phase_2", "funded"]
+    started_at: datetime
+    ended_at: datetime | None = None
+    outcome: str | None = None
+    failed_rule: str | None = None
+
+
+class AccountOut(BaseModel):
+    id: str
+    user_id: str
+    order_id: str
+    program_id: str
+    program_version: int
+    status: AccountStatus
+    phases: list[PhaseOut] = Field(description="The rule sets snapshotted when the account was bought")
+    attempts: list[AttemptOut]
+    platform_login: str | None = None
+    failed_rule: str | None = None
+    created_at: datetime
+
+
+class AccountList(BaseModel):
+    accounts: list[AccountOut]
+    next_page_token: str | None = None
+
+
+class StandingIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def order_out(order: Any, account_id: str = "") -> OrderOut:
+    return OrderOut(
+        id=order.order_id,
+        program_id=order.program_id,
+        program_version=order.program_version,
+        price=_money(order.price),
+        status=_ORDER_STATUSES[order.status],
+        checkout_url=order.checkout_url,
+        promotion_code=order.promotion_code or None,
+        created_at=order.created_at.ToDatetime(tzinfo=UTC),
+        account_id=account_id or None,
+    )
+
+
+def account_out(account: Any) -> AccountOut:
+    return AccountOut(
+        id=account.account_id,
+        user_id=account.user_id,
+        order_id=account.order_id,
+        program_id=account.program_id,
+        program_version=account.program_version,
+        status=ACCOUNT_STATUSES[account.status],
+        phases=[PhaseOut(kind=_PHASES[p.kind], rule_set=json.loads(p.rule_set_json)) for p in account.phases],
+        attempts=[
+            AttemptOut(
+                number=a.number,
+                phase=_PHASES[a.phase],
+                started_at=a.started_at.ToDatetime(tzinfo=UTC),
+                ended_at=a.ended_at.ToDatetime(tzinfo=UTC) if a.HasField("ended_at") else None,
+                outcome=a.outcome or None,
+                failed_rule=a.failed_rule or None,
+            )
+            for a in account.attempts
+        ],
+        platform_login=account.platform_login or None,
+        failed_rule=account.failed_rule or None,
+        created_at=account.created_at.ToDatetime(tzinfo=UTC),
+    )

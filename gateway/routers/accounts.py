@@ -1,0 +1,50 @@
+"""/v1/accounts: the caller's trading accounts (support and admin: any account)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from gateway.auth import require_role
+from gateway.challenges_models import AccountList, AccountOut, account_out
+from gateway.client import call_metadata
+from libs.platform.auth import Claims
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+Reader = Annotated[Claims, Depends(require_role("trader", "support", "admin"))]
+
+
+@router.get("", response_model=AccountList, summary="The caller's trading accounts, newest first")
+async def list_accounts(
+    request: Request,
+    claims: Reader,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_token: Annotated[str, Query(max_length=512)] = "",
+) -> AccountList:
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    # user_id is the caller's own: the service also forces it for traders, this keeps staff's own view the same.
+    reply = await upstreams.challenges().ListAccounts(
+        pb.ListAccountsRequest(page_size=page_size, page_token=page_token, user_id=claims.user_id),
+        timeout=upstreams.timeout,
+        metadata=call_metadata(request, claims),
+    )
+    return AccountList(accounts=[account_out(a) for a in reply.accounts], next_page_token=reply.next_page_token or None)
+
+
+@router.get(
+    "/{account_id}",
+    response_model=AccountOut,
+    summary="One trading account with its rule-set snapshot and attempts",
+    responses={404: {"description": "No such account, or not the caller's"}},
+)
+async def get_account(request: Request, account_id: str, claims: Reader) -> AccountOut:
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    reply = await upstreams.challenges().GetAccount(
+        pb.GetAccountRequest(account_id=account_id), timeout=upstreams.timeout, metadata=call_metadata(request, claims)
+    )
+    return account_out(reply.account)

@@ -1,0 +1,100 @@
+"""/v1/admin/accounts: staff view every trading account; admins suspend and reinstate (audited by the service)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+
+from gateway.auth import Admin, Staff
+from gateway.challenges_models import (
+    ACCOUNT_STATUS_NUMBERS,
+    AccountList,
+    AccountOut,
+    AccountStatus,
+    StandingIn,
+    account_out,
+)
+from gateway.client import call_metadata
+
+router = APIRouter(prefix="/v1/admin/accounts", tags=["admin"])
+
+
+@router.get("", response_model=AccountList, summary="Every trading account, newest first, with filters")
+async def list_accounts(
+    request: Request,
+    claims: Staff,
+    user_id: Annotated[str, Query(max_length=64)] = "",
+    status: Annotated[list[AccountStatus] | None, Query()] = None,
+    program_id: Annotated[str, Query(max_length=64)] = "",
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_token: Annotated[str, Query(max_length=512)] = "",
+) -> AccountList:
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    reply = await upstreams.challenges().ListAccounts(
+        pb.ListAccountsRequest(
+            page_size=page_size,
+            page_token=page_token,
+            user_id=user_id,
+            statuses=[ACCOUNT_STATUS_NUMBERS[s] for s in status or ()],
+            program_id=program_id,
+        ),
+        timeout=upstreams.timeout,
+        metadata=call_metadata(request, claims),
+    )
+    return AccountList(accounts=[account_out(a) for a in reply.accounts], next_page_token=reply.next_page_token or None)
+
+
+@router.get("/{account_id}", response_model=AccountOut, summary="Any trading account")
+async def get_account(request: Request, account_id: str, claims: Staff) -> AccountOut:
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    reply = await upstreams.challenges().GetAccount(
+        pb.GetAccountRequest(account_id=account_id), timeout=upstreams.timeout, metadata=call_metadata(request, claims)
+    )
+    return account_out(reply.account)
+
+
+@router.post("/{account_id}/suspend", response_model=AccountOut, summary="Suspend an account (admin, audited)")
+async def suspend_account(
+    request: Request,
+    account_id: str,
+    body: StandingIn,
+    claims: Admin,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+) -> AccountOut:
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    reply = await upstreams.challenges().SuspendAccount(
+        pb.SuspendAccountRequest(request_id=idempotency_key, account_id=account_id, reason=body.reason),
+        timeout=upstreams.timeout,
+        metadata=call_metadata(request, claims),
+    )
+    return account_out(reply.account)
+
+
+@router.post(
+    "/{account_id}/reinstate",
+    response_model=AccountOut,
+    summary="Return a suspended account to where it was (admin, audited)",
+)
+async def reinstate_account(
+    request: Request,
+    account_id: str,
+    body: StandingIn,
+    claims: Admin,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+) -> AccountOut:
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    reply = await upstreams.challenges().ReinstateAccount(
+        pb.ReinstateAccountRequest(request_id=idempotency_key, account_id=account_id, reason=body.reason),
+        timeout=upstreams.timeout,
+        metadata=call_metadata(request, claims),
+    )
+    return account_out(reply.account)

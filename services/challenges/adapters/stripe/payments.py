@@ -1,0 +1,166 @@
+"""Stripe through the official SDK (stripe==16.1.0): Checkout Sessions and refunds, and what its events mean to us.
+
+`base` None talks to api.stripe.com; the devstack and the tests give the Stripe stand-in's address. The SDK client
+is synchronous, so calls run in a worker thread; its network retries reuse the idempotency key, so they are safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from uuid import UUID
+
+import stripe
+
+from libs.domain.errors import FailedPrecondition
+from libs.domain.money import Currency, Money
+from services.challenges.application.ports import CheckoutRequest, CheckoutSession, UnknownPromotionCode
+from services.challenges.application.record_payment_event import NoticeKind, PaymentNotice
+
+
+class StripeUnavailable(FailedPrecondition):
+    """Stripe refused or could not be reached; nothing was stored, the caller may try again."""
+
+
+class StripePayments:
+    def __init__(self, api_key: str, *, base: str | None = None, max_network_retries: int = 2) -> None:
+        self._client = stripe.StripeClient(
+            api_key, base_addresses={"api": base} if base else None, max_network_retries=max_network_retries
+        )
+
+    async def create_checkout(self, request: CheckoutRequest, *, idempotency_key: str) -> CheckoutSession:
+        order_id = str(request.order_id)
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "client_reference_id": order_id,
+            "customer_email": request.customer_email,
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+            "metadata": {"order_id": order_id},
+            # Copied onto the payment intent, so payment_intent.* events name the order too.
+            "payment_intent_data": {"metadata": {"order_id": order_id}},
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": request.amount.currency.value.lower(),
+                        # No rounding mode: a sub-cent price is refused rather than rounded silently.
+                        "unit_amount": request.amount.to_minor_units(),
+                        "product_data": {"name": request.product_name},
+                    },
+                }
+            ],
+        }
+        if request.promotion_code:
+            params["discounts"] = [{"promotion_code": await self._promotion_code_id(request.promotion_code)}]
+        session = await self._call(
+            self._client.v1.checkout.sessions.create, params=params, options={"idempotency_key": idempotency_key}
+        )
+        return CheckoutSession(session_id=session.id, url=session.url)
+
+    async def refund(self, payment_intent_id: str, *, reason: str, idempotency_key: str) -> str:
+        refund = await self._call(
+            self._client.v1.refunds.create,
+            params={"payment_intent": payment_intent_id, "reason": reason, "metadata": {"reason": reason}},
+            options={"idempotency_key": idempotency_key},
+        )
+        return refund.id
+
+    async def _promotion_code_id(self, code: str) -> str:
+        found = await self._call(
+            self._client.v1.promotion_codes.list, params={"code": code, "active": True, "limit": 1}
+        )
+        if not found.data:
+            raise UnknownPromotionCode(code)
+        return found.data[0].id
+
+    async def _call(self, method, *args, **kwargs):
+        try:
+            return await asyncio.to_thread(method, *args, **kwargs)
+        except stripe.InvalidRequestError as exc:
+            if exc.code and "promotion_code" in exc.code:
+                raise UnknownPromotionCode(str((kwargs.get("params") or {}).get("discounts"))) from exc
+            raise StripeUnavailable(
+                f"Stripe refused the request: {exc.user_message or type(exc).__name__}", reason="STRIPE_REFUSED"
+            ) from exc
+        except stripe.StripeError as exc:
+            raise StripeUnavailable(
+                f"Stripe failed: {exc.user_message or type(exc).__name__}", reason="STRIPE_UNAVAILABLE"
+            ) from exc
+
+
+def verify_event(payload: bytes, signature: str, secret: str, tolerance: int = 300) -> dict[str, Any]:
+    """The service checks Stripe's signature again (defence in depth): only Stripe-signed events move money here.
+    Raises stripe.SignatureVerificationError or ValueError."""
+    stripe.Webhook.construct_event(payload, signature, secret, tolerance=tolerance)
+    return json.loads(payload)
+
+
+def _money(minor: Any, currency: Any) -> Money | None:
+    if not isinstance(minor, int) or not isinstance(currency, str):
+        return None
+    try:
+        return Money.from_minor_units(minor, Currency(currency.upper()))
+    except ValueError:
+        return None
+
+
+def _order_id(obj: dict) -> UUID | None:
+    raw = (obj.get("metadata") or {}).get("order_id") or obj.get("client_reference_id")
+    try:
+        return UUID(str(raw)) if raw else None
+    except ValueError:
+        return None
+
+
+def _id(value: Any) -> str | None:
+    """An id field, whether Stripe sent the id or (expanded) the object."""
+    if isinstance(value, dict):
+        return value.get("id")
+    return value if isinstance(value, str) else None
+
+
+def to_notice(event: dict[str, Any]) -> PaymentNotice:
+    """Translate one Stripe Event into what it means for orders and accounts (tolerant reader: unknown -> ignored)."""
+    event_type = event.get("type", "")
+    obj = (event.get("data") or {}).get("object") or {}
+    base = {"event_id": event["id"], "event_type": event_type, "payload": event}
+    if event_type == "checkout.session.completed":
+        if obj.get("mode") == "payment" and obj.get("payment_status") == "paid":
+            return PaymentNotice(
+                **base,
+                kind=NoticeKind.PAYMENT_SUCCEEDED,
+                order_id=_order_id(obj),
+                payment_intent_id=_id(obj.get("payment_intent")),
+                amount=_money(obj.get("amount_total"), obj.get("currency")),
+            )
+    elif event_type == "payment_intent.succeeded":
+        return PaymentNotice(
+            **base,
+            kind=NoticeKind.PAYMENT_SUCCEEDED,
+            order_id=_order_id(obj),
+            payment_intent_id=obj.get("id"),
+            amount=_money(obj.get("amount_received", obj.get("amount")), obj.get("currency")),
+        )
+    elif event_type == "payment_intent.payment_failed":
+        error = obj.get("last_payment_error") or {}
+        return PaymentNotice(
+            **base,
+            kind=NoticeKind.PAYMENT_FAILED,
+            order_id=_order_id(obj),
+            payment_intent_id=obj.get("id"),
+            failure_reason=str(error.get("code") or error.get("message") or "payment_failed")[:200],
+        )
+    elif event_type == "charge.refunded":
+        # Only a full refund of the paying charge refunds the order; a partial refund is a goodwill gesture.
+        if obj.get("refunded") is True:
+            return PaymentNotice(**base, kind=NoticeKind.REFUNDED, payment_intent_id=_id(obj.get("payment_intent")))
+    elif event_type in ("charge.dispute.created", "charge.dispute.closed"):
+        return PaymentNotice(
+            **base,
+            kind=NoticeKind.DISPUTE_OPENED if event_type.endswith("created") else NoticeKind.DISPUTE_CLOSED,
+            payment_intent_id=_id(obj.get("payment_intent")),
+            dispute_won=obj.get("status") == "won",
+        )
+    return PaymentNotice(**base, kind=NoticeKind.IGNORED)

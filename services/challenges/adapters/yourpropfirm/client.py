@@ -1,0 +1,119 @@
+"""YourPropFirm's client API over httpx, with tenacity retries that resend the same Idempotency-Key.
+
+Wire contract (docs/integrations.md, "YourPropFirm"): `X-Client-Key` authenticates us; POST /client/v1/users creates
+the trader (201 {id}; 409 when the email is already registered), POST /client/v1/users/{userId}/accounts creates a
+trading account (201 with id, login, password). Both honour `Idempotency-Key`, so a retry after a timeout or a 5xx,
+or a whole job retried after a crash, gets the first answer back instead of a second user or account.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from uuid import UUID
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from libs.domain.money import Money
+from services.challenges.application.ports import PlatformCredentials, PlatformUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class _Retryable(Exception):
+    """A 5xx, a 429 or a transport failure: worth the same request again."""
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, _Retryable | httpx.TransportError)
+
+
+class YourPropFirmClient:
+    def __init__(
+        self,
+        base_url: str,
+        client_key: str,
+        *,
+        timeout_seconds: float = 5.0,
+        attempts: int = 4,
+        backoff_seconds: float = 0.2,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"X-Client-Key": client_key},
+            timeout=timeout_seconds,
+            transport=transport,
+        )
+        self._attempts = attempts
+        self._backoff = backoff_seconds
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def open_account(
+        self, *, account_id: UUID, email: str, account_size: Money, idempotency_prefix: str
+    ) -> PlatformCredentials:
+        user_id = await self._create_user(email, idempotency_key=f"{idempotency_prefix}:user")
+        body = await self._post(
+            f"/client/v1/users/{user_id}/accounts",
+            {
+                "externalId": str(account_id),
+                "balance": str(account_size.amount),
+                "currency": account_size.currency.value,
+            },
+            idempotency_key=f"{idempotency_prefix}:account",
+        )
+        try:
+            return PlatformCredentials(
+                user_id=user_id, account_id=str(body["id"]), login=str(body["login"]), password=str(body["password"])
+            )
+        except KeyError as exc:
+            raise PlatformUnavailable(f"YourPropFirm's account answer lacks {exc}") from None
+
+    async def _create_user(self, email: str, *, idempotency_key: str) -> str:
+        try:
+            body = await self._post("/client/v1/users", {"email": email}, idempotency_key=idempotency_key)
+        except _Conflict as conflict:
+            # Registered before (outside this idempotency key): the platform names the existing user.
+            existing = conflict.body.get("id") or conflict.body.get("userId")
+            if not existing:
+                raise PlatformUnavailable(f"YourPropFirm already has {email} and did not say which user") from None
+            return str(existing)
+        return str(body["id"])
+
+    async def _post(self, path: str, payload: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(_retryable),
+                stop=stop_after_attempt(self._attempts),
+                wait=wait_exponential_jitter(multiplier=self._backoff, max=2.0),
+                reraise=True,
+            ):
+                with attempt:
+                    response = await self._http.post(path, json=payload, headers={"Idempotency-Key": idempotency_key})
+                    if response.status_code == 409:
+                        raise _Conflict(_json(response))
+                    if response.status_code == 429 or response.status_code >= 500:
+                        raise _Retryable(f"{path} answered {response.status_code}")
+                    if response.status_code not in (200, 201):
+                        raise PlatformUnavailable(f"{path} refused: {response.status_code} {response.text[:200]}")
+                    return _json(response)
+        except (_Retryable, httpx.TransportError) as exc:
+            raise PlatformUnavailable(f"YourPropFirm {path} kept failing: {exc}") from exc
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+
+class _Conflict(Exception):
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__("conflict")
+        self.body = body
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

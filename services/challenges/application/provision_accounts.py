@@ -1,0 +1,168 @@
+"""Job: create paid accounts on the trading platform, outside any database transaction.
+
+A paid order commits its account (status provisioning) together with a job row. This worker claims due jobs under
+a lease (its own short transaction), calls YourPropFirm with idempotency keys derived from the account id, emails
+the credentials, then records the platform account and moves the account to phase_1 in a second transaction. A crash
+anywhere leaves the job due again: the retry gets the same platform account back (same keys), so nothing is lost and
+nothing is made twice. The password is never stored: it goes out in the email before the commit, so a crash between
+the email and the commit sends the email twice (at least once), never zero times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from uuid import UUID
+
+from libs.domain.audit import AuditEntry
+from libs.domain.clock import Clock
+from libs.domain.money import Money
+from libs.domain.rule_set import parse_rule_set
+from services.challenges.application.ports import (
+    ChallengesUnitOfWork,
+    Mailer,
+    Notifier,
+    PlatformCredentials,
+    TradingPlatform,
+)
+from services.challenges.domain.account import AccountStatus, PlatformAccount, TradingAccount
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=60)
+
+
+def platform_idempotency_prefix(account: TradingAccount) -> str:
+    return f"account:{account.account_id}"
+
+
+class ProvisionAccountsWorker:
+    def __init__(
+        self,
+        uow: Callable[[], ChallengesUnitOfWork],
+        platform: TradingPlatform,
+        mailer: Mailer,
+        notifier: Notifier,
+        clock: Clock,
+        *,
+        batch_size: int = 20,
+        poll_seconds: float = 0.5,
+        concurrency: int = 8,
+    ) -> None:
+        self._uow = uow
+        self._platform = platform
+        self._mailer = mailer
+        self._notifier = notifier
+        self._clock = clock
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def wake(self, _account_id: UUID | None = None) -> None:
+        """Called after a payment commits, so the account does not wait for the next poll."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Provision what is due now; returns how many accounts became active."""
+        async with self._uow() as uow:
+            claimed = await uow.provisioning.claim_due(self._clock.now(), LEASE, self._batch_size)
+            await uow.commit()
+        results = await asyncio.gather(*(self._provision_one(account_id) for account_id in claimed))
+        return sum(1 for activated in results if activated)
+
+    async def _provision_one(self, account_id: UUID) -> bool:
+        async with self._slots:
+            try:
+                return await self._provision(account_id)
+            except Exception as exc:  # one failing account must not stop the others; the job is retried later
+                log.warning("provisioning of account %s failed, will retry: %s", account_id, exc)
+                async with self._uow() as uow:
+                    await uow.provisioning.retry_later(account_id, self._clock.now(), str(exc) or type(exc).__name__)
+                    await uow.commit()
+                return False
+
+    async def _provision(self, account_id: UUID) -> bool:
+        async with self._uow() as uow:
+            account = await uow.accounts.get(account_id)
+        if account is None or account.status is not AccountStatus.PROVISIONING:
+            await self._complete(account_id)  # already done by another worker, or closed before it was provisioned
+            return False
+        size = Money.of(parse_rule_set(dict(account.rule_set_for("phase_1"))).start_balance)
+        credentials = await self._platform.open_account(
+            account_id=account.account_id,
+            email=account.user_email,
+            account_size=size,
+            idempotency_prefix=platform_idempotency_prefix(account),
+        )
+        await self._mailer.send(
+            account.user_email, "Your Dynasty Futures trading account", _email(account, credentials)
+        )
+        now = self._clock.now()
+        async with self._uow() as uow:
+            account = await uow.accounts.get(account_id, for_update=True)
+            if account is None or account.status is not AccountStatus.PROVISIONING:
+                await uow.provisioning.complete(account_id, now)
+                await uow.commit()
+                return False
+            account.provisioned(PlatformAccount(credentials.user_id, credentials.account_id, credentials.login), now)
+            await uow.accounts.save(account)
+            await uow.provisioning.complete(account_id, now)
+            await uow.audit.append(
+                AuditEntry(
+                    occurred_at=now,
+                    actor_id="provisioning",
+                    actor_role="system",
+                    ip=None,
+                    action="account.provisioned",
+                    subject_type="account",
+                    subject_id=str(account_id),
+                    before={"status": AccountStatus.PROVISIONING.value},
+                    after={"status": account.status.value, "platform_account_id": credentials.account_id},
+                )
+            )
+            await uow.commit()
+        try:
+            await self._notifier.notify_user(
+                account.user_id,
+                {"type": "account.activated", "account_id": str(account_id), "status": account.status.value},
+            )
+        except Exception as exc:  # a live notice is a courtesy; the account and the email already exist
+            log.warning("could not publish the activation notice for %s: %s", account_id, exc)
+        return True
+
+    async def _complete(self, account_id: UUID) -> None:
+        async with self._uow() as uow:
+            await uow.provisioning.complete(account_id, self._clock.now())
+            await uow.commit()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                done = await self.run_once()
+            except Exception:  # the worker must outlive a database blip
+                log.exception("provisioning pass failed")
+                done = 0
+            if done == 0:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+
+def _email(account: TradingAccount, credentials: PlatformCredentials) -> str:
+    return (
+        "Your challenge is live.\n\n"
+        f"Program: {account.program_id} (version {account.program_version})\n"
+        f"Account: {account.account_id}\n"
+        f"Platform login: {credentials.login}\n"
+        f"Platform password: {credentials.password}\n\n"
+        "Sign in to the trading platform with these credentials and change the password on first use.\n"
+    )

@@ -1,0 +1,24 @@
+"""The challenges service's own settings (DYNASTY_*), on top of what every service reads."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+
+from libs.platform.settings import ServiceSettings
+
+
+class ChallengesSettings(ServiceSettings):
+    stripe_api_key: str = "sk_test_devstack"
+    stripe_api_base: str | None = None  # None: api.stripe.com; the devstack gives the stand-in's address
+    stripe_webhook_secret: str | None = None
+    ypf_api_base: str = "http://127.0.0.1:8090"
+    ypf_client_key: str = "ypf-devstack-client-key"
+    ypf_timeout_seconds: float = 5.0
+    # The devstack sets identity's mail folder for every process; credentials land in the same folder by default.
+    challenges_mail_dir: str = Field(
+        default=".data/devstack/mail",
+        validation_alias=AliasChoices("DYNASTY_CHALLENGES_MAIL_DIR", "DYNASTY_IDENTITY_MAIL_DIR"),
+    )
+    challenges_mail_from: str = "Dynasty Futures <accounts@dynasty.local>"
+    challenges_provisioning_poll_seconds: float = 0.5
+    challenges_provisioning_concurrency: int = 8
