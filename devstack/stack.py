@@ -31,10 +31,13 @@ DEFAULT_PORTS = {
     "gateway": 8080,
     "stripe": 12111,  # the Stripe stand-in (DESIGN.md)
     "oidc": 8095,  # the local OpenID Connect provider standing in for Google and Apple sign-in
+    "ypf": 8090,  # the YourPropFirm trading-platform simulator (DESIGN.md)
 }
 # Secrets of the stand-ins: development-only constants, never used outside the devstack.
 STRIPE_API_KEY = "sk_test_devstack"
 STRIPE_WEBHOOK_SECRET = "whsec_devstack"
+YPF_CLIENT_KEY = "ypf_devstack_client_key"
+YPF_WEBHOOK_SECRET = "ypf_devstack_webhook_secret"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -78,6 +81,10 @@ class Stack:
     @property
     def oidc_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['oidc']}"
+
+    @property
+    def ypf_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['ypf']}"
 
     @property
     def log_dir(self) -> Path:
@@ -133,7 +140,17 @@ class Stack:
                 "--data-dir", str(self.data_dir / "oidc_provider"),
             ],
         )  # fmt: skip
-        for name, url in (("stripe", self.stripe_url), ("oidc", self.oidc_url)):
+        self._spawn(
+            "ypf",
+            [
+                sys.executable, "-m", "devstack.ypf_simulator",
+                "--port", str(self.ports["ypf"]),
+                "--client-key", YPF_CLIENT_KEY,
+                "--webhook-secret", YPF_WEBHOOK_SECRET,
+                "--data-dir", str(self.data_dir / "ypf_simulator"),
+            ],
+        )  # fmt: skip
+        for name, url in (("stripe", self.stripe_url), ("oidc", self.oidc_url), ("ypf", self.ypf_url)):
             self._wait_http(name, url + "/healthz", timeout=30)
 
     def _wait_http(self, name: str, url: str, timeout: float) -> None:
@@ -172,6 +189,9 @@ class Stack:
         env["DYNASTY_STRIPE_API_KEY"] = STRIPE_API_KEY
         env["DYNASTY_STRIPE_WEBHOOK_SECRET"] = STRIPE_WEBHOOK_SECRET
         env["DYNASTY_OIDC_ISSUER_OVERRIDE"] = self.oidc_url
+        env["DYNASTY_YOURPROPFIRM_API_BASE"] = self.ypf_url
+        env["DYNASTY_YOURPROPFIRM_API_KEY"] = YPF_CLIENT_KEY
+        env["DYNASTY_YOURPROPFIRM_WEBHOOK_SECRET"] = YPF_WEBHOOK_SECRET
         return env
 
     @property
@@ -275,6 +295,7 @@ class Stack:
             ("mail", f"{self.mail_dir}/*.eml  (what identity would send through SES)"),
             ("Stripe stand-in", f"{self.stripe_url}  (key {STRIPE_API_KEY}, webhooks to /v1/webhooks/stripe)"),
             ("OIDC provider", f"{self.oidc_url}  (stands in for Google and Apple sign-in)"),
+            ("YourPropFirm sim", f"{self.ypf_url}  (X-Client-Key {YPF_CLIENT_KEY}; controls under /_sim/)"),
             ("CLI", ".venv/bin/dynasty challenges list-programs"),
         ]
         width = max(len(r[0]) for r in rows)
