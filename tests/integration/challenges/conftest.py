@@ -98,7 +98,7 @@ class Purchase:
         while True:
             state = (await self.stripe_control.get("/_standin/deliveries")).json()
             if state.get("idle"):
-                return state["deliveries"]
+                return state["attempts"]
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError("the stand-in's webhook queue did not drain")
             await asyncio.sleep(0.05)

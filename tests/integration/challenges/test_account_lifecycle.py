@@ -1,0 +1,190 @@
+"""The account after purchase: provisioning that survives a failing platform, the live notice, the rules service's
+verdicts through the inbox, admin suspension and reinstatement (audited), refunds and chargebacks from Stripe."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+
+from libs.platform.redis import create_redis
+from services.challenges.adapters.notices import user_channel
+
+
+def session_id(order: dict) -> str:
+    return order["checkout_url"].rsplit("/", 1)[-1]
+
+
+async def active_account(purchase, trader) -> dict:
+    order = (await purchase.order(trader)).json()
+    await purchase.pay(session_id(order))
+    (account,) = await purchase.wait_for_account(trader)
+    return account
+
+
+async def audit_actions(database_url: str, subject_id: str) -> list[tuple[str, str]]:
+    from libs.platform.db import create_engine
+
+    engine = create_engine(database_url, "challenges", pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT action, actor_id FROM challenges.audit_log WHERE subject_id = :s ORDER BY id"),
+                {"s": subject_id},
+            )
+            return [(r.action, r.actor_id) for r in rows]
+    finally:
+        await engine.dispose()
+
+
+async def deliver(purchase, event_type: str, payload: dict, event_id: str | None = None) -> bool:
+    from dynasty.events.v1 import events_service_pb2 as pb
+    from dynasty.events.v1 import events_service_pb2_grpc as pb_grpc
+    from libs.platform.grpc_client import insecure_channel
+
+    request = pb.DeliverEventRequest(
+        event_id=event_id or str(uuid.uuid4()),
+        event_type=event_type,
+        source="rules",
+        aggregate_id=payload["account_id"],
+        aggregate_version=1,
+        payload_json=json.dumps(payload),
+    )
+    request.occurred_at.FromDatetime(datetime.now(UTC))
+    async with insecure_channel(purchase.channel_target) as channel:
+        reply = await pb_grpc.EventsServiceStub(channel).DeliverEvent(request, timeout=5)
+    return reply.duplicate
+
+
+async def test_a_failing_platform_is_retried_with_the_same_keys_and_makes_one_account(purchase):
+    purchase.platform.fail_next = 5  # more than one pass of the client's own retries
+    _, trader = purchase.trader()
+    (account,) = [await active_account(purchase, trader)]
+    assert account["status"] == "phase_1"
+    assert len(purchase.platform.accounts) == 1 and len(purchase.platform.users) == 1
+    account_keys = {key for path, key in purchase.platform.requests if path.endswith("/accounts")}
+    assert account_keys == {f"account:{account['id']}:account"}
+
+
+async def test_activation_is_announced_on_the_users_redis_channel(purchase, redis_url):
+    user_id, trader = purchase.trader()
+    redis = create_redis(redis_url)
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(user_channel(user_id))
+    try:
+        account = await active_account(purchase, trader)
+        notice = None
+        for _ in range(100):
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
+            if message is not None:
+                notice = json.loads(message["data"])
+                break
+        assert notice == {"type": "account.activated", "account_id": account["id"], "status": "phase_1"}
+    finally:
+        await pubsub.aclose()
+        await redis.aclose()
+
+
+async def test_rules_verdicts_through_the_inbox_move_the_account_once(purchase, database_url):
+    _, trader = purchase.trader()
+    account = await active_account(purchase, trader)
+    at = datetime.now(UTC).isoformat()
+    passed_id = str(uuid.uuid4())
+    assert (
+        await deliver(
+            purchase, "AccountPhasePassed", {"account_id": account["id"], "phase": "phase_1", "at": at}, passed_id
+        )
+        is False
+    )
+    assert (
+        await deliver(
+            purchase, "AccountPhasePassed", {"account_id": account["id"], "phase": "phase_1", "at": at}, passed_id
+        )
+        is True
+    )
+    moved = (await purchase.gateway.get(f"/v1/accounts/{account['id']}", headers=trader)).json()
+    assert moved["status"] == "phase_2"
+    assert [(a["number"], a["phase"], a["outcome"]) for a in moved["attempts"]] == [
+        (1, "phase_1", "passed"),
+        (2, "phase_2", None),
+    ]
+
+    await deliver(purchase, "AccountBreached", {"account_id": account["id"], "rule": "daily_loss", "at": at})
+    failed = (await purchase.gateway.get(f"/v1/accounts/{account['id']}", headers=trader)).json()
+    assert failed["status"] == "failed" and failed["failed_rule"] == "daily_loss"
+    # A late pass for a phase the account has left is refused by the state machine and changes nothing.
+    await deliver(purchase, "AccountPhasePassed", {"account_id": account["id"], "phase": "phase_2", "at": at})
+    assert (await purchase.gateway.get(f"/v1/accounts/{account['id']}", headers=trader)).json()["status"] == "failed"
+    actions = [a for a, _ in await audit_actions(database_url, account["id"])]
+    assert actions[-2:] == ["account.phase_passed", "account.breached"]
+
+
+async def test_admin_suspends_and_reinstates_audited_and_a_trader_cannot(purchase, database_url):
+    _, trader = purchase.trader()
+    account = await active_account(purchase, trader)
+    admin = purchase.staff("admin")
+    body = {"reason": "unusual trading reviewed"}
+    refused = await purchase.gateway.post(
+        f"/v1/admin/accounts/{account['id']}/suspend", json=body, headers={**trader, "Idempotency-Key": "k1"}
+    )
+    assert refused.status_code == 403
+    suspended = await purchase.gateway.post(
+        f"/v1/admin/accounts/{account['id']}/suspend",
+        json=body,
+        headers={**admin, "Idempotency-Key": "s-" + account["id"]},
+    )
+    assert suspended.status_code == 200 and suspended.json()["status"] == "suspended"
+    again = await purchase.gateway.post(
+        f"/v1/admin/accounts/{account['id']}/suspend",
+        json=body,
+        headers={**admin, "Idempotency-Key": "s-" + account["id"]},
+    )
+    assert again.status_code == 200 and again.json()["status"] == "suspended"
+    twice = await purchase.gateway.post(
+        f"/v1/admin/accounts/{account['id']}/suspend",
+        json=body,
+        headers={**admin, "Idempotency-Key": "s2-" + account["id"]},
+    )
+    assert twice.status_code == 409 and "suspended" in twice.json()["detail"]
+    listed = await purchase.gateway.get("/v1/admin/accounts", params={"status": "suspended"}, headers=admin)
+    assert account["id"] in [a["id"] for a in listed.json()["accounts"]]
+    back = await purchase.gateway.post(
+        f"/v1/admin/accounts/{account['id']}/reinstate",
+        json={"reason": "cleared"},
+        headers={**admin, "Idempotency-Key": "r-" + account["id"]},
+    )
+    assert back.json()["status"] == "phase_1"
+    actions = await audit_actions(database_url, account["id"])
+    assert [a for a, _ in actions][-2:] == ["account.suspended", "account.reinstated"]
+
+
+async def test_a_chargeback_suspends_the_account_and_a_lost_dispute_closes_it(purchase):
+    _, trader = purchase.trader()
+    account = await active_account(purchase, trader)
+    order = (await purchase.gateway.get(f"/v1/orders/{account['order_id']}", headers=trader)).json()
+    payment = purchase.stripe.v1.checkout.sessions.retrieve(session_id(order)).payment_intent
+    charge = purchase.stripe.v1.charges.list(params={"payment_intent": payment}).data[0]
+    dispute = (
+        await purchase.stripe_control.post(f"/_standin/charges/{charge.id}/dispute", json={"reason": "fraudulent"})
+    ).json()
+    await purchase.wait_for_account(trader, status="suspended")
+    await purchase.stripe_control.post(f"/_standin/disputes/{dispute['id']}/close", json={"status": "lost"})
+    await purchase.wait_for_account(trader, status="closed")
+
+
+async def test_a_refund_refunds_the_order_and_closes_its_account(purchase):
+    _, trader = purchase.trader()
+    account = await active_account(purchase, trader)
+    order = (await purchase.gateway.get(f"/v1/orders/{account['order_id']}", headers=trader)).json()
+    payment = purchase.stripe.v1.checkout.sessions.retrieve(session_id(order)).payment_intent
+    purchase.stripe.v1.refunds.create(params={"payment_intent": payment})
+    await purchase.wait_for_account(trader, status="closed")
+    for _ in range(50):
+        refunded = (await purchase.gateway.get(f"/v1/orders/{order['id']}", headers=trader)).json()
+        if refunded["status"] == "refunded":
+            break
+        await asyncio.sleep(0.05)
+    assert refunded["status"] == "refunded"
