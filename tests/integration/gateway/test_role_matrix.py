@@ -19,6 +19,7 @@ import pytest
 from tests.unit.gateway.tokens import suspend
 
 PUBLIC, OWN, SIGNED_IN, STAFF, ADMIN = "public", "own", "signed_in", "staff", "admin"
+TRADER = "trader_only"
 PRINCIPALS = ("anonymous", "trader", "support_no_mfa", "support_mfa", "admin_mfa", "suspended_trader")
 OK = "ok"
 
@@ -34,6 +35,9 @@ EXPECTED: dict[str, dict[str, int | str]] = {
             "suspended_trader": 403},
     ADMIN: {"anonymous": 401, "trader": 403, "support_no_mfa": 403, "support_mfa": 403, "admin_mfa": OK,
             "suspended_trader": 403},
+    # TRADER: buying is for traders only; staff do not place orders for themselves.
+    TRADER: {"anonymous": 401, "trader": OK, "support_no_mfa": 403, "support_mfa": 403, "admin_mfa": 403,
+             "suspended_trader": 403},
 }  # fmt: skip
 
 USER_ID = "00000000-0000-4000-8000-00000000abcd"
@@ -113,6 +117,33 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ),
     ("PUT", "/v1/admin/users/{user_id}/ip-allow-list"): Probe(
         ADMIN, path=f"/v1/admin/users/{USER_ID}/ip-allow-list", json={"cidrs": ["203.0.113.0/24"]}
+    ),
+    # Orders and accounts (issue 5). The canned challenges peer answers only the catalogue, so an allowed call
+    # comes back 501 (UNIMPLEMENTED) from it: that proves the gateway let it through; refusals are 401/403 first.
+    ("POST", "/v1/orders"): Probe(
+        TRADER,
+        501,
+        json={"program_id": "eval-50k", "success_url": "https://a.test/ok", "cancel_url": "https://a.test/no"},
+        headers={"Idempotency-Key": "matrix-order-1"},
+    ),
+    ("GET", "/v1/orders/{order_id}"): Probe(SIGNED_IN, 501, path=f"/v1/orders/{USER_ID}"),
+    ("GET", "/v1/accounts"): Probe(SIGNED_IN, 501),
+    ("GET", "/v1/accounts/{account_id}"): Probe(SIGNED_IN, 501, path=f"/v1/accounts/{USER_ID}"),
+    ("GET", "/v1/admin/accounts"): Probe(STAFF, 501),
+    ("GET", "/v1/admin/accounts/{account_id}"): Probe(STAFF, 501, path=f"/v1/admin/accounts/{USER_ID}"),
+    ("POST", "/v1/admin/accounts/{account_id}/suspend"): Probe(
+        ADMIN,
+        501,
+        path=f"/v1/admin/accounts/{USER_ID}/suspend",
+        json={"reason": "review"},
+        headers={"Idempotency-Key": "matrix-suspend-1"},
+    ),
+    ("POST", "/v1/admin/accounts/{account_id}/reinstate"): Probe(
+        ADMIN,
+        501,
+        path=f"/v1/admin/accounts/{USER_ID}/reinstate",
+        json={"reason": "cleared"},
+        headers={"Idempotency-Key": "matrix-reinstate-1"},
     ),
 }
 
