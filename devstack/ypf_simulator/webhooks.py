@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from devstack.ypf_simulator.config import SimConfig
+from devstack.ypf_simulator.http_sender import WebhookSender
 
 log = logging.getLogger("ypf_simulator.webhooks")
 
@@ -59,12 +60,13 @@ class WebhookDispatcher:
     attempts: collections.deque[Attempt] = field(default_factory=lambda: collections.deque(maxlen=50_000))
     _queue: asyncio.Queue[Outgoing] | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-    _client: httpx.AsyncClient | None = None
+    _sender: WebhookSender | None = None
     _pending: int = 0
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
-        self._client = httpx.AsyncClient(timeout=self.config.timeout_seconds)
+        if self.url:
+            self._sender = WebhookSender(self.url, self.config.timeout_seconds)
         for _ in range(self.concurrency):
             self._spawn(self._worker())
 
@@ -74,8 +76,8 @@ class WebhookDispatcher:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._client is not None:
-            await self._client.aclose()
+        if self._sender is not None:
+            await self._sender.close()
 
     def enqueue(self, event_id: str, event_type: str, body: bytes) -> None:
         if self._queue is None:
@@ -155,10 +157,10 @@ class WebhookDispatcher:
                 "X-YPF-Signature": signature_header(item.body, self.secret, int(time.time())),
             }
             try:
-                assert self._client is not None
-                response = await self._client.post(self.url, content=item.body, headers=headers)
-                status = response.status_code
-            except httpx.HTTPError as exc:
+                assert self._sender is not None
+                status = await self._sender.post(item.body, headers)
+            # No answer, or one that is not HTTP: a failed attempt, retried like a 5xx.
+            except (OSError, TimeoutError, ValueError, IndexError, asyncio.IncompleteReadError, httpx.HTTPError) as exc:
                 log.info("delivery of %s failed: %s", item.event_id, type(exc).__name__)
         delivered = status is not None and 200 <= status < 300
         self._record(item.event_id, item.event_type, attempt, status, "delivered" if delivered else "failed")
