@@ -106,6 +106,7 @@ def build_identity(
     oidc = HttpxOidcClient()
     oauth_states = RedisOAuthStateStore(redis)
     storage = composition.object_storage(settings)
+    kyc_verifier = composition.identity_verifier(settings)
 
     use_cases = IdentityUseCases(
         register=RegisterHandler(
@@ -146,9 +147,9 @@ def build_identity(
         complete_oauth=CompleteOAuthHandler(
             uow, clock, providers, oidc, oauth_states, issuer, hasher, geolocator, blocked_countries=blocked
         ),
-        create_kyc_session=CreateKycSessionHandler(uow, clock, composition.identity_verifier(settings)),
+        create_kyc_session=CreateKycSessionHandler(uow, clock, kyc_verifier),
         get_kyc=GetKycHandler(uow, clock),
-        apply_kyc_verification_event=ApplyKycVerificationEventHandler(uow, clock),
+        apply_kyc_verification_event=ApplyKycVerificationEventHandler(uow, clock, kyc_verifier),
         review_kyc=ReviewKycHandler(uow, clock),
         upload_kyc_document=UploadKycDocumentHandler(uow, clock, cipher, storage),
         read_kyc_document=ReadKycDocumentHandler(uow, clock, cipher, storage),

@@ -5,6 +5,11 @@ Idempotent by Stripe event id: the id is stored first, in the same transaction a
 the case compares each one's Stripe `created` time and status with the newest it applied (domain/kyc.py), so a
 stale event never undoes a newer state. The gateway verified the signature; an event for a session we never
 opened is NOT_FOUND and nothing is stored (the gateway acknowledges it: no retry would make it ours).
+
+The one event that grants something, `verified`, is confirmed with Stripe (the session is retrieved and must be
+`verified` there) before it is applied: the RPC takes no user token, so a caller inside the network that forged one
+must not be able to approve a case. The call is made before the transaction opens; an unconfirmed event is stored
+with verdict `unconfirmed` and changes nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from datetime import datetime
 from libs.domain.clock import Clock
 from libs.domain.errors import InvalidArgument, NotFound
 from services.identity.application.common import audit_entry
-from services.identity.application.kyc_ports import KycUnitOfWork, StoredStripeEvent
-from services.identity.domain.kyc import EventVerdict, KycCase, signal_for
+from services.identity.application.kyc_ports import IdentityVerifier, KycUnitOfWork, StoredStripeEvent
+from services.identity.domain.kyc import EventVerdict, KycCase, StripeSessionSignal, signal_for
+
+UNCONFIRMED = "unconfirmed"
 
 STRIPE_ID = re.compile(r"^[A-Za-z0-9_]{4,255}$")
 
@@ -47,9 +54,10 @@ def _check(value: str, prefix: str, field: str) -> str:
 
 
 class ApplyKycVerificationEventHandler:
-    def __init__(self, uow: Callable[[], KycUnitOfWork], clock: Clock) -> None:
+    def __init__(self, uow: Callable[[], KycUnitOfWork], clock: Clock, verifier: IdentityVerifier) -> None:
         self._uow = uow
         self._clock = clock
+        self._verifier = verifier
 
     async def __call__(self, cmd: ApplyKycVerificationEvent) -> AppliedKycEvent:
         event_id = _check(cmd.stripe_event_id, "evt_", "stripe_event_id")
@@ -58,6 +66,12 @@ class ApplyKycVerificationEventHandler:
         if cmd.event_created_at is None or cmd.event_created_at.tzinfo is None:
             raise InvalidArgument("the event's creation time is required", field="event_created_at")
         error_code = (cmd.last_error_code or "")[:64]
+        confirmed = True
+        if signal is StripeSessionSignal.VERIFIED:
+            async with self._uow() as uow:
+                ours = await uow.kyc.get_by_session(session_id) is not None
+            if ours:  # a stranger's session is NOT_FOUND below, without asking Stripe about it
+                confirmed = (await self._verifier.retrieve_session(session_id)).status == "verified"
         now = self._clock.now()
         async with self._uow() as uow:
             fresh = await uow.kyc.record_event(
@@ -75,6 +89,10 @@ class ApplyKycVerificationEventHandler:
             case = await uow.kyc.get_by_session(session_id, for_update=True)
             if case is None:
                 raise NotFound(f"no KYC case has verification session {session_id}", reason="KYC_SESSION_UNKNOWN")
+            if not confirmed:
+                await uow.kyc.set_event_verdict(event_id, UNCONFIRMED)
+                await uow.commit()
+                return AppliedKycEvent(duplicate=False, case=case, verdict=UNCONFIRMED)
             before = case.summary()
             verdict = case.apply_stripe_event(session_id, signal, cmd.event_created_at, error_code, now)
             await uow.kyc.set_event_verdict(event_id, verdict.value)

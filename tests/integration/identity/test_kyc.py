@@ -169,21 +169,26 @@ async def test_duplicated_and_reversed_deliveries_change_nothing(kyc, servicer, 
     assert (await kyc.use_cases.get_kyc(GetKyc(actor=actor_for(user)))).version == case.version
 
 
+def hand_made(session_id: str, event_id: str, kind: str, at: datetime, code: str = ""):
+    stamp = Timestamp()
+    stamp.FromDatetime(at)
+    return pb.ApplyKycVerificationEventRequest(
+        stripe_event_id=event_id,
+        event_type=f"identity.verification_session.{kind}",
+        verification_session_id=session_id,
+        event_created_at=stamp,
+        last_error_code=code,
+    )
+
+
 async def test_a_stale_event_does_not_undo_a_newer_state(kyc, servicer, standin, mail_dir, unique):
     _user, opened = await trader_with_session(kyc, mail_dir, unique, standin)
     session_id = opened.case.verification_session_id
+    standin.drive(session_id, "verify")  # what Stripe says when identity checks a `verified` event
     now = datetime.now(UTC)
 
     def event(event_id: str, kind: str, at: datetime, code: str = "") -> pb.ApplyKycVerificationEventRequest:
-        stamp = Timestamp()
-        stamp.FromDatetime(at)
-        return pb.ApplyKycVerificationEventRequest(
-            stripe_event_id=event_id,
-            event_type=f"identity.verification_session.{kind}",
-            verification_session_id=session_id,
-            event_created_at=stamp,
-            last_error_code=code,
-        )
+        return hand_made(session_id, event_id, kind, at, code)
 
     verified = await servicer.ApplyKycVerificationEvent(event(f"evt_v{unique}", "verified", now), None)
     older = event(f"evt_r{unique}", "requires_input", now - timedelta(seconds=30), "document_expired")
@@ -191,6 +196,17 @@ async def test_a_stale_event_does_not_undo_a_newer_state(kyc, servicer, standin,
 
     assert verified.kyc_case.status == stale.kyc_case.status == pb.KYC_STATUS_APPROVED
     assert not stale.duplicate
+
+
+async def test_a_verified_event_stripe_does_not_confirm_approves_nothing(kyc, servicer, standin, mail_dir, unique):
+    user, opened = await trader_with_session(kyc, mail_dir, unique, standin)
+    session_id = opened.case.verification_session_id  # still requires_input at Stripe
+
+    forged = hand_made(session_id, f"evt_forged{unique}", "verified", datetime.now(UTC))
+    reply = await servicer.ApplyKycVerificationEvent(forged, None)
+
+    assert reply.kyc_case.status == pb.KYC_STATUS_PENDING
+    assert (await kyc.use_cases.get_kyc(GetKyc(actor=actor_for(user)))).status is KycStatus.PENDING
 
 
 async def test_an_event_for_a_session_we_never_opened_is_not_found_and_not_stored(kyc, servicer):
