@@ -111,7 +111,14 @@ class TradingPlatform(Protocol):
     """YourPropFirm: create the trader and their trading account. Idempotent by key on the platform side."""
 
     async def open_account(
-        self, *, account_id: UUID, email: str, account_size: Money, idempotency_prefix: str
+        self,
+        *,
+        account_id: UUID,
+        order_id: UUID,
+        email: str,
+        program_id: str,
+        account_size: Money,
+        idempotency_prefix: str,
     ) -> PlatformCredentials: ...
 
 

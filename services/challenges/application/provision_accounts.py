@@ -93,7 +93,9 @@ class ProvisionAccountsWorker:
         size = Money.of(parse_rule_set(dict(account.rule_set_for("phase_1"))).start_balance)
         credentials = await self._platform.open_account(
             account_id=account.account_id,
+            order_id=account.order_id,
             email=account.user_email,
+            program_id=account.program_id,
             account_size=size,
             idempotency_prefix=platform_idempotency_prefix(account),
         )

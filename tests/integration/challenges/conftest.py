@@ -1,6 +1,6 @@
-"""The purchase path for real, on one machine: the Stripe stand-in (uvicorn thread, signed webhooks), the gateway
-(uvicorn thread, real routes and webhook verification), the challenges service in process (real PostgreSQL, Redis,
-provisioning worker), and YourPropFirm's contract played by tests/integration/challenges/fake_platform.py.
+"""The purchase path for real, on one machine: the Stripe stand-in and the YourPropFirm simulator (uvicorn threads),
+the gateway (uvicorn thread, real routes and webhook verification), and the challenges service in process (real
+PostgreSQL, Redis, provisioning worker). Our real Stripe SDK adapter and httpx client talk to them over sockets.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 import stripe
 
 from devstack.stripe_standin.app import build_app
+from devstack.ypf_simulator.app import build_app as build_simulator
 from gateway.app import create_app
 from libs.platform.mailbox import LocalMailbox
 from libs.platform.service_main import build_server
@@ -22,12 +23,44 @@ from services.challenges.adapters.stripe.payments import StripePayments
 from services.challenges.adapters.yourpropfirm.client import YourPropFirmClient
 from services.challenges.main import Adapters, Background, build_wire
 from services.challenges.settings import ChallengesSettings
-from tests.integration.challenges.fake_platform import CLIENT_KEY, FakePlatform
 from tests.integration.standins.conftest import ServerThread, free_port
 from tests.unit.gateway.tokens import TestKeys
 
 WEBHOOK_SECRET = "whsec_purchase_tests"
 STRIPE_KEY = "sk_test_purchase"
+YPF_KEY = "ypf_test_client_key"
+
+
+@dataclass
+class Simulator:
+    """The YourPropFirm simulator's own API and its /_sim controls, for the tests' checks and knobs."""
+
+    http: httpx.AsyncClient
+    database_url: str
+
+    async def configure(self, **knobs) -> None:
+        (await self.http.post("/_sim/config", json=knobs)).raise_for_status()
+
+    async def accounts_of(self, account_id: str) -> list[dict]:
+        """Every platform account of the platform user behind one of our accounts."""
+        from sqlalchemy import text
+
+        from libs.platform.db import create_engine
+
+        engine = create_engine(self.database_url, "challenges", pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                user_id = (
+                    await conn.execute(
+                        text("SELECT platform_user_id FROM challenges.trading_accounts WHERE account_id = :a"),
+                        {"a": account_id},
+                    )
+                ).scalar_one()
+        finally:
+            await engine.dispose()
+        reply = await self.http.get(f"/client/v1/users/{user_id}", headers={"X-Client-Key": YPF_KEY})
+        reply.raise_for_status()
+        return reply.json()["accounts"]
 
 
 class Directory:
@@ -45,7 +78,7 @@ class Purchase:
     gateway: httpx.AsyncClient
     stripe_control: httpx.AsyncClient
     stripe: stripe.StripeClient
-    platform: FakePlatform
+    platform: Simulator
     keys: TestKeys
     mail_dir: Path
     worker: object
@@ -83,11 +116,11 @@ class Purchase:
         assert reply.status_code == 200, reply.text
         return reply.json()
 
-    async def wait_for_account(self, headers: dict, status: str = "phase_1", within: float = 15.0) -> dict:
+    async def wait_for_account(self, headers: dict, status: str = "phase_1", within: float = 15.0, count: int = 1) -> dict:
         deadline = asyncio.get_running_loop().time() + within
         while True:
             accounts = (await self.gateway.get("/v1/accounts", headers=headers)).json()["accounts"]
-            if accounts and all(a["status"] == status for a in accounts):
+            if len(accounts) == count and all(a["status"] == status for a in accounts):
                 return accounts
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"no account reached {status}: {accounts}")
@@ -107,7 +140,7 @@ class Purchase:
 @pytest.fixture
 async def purchase(database_url, redis_url, tmp_path):
     keys = TestKeys()
-    gateway_port, stripe_port = free_port(), free_port()
+    gateway_port, stripe_port, ypf_port = free_port(), free_port(), free_port()
     stripe_url = f"http://127.0.0.1:{stripe_port}"
     standin = build_app(
         tmp_path / "stripe",
@@ -115,7 +148,8 @@ async def purchase(database_url, redis_url, tmp_path):
         webhook_url=f"http://127.0.0.1:{gateway_port}/v1/webhooks/stripe",
         webhook_secret=WEBHOOK_SECRET,
     )
-    platform = FakePlatform()
+    ypf_url = f"http://127.0.0.1:{ypf_port}"
+    simulator = build_simulator(tmp_path / "ypf", client_key=YPF_KEY, webhook_url=None, webhook_secret="ypf_whsec")
     mail_dir = tmp_path / "mail"
     settings = ChallengesSettings(
         DATABASE_URL=database_url,
@@ -126,12 +160,7 @@ async def purchase(database_url, redis_url, tmp_path):
         stripe_webhook_secret=WEBHOOK_SECRET,
         challenges_provisioning_poll_seconds=0.1,
     )
-    ypf = YourPropFirmClient(
-        "http://ypf.test",
-        CLIENT_KEY,
-        backoff_seconds=0.01,
-        transport=httpx.ASGITransport(app=platform.app()),
-    )
+    ypf = YourPropFirmClient(ypf_url, YPF_KEY, backoff_seconds=0.01)
     background = Background()
     adapters = Adapters(
         payments=StripePayments(STRIPE_KEY, base=stripe_url),
@@ -160,16 +189,17 @@ async def purchase(database_url, redis_url, tmp_path):
         stripe_webhook_secret=WEBHOOK_SECRET,
     )
     gateway_app = create_app(gateway_settings, jwks_source=keys.jwks_source)
-    with ServerThread(standin, stripe_port), ServerThread(gateway_app, gateway_port):
+    with ServerThread(standin, stripe_port), ServerThread(simulator, ypf_port), ServerThread(gateway_app, gateway_port):
         async with (
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_port}", timeout=20) as gateway,
             httpx.AsyncClient(base_url=stripe_url, timeout=20) as control,
+            httpx.AsyncClient(base_url=ypf_url, timeout=20) as ypf_control,
         ):
             fixture = Purchase(
                 gateway=gateway,
                 stripe_control=control,
                 stripe=stripe.StripeClient(STRIPE_KEY, base_addresses={"api": stripe_url}, max_network_retries=0),
-                platform=platform,
+                platform=Simulator(ypf_control, database_url),
                 keys=keys,
                 mail_dir=mail_dir,
                 worker=background.worker,

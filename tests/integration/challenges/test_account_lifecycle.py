@@ -59,14 +59,25 @@ async def deliver(purchase, event_type: str, payload: dict, event_id: str | None
     return reply.duplicate
 
 
-async def test_a_failing_platform_is_retried_with_the_same_keys_and_makes_one_account(purchase):
-    purchase.platform.fail_next = 5  # more than one pass of the client's own retries
+async def test_a_platform_that_does_the_work_but_loses_the_answer_still_makes_one_account(purchase):
+    # Five 503s after the work was done: more than one pass of the client's own retries, so the job is retried
+    # too; the same idempotency keys get the first user and account back instead of new ones.
+    await purchase.platform.configure(fail_next_calls=5, error_mode="after")
     _, trader = purchase.trader()
-    (account,) = [await active_account(purchase, trader)]
+    account = await active_account(purchase, trader)
     assert account["status"] == "phase_1"
-    assert len(purchase.platform.accounts) == 1 and len(purchase.platform.users) == 1
-    account_keys = {key for path, key in purchase.platform.requests if path.endswith("/accounts")}
-    assert account_keys == {f"account:{account['id']}:account"}
+    (on_platform,) = await purchase.platform.accounts_of(account["id"])
+    assert on_platform["login"] == account["platform_login"]
+
+
+async def test_a_second_challenge_opens_a_second_account_for_the_same_platform_user(purchase):
+    _, trader = purchase.trader()
+    first = await active_account(purchase, trader)
+    order = (await purchase.order(trader)).json()
+    await purchase.pay(session_id(order))
+    accounts = await purchase.wait_for_account(trader, count=2)
+    on_platform = await purchase.platform.accounts_of(first["id"])
+    assert sorted(a["login"] for a in on_platform) == sorted(a["platform_login"] for a in accounts)
 
 
 async def test_activation_is_announced_on_the_users_redis_channel(purchase, redis_url):

@@ -24,7 +24,8 @@ async def test_a_paid_order_becomes_one_active_account_with_its_rule_set_snapsho
     assert [p["rule_set"] for p in account["phases"]] == [p["rule_set"] for p in program["phases"]]
     assert account["phases"][0]["rule_set"]["start_balance"] == "50000.00"
     assert [(a["number"], a["phase"]) for a in account["attempts"]] == [(1, "phase_1")]
-    assert account["platform_login"] and len(purchase.platform.accounts) == 1
+    (on_platform,) = await purchase.platform.accounts_of(account["id"])
+    assert on_platform["login"] == account["platform_login"] and on_platform["startingBalance"] == "50000.00"
 
     (mail,) = read_mailbox(purchase.mail_dir, to=f"{user_id}@traders.test")
     assert account["platform_login"] in mail.get_content()

@@ -1,14 +1,16 @@
 """YourPropFirm's client API over httpx, with tenacity retries that resend the same Idempotency-Key.
 
 Wire contract (docs/integrations.md, "YourPropFirm"): `X-Client-Key` authenticates us; POST /client/v1/users creates
-the trader (201 {id}; 409 when the email is already registered), POST /client/v1/users/{userId}/accounts creates a
-trading account (201 with id, login, password). Both honour `Idempotency-Key`, so a retry after a timeout or a 5xx,
-or a whole job retried after a crash, gets the first answer back instead of a second user or account.
+the trader (201 {id}; 409 {userId} when the email is already registered, e.g. their second challenge), and
+POST /client/v1/users/{userId}/accounts {programId} opens a trading account (201 with id, login, password and
+startingBalance). Both honour `Idempotency-Key`, so a retry after a timeout or a 5xx, or a whole job retried after a
+crash, gets the first answer back instead of a second user or account.
 """
 
 from __future__ import annotations
 
 import logging
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
@@ -53,31 +55,49 @@ class YourPropFirmClient:
         await self._http.aclose()
 
     async def open_account(
-        self, *, account_id: UUID, email: str, account_size: Money, idempotency_prefix: str
+        self,
+        *,
+        account_id: UUID,
+        order_id: UUID,
+        email: str,
+        program_id: str,
+        account_size: Money,
+        idempotency_prefix: str,
     ) -> PlatformCredentials:
         user_id = await self._create_user(email, idempotency_key=f"{idempotency_prefix}:user")
         body = await self._post(
             f"/client/v1/users/{user_id}/accounts",
-            {
-                "externalId": str(account_id),
-                "balance": str(account_size.amount),
-                "currency": account_size.currency.value,
-            },
+            {"programId": program_id, "InvoiceId": str(order_id), "ProductId": program_id},
             idempotency_key=f"{idempotency_prefix}:account",
         )
         try:
-            return PlatformCredentials(
+            credentials = PlatformCredentials(
                 user_id=user_id, account_id=str(body["id"]), login=str(body["login"]), password=str(body["password"])
             )
-        except KeyError as exc:
-            raise PlatformUnavailable(f"YourPropFirm's account answer lacks {exc}") from None
+            opened = Decimal(str(body["startingBalance"]))
+        except (KeyError, InvalidOperation) as exc:
+            raise PlatformUnavailable(f"YourPropFirm's account answer lacks a valid {exc}") from None
+        if opened != account_size.amount:
+            # The platform's program is configured with another size than the rule set we judge by: refuse to
+            # activate (the job keeps failing visibly, see the runbook) rather than judge the trader wrongly.
+            raise PlatformUnavailable(
+                f"YourPropFirm opened {program_id} with {opened}, but the account's rule set starts at "
+                f"{account_size.amount}; fix the platform's program configuration"
+            )
+        return credentials
 
     async def _create_user(self, email: str, *, idempotency_key: str) -> str:
+        # The platform requires names; identity holds none yet, so the email's local part stands in.
+        local = email.split("@", 1)[0][:60] or "trader"
         try:
-            body = await self._post("/client/v1/users", {"email": email}, idempotency_key=idempotency_key)
+            body = await self._post(
+                "/client/v1/users",
+                {"email": email, "firstname": local, "lastname": "Dynasty Trader"},
+                idempotency_key=idempotency_key,
+            )
         except _Conflict as conflict:
-            # Registered before (outside this idempotency key): the platform names the existing user.
-            existing = conflict.body.get("id") or conflict.body.get("userId")
+            # Registered before (their earlier challenge): the platform names the existing user.
+            existing = conflict.body.get("userId") or conflict.body.get("id")
             if not existing:
                 raise PlatformUnavailable(f"YourPropFirm already has {email} and did not say which user") from None
             return str(existing)
