@@ -75,7 +75,9 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         platform = adapters.platform
         if platform is None:
             platform = YourPropFirmClient(
-                settings.ypf_api_base, settings.ypf_client_key, timeout_seconds=settings.ypf_timeout_seconds
+                settings.yourpropfirm_api_base,
+                settings.yourpropfirm_api_key,
+                timeout_seconds=settings.yourpropfirm_timeout_seconds,
             )
             background.closers.append(platform.close)
         users = adapters.users

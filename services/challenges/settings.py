@@ -11,9 +11,10 @@ class ChallengesSettings(ServiceSettings):
     stripe_api_key: str = "sk_test_devstack"
     stripe_api_base: str | None = None  # None: api.stripe.com; the devstack gives the stand-in's address
     stripe_webhook_secret: str | None = None
-    ypf_api_base: str = "http://127.0.0.1:8090"
-    ypf_client_key: str = "ypf-devstack-client-key"
-    ypf_timeout_seconds: float = 5.0
+    # DYNASTY_YOURPROPFIRM_*: the names the devstack sets and production reads from Secrets Manager.
+    yourpropfirm_api_base: str = "http://127.0.0.1:8090"
+    yourpropfirm_api_key: str = "ypf_devstack_client_key"
+    yourpropfirm_timeout_seconds: float = 5.0
     # The devstack sets identity's mail folder for every process; credentials land in the same folder by default.
     challenges_mail_dir: str = Field(
         default=".data/devstack/mail",

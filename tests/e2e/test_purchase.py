@@ -1,0 +1,125 @@
+"""Done when (issue 5): a trader buys a $50K challenge through the gateway of the running stack (four services, the
+gateway, the Stripe stand-in and the YourPropFirm simulator as processes; real PostgreSQL and Redis). The stand-in
+completes the payment and sends its signed webhooks; the account becomes active with its rule set snapshotted and
+the trader sees it at GET /v1/accounts, with the platform credentials in their mailbox.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devstack.stack import SERVICES, Stack, free_port
+from libs.platform.mailbox import read_mailbox
+
+PASSWORD = "a quiet orange lighthouse"
+VERIFY_LINK = re.compile(r"verify-email\?token=(\S+)")
+
+
+@pytest.fixture(scope="module")
+def own_database_url(database_url):
+    """A database of this module's own, so identity's signing keys start fresh (see test_identity_flow)."""
+    import psycopg
+
+    name = f"e2e_purchase_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _old = database_url.partition("?")[0].rpartition("/")
+    yield f"{base}/{name}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def stack(own_database_url, redis_url):
+    running = Stack(
+        data_dir=Path(tempfile.mkdtemp(prefix="dynasty-e2e-purchase-")),
+        ports={name: free_port() for name in (*SERVICES, "gateway", "stripe", "oidc", "ypf")},
+        database_url=own_database_url,
+        redis_url=redis_url,
+        log=lambda m: None,
+    )
+    running.start(timeout=90)
+    yield running
+    running.stop()
+
+
+def wait_for(what: str, probe, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def signed_in_trader(stack: Stack, http: httpx.Client) -> tuple[str, dict[str, str]]:
+    email = f"buyer-{uuid.uuid4().hex[:10]}@example.com"
+    assert http.post("/v1/auth/register", json={"email": email, "password": PASSWORD}).status_code == 202
+
+    def token():
+        for message in read_mailbox(stack.mail_dir, to=email):
+            found = VERIFY_LINK.search(message.get_content())
+            if found:
+                return found.group(1)
+        return None
+
+    assert http.post("/v1/auth/verify-email", json={"token": wait_for("the verification mail", token)}).is_success
+    reply = http.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert reply.status_code == 200, reply.text
+    return email, {"Authorization": f"Bearer {reply.json()['session']['access_token']}"}
+
+
+def test_a_trader_buys_a_50k_challenge_and_sees_the_active_account(stack):
+    with httpx.Client(base_url=stack.gateway_url, timeout=30) as http, httpx.Client(timeout=30) as outside:
+        email, trader = signed_in_trader(stack, http)
+        program = http.get("/v1/programs/eval-50k").json()
+        assert program["account_size"] == {"amount": "50000.00", "currency": "USD"}
+
+        reply = http.post(
+            "/v1/orders",
+            json={
+                "program_id": "eval-50k",
+                "program_version": program["version"],
+                "success_url": "https://app.dynasty.test/checkout/done",
+                "cancel_url": "https://app.dynasty.test/checkout/cancelled",
+            },
+            headers={**trader, "Idempotency-Key": f"e2e-{uuid.uuid4().hex}"},
+        )
+        assert reply.status_code == 201, reply.text
+        order = reply.json()
+        assert order["status"] == "pending" and order["price"] == program["price"]
+        assert order["checkout_url"].startswith(stack.stripe_url)
+
+        # The trader pays on Stripe's hosted page (the stand-in's control plays the customer and the card network).
+        session_id = order["checkout_url"].rsplit("/", 1)[-1]
+        paid = outside.post(f"{stack.stripe_url}/_standin/checkout/sessions/{session_id}/pay", json={})
+        assert paid.status_code == 200, paid.text
+
+        def active():
+            accounts = http.get("/v1/accounts", headers=trader).json()["accounts"]
+            return accounts if accounts and accounts[0]["status"] == "phase_1" else None
+
+        (account,) = wait_for("the account to become active", active)
+        assert account["program_id"] == "eval-50k" and account["program_version"] == program["version"]
+        assert account["phases"] == program["phases"]  # the exact rule sets, snapshotted
+        assert account["phases"][0]["rule_set"]["start_balance"] == "50000.00"
+        assert account["attempts"][0]["number"] == 1 and account["attempts"][0]["phase"] == "phase_1"
+        assert account["platform_login"]
+
+        one = http.get(f"/v1/accounts/{account['id']}", headers=trader).json()
+        assert one == account
+        assert http.get(f"/v1/orders/{order['id']}", headers=trader).json()["account_id"] == account["id"]
+
+        def credentials():
+            return [m for m in read_mailbox(stack.mail_dir, to=email) if "trading account" in m["Subject"]]
+
+        (mail,) = wait_for("the credentials mail", credentials)
+        assert account["platform_login"] in mail.get_content()
