@@ -1,7 +1,7 @@
 """How much the simulator carries, so issue 6's benchmark knows whether its event source keeps up.
 
-`python -m devstack.ypf_simulator.loadcheck [--accounts 1000] [--fills 6000] [--batch 100]` starts the simulator as
-a process with a local webhook receiver, provisions accounts over /client/v1 (as issue 5's promotion launch
+`python -m devstack.ypf_simulator.loadcheck [--accounts 1000] [--fills 6000] [--batch 100] [--rate 0]` starts the
+simulator as a process with a local webhook receiver, provisions accounts over /client/v1 (as issue 5's promotion launch
 would), drives fills in batches through /_sim/fills, and prints provisioning rate, fill rate, webhook deliveries
 per second and the fill-to-trade-webhook latency.
 """
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--port", type=int, default=18091)
     parser.add_argument("--webhook-concurrency", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=0, help="fills per second (0: as fast as they are accepted)")
     args = parser.parse_args(argv)
 
     arrivals: dict[str, float] = {}
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> None:
                 sent: dict[str, float] = {}
                 started = time.monotonic()
                 for offset in range(0, args.fills, args.batch):
+                    if args.rate > 0:  # pace the batches: batch n leaves at n * batch / rate seconds
+                        time.sleep(max(0.0, started + offset / args.rate - time.monotonic()))
                     fills = [
                         {"accountId": accounts[i % len(accounts)], "symbol": "MES", "side": "buy" if i % 2 else "sell",
                          "size": 1}
