@@ -3,11 +3,14 @@ provider as processes, real PostgreSQL and Redis), as `make up` runs them:
 
 - a trader opens a KYC session, the stand-in's control plays the user passing Stripe Identity, the stand-in signs
   and sends the webhooks to the gateway, which verifies them and hands them to identity: the case is approved;
-- a new user signs in with the devstack OIDC provider (authorization code + PKCE) and calls GET /v1/me.
+- a new user signs in with the devstack OIDC provider (authorization code + PKCE) and calls GET /v1/me, by
+  redirect (Google's way) and by form POST (Apple's).
 """
 
 from __future__ import annotations
 
+import html
+import re
 import tempfile
 import time
 import uuid
@@ -139,3 +142,26 @@ def _cookie(reply: httpx.Response, name: str) -> str:
         if key.strip() == name:
             return rest.split(";", 1)[0]
     raise AssertionError(f"no {name} cookie set")
+
+
+def test_apple_answers_with_a_form_post_that_the_gateway_accepts(stack, http):
+    email = f"apple-e2e-{uuid.uuid4().hex[:10]}@dynasty.test"
+
+    start = http.get("/v1/auth/oauth/apple", follow_redirects=False)
+    assert start.status_code == 302, start.text
+    state_cookie = _cookie(start, "dynasty_oauth_state")
+    assert "response_mode=form_post" in start.headers["location"]
+
+    # Apple's answer is a page that POSTs code, state and (first time) the user's name to our callback.
+    page = httpx.get(f"{start.headers['location']}&{urlencode({'login_hint': email})}")
+    assert page.status_code == 200, page.text
+    action = re.search(r'action="([^"]+)"', page.text).group(1)
+    fields = {k: html.unescape(v) for k, v in re.findall(r'name="([^"]+)" value="([^"]*)"', page.text)}
+    assert urlsplit(html.unescape(action)).path == "/v1/auth/oauth/apple/callback" and "user" in fields
+
+    reply = http.post(
+        "/v1/auth/oauth/apple/callback", data=fields, headers={"Cookie": f"dynasty_oauth_state={state_cookie}"}
+    )
+    assert reply.status_code == 200, reply.text
+    me = http.get("/v1/me", headers=bearer(reply.json()["session"]["access_token"]))
+    assert me.status_code == 200 and me.json()["email"] == email
