@@ -109,7 +109,12 @@ def identity_verifier(settings: IdentitySettings):
         return KycUnavailable()
     from services.identity.adapters.stripe_identity import StripeIdentityVerifier
 
-    return StripeIdentityVerifier(settings.stripe_api_key, base=settings.stripe_api_base, max_network_retries=2)
+    return StripeIdentityVerifier(
+        settings.stripe_api_key,
+        base=settings.stripe_api_base,
+        max_network_retries=2,
+        timeout_seconds=settings.identity_stripe_timeout_seconds,
+    )
 
 
 def object_storage(settings: IdentitySettings):

@@ -21,11 +21,15 @@ class StripeUnavailable(FailedPrecondition):
 
 
 class StripeIdentityVerifier:
-    def __init__(self, api_key: str, *, base: str | None = None, max_network_retries: int = 2) -> None:
+    def __init__(
+        self, api_key: str, *, base: str | None = None, max_network_retries: int = 2, timeout_seconds: float = 10.0
+    ) -> None:
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": base} if base else None,
             max_network_retries=max_network_retries,
+            # The SDK waits 80 s by default; a user is waiting on this call, and a retry is safe (idempotency key).
+            http_client=stripe.new_default_http_client(timeout=timeout_seconds),
         )
 
     async def create_session(
