@@ -16,12 +16,17 @@ from gateway.client import call_metadata
 
 log = logging.getLogger(__name__)
 
+# Exact types (a prefix may be a whole type): only what the service acts on crosses. The rest of Stripe's stream
+# (payment_intent.created, charge.succeeded, product.created ...) is acknowledged by the endpoint as unowned, so a
+# promotion's burst does not spend a database write per event nobody reads. Subscriptions (invoice.*,
+# customer.subscription.*) join when monthly programs are sold.
 EVENT_PREFIXES: tuple[str, ...] = (
-    "checkout.session.",
-    "payment_intent.",
-    "invoice.",
-    "customer.subscription.",
-    "charge.",
+    "checkout.session.completed",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.closed",
 )
 
 

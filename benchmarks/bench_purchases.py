@@ -1,0 +1,217 @@
+"""A promotional launch: N purchases within S seconds through the gateway, the Stripe stand-in and its webhooks.
+
+    PYTHONPATH=.:gen/python python benchmarks/bench_purchases.py [--purchases 1000] [--seconds 60] [--traders 100]
+
+Starts the whole stack as processes (devstack.stack.Stack: four services, the gateway, the Stripe stand-in, the
+YourPropFirm simulator; DATABASE_URL / REDIS_URL if set, else embedded servers in a temporary folder), registers
+`--traders` traders (not timed: argon2id), then starts the purchases evenly spread over `--seconds`: each is
+POST /v1/orders through the gateway, then the stand-in's pay control (the customer paying on Stripe's page), after
+which the stand-in sends its signed webhooks to the gateway. The time from the pay call's answer to the account's
+activation notice on Redis (`notifications:user:<id>`, published right after the activating commit) is recorded per
+order: it includes the stand-in's webhook delivery, so it is an upper bound of "payment webhook -> account active".
+
+Prints purchases started/finished, the wall time, p50/p99/max of payment -> active, and the check against the
+database: accounts per order (lost = paid orders without an account, duplicated = orders with more than one),
+all accounts phase_1, and the platform accounts (one per account).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from devstack import resolve
+from devstack.stack import SERVICES, Stack, free_port
+from libs.platform.mailbox import read_mailbox
+from libs.platform.redis import create_redis
+
+PASSWORD = "benchmark passphrase that is long enough"
+VERIFY_LINK = re.compile(r"verify-email\?token=(\S+)")
+
+
+async def register(http: httpx.AsyncClient, stack: Stack, n: int) -> list[dict[str, str]]:
+    traders = []
+    for _ in range(n):
+        email = f"promo-{uuid.uuid4().hex[:10]}@example.com"
+        (await http.post("/v1/auth/register", json={"email": email, "password": PASSWORD})).raise_for_status()
+        token = None
+        for _ in range(200):
+            for message in read_mailbox(stack.mail_dir, to=email):
+                found = VERIFY_LINK.search(message.get_content())
+                token = found.group(1) if found else token
+            if token:
+                break
+            await asyncio.sleep(0.05)
+        (await http.post("/v1/auth/verify-email", json={"token": token})).raise_for_status()
+        reply = await http.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
+        reply.raise_for_status()
+        traders.append({"Authorization": f"Bearer {reply.json()['session']['access_token']}"})
+    return traders
+
+
+async def run(args: argparse.Namespace) -> int:
+    data_dir = Path(tempfile.mkdtemp(prefix="dynasty-bench-purchases-"))
+    database_url, stop_db = resolve.database_url(data_dir, durable=False)
+    redis_url, stop_redis = resolve.redis_url(data_dir, durable=False)
+    if not os.environ.get("DATABASE_URL"):
+        print(f"embedded PostgreSQL in {data_dir}")
+    # A database of the run's own, so counts are this run's.
+    import psycopg
+
+    name = f"bench_purchases_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = database_url.partition("?")[0].rpartition("/")[0]
+    own_url = f"{base}/{name}"
+    stack = Stack(
+        data_dir=data_dir,
+        ports={n: free_port() for n in (*SERVICES, "gateway", "stripe", "oidc", "ypf")},
+        database_url=own_url,
+        redis_url=redis_url,
+        durable=False,
+        log=lambda m: None,
+    )
+    stack.start(timeout=120)
+    try:
+        return await measure(stack, own_url, redis_url, args)
+    finally:
+        stack.stop()
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for stop in (stop_redis, stop_db):
+            if stop:
+                stop()
+
+
+async def measure(stack: Stack, database_url: str, redis_url: str, args: argparse.Namespace) -> int:
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with (
+        httpx.AsyncClient(base_url=stack.gateway_url, timeout=60, limits=limits) as http,
+        httpx.AsyncClient(base_url=stack.stripe_url, timeout=60, limits=limits) as stripe_control,
+    ):
+        started_setup = time.monotonic()
+        traders = await register(http, stack, args.traders)
+        print(f"registered {len(traders)} traders in {time.monotonic() - started_setup:.1f}s (not timed)")
+
+        paid_at: dict[str, float] = {}  # user id + n -> when the pay call answered
+        active_at: list[tuple[str, float]] = []
+        redis = create_redis(redis_url)
+        pubsub = redis.pubsub()
+        await pubsub.psubscribe("notifications:user:*")
+
+        async def listen() -> None:
+            async for message in pubsub.listen():
+                if message["type"] == "pmessage":
+                    notice = json.loads(message["data"])
+                    if notice.get("type") == "account.activated":
+                        active_at.append((notice["account_id"], time.monotonic()))
+
+        listener = asyncio.create_task(listen())
+        failures: list[str] = []
+        order_of_session: dict[str, str] = {}
+
+        async def purchase(i: int, start_at: float) -> None:
+            await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+            headers = traders[i % len(traders)]
+            reply = await http.post(
+                "/v1/orders",
+                json={"program_id": "eval-50k", "success_url": "https://a.test/ok", "cancel_url": "https://a.test/no"},
+                headers={**headers, "Idempotency-Key": f"bench-{i}-{uuid.uuid4().hex[:6]}"},
+            )
+            if reply.status_code != 201:
+                failures.append(f"order {i}: {reply.status_code} {reply.text[:200]}")
+                return
+            order = reply.json()
+            session_id = order["checkout_url"].rsplit("/", 1)[-1]
+            paid = await stripe_control.post(f"/_standin/checkout/sessions/{session_id}/pay", json={})
+            if paid.status_code != 200:
+                failures.append(f"pay {i}: {paid.status_code} {paid.text[:200]}")
+                return
+            paid_at[order["id"]] = time.monotonic()
+            order_of_session[session_id] = order["id"]
+
+        t0 = time.monotonic()
+        spacing = args.seconds / args.purchases if args.purchases else 0
+        await asyncio.gather(*(purchase(i, t0 + i * spacing) for i in range(args.purchases)))
+        issued = time.monotonic() - t0
+        print(f"{len(paid_at)} purchases paid, {len(failures)} failed, issued in {issued:.1f}s")
+        for failure in failures[:5]:
+            print("  ", failure)
+
+        # Wait until every paid order has an active account (or give up after two minutes).
+        for _ in range(600):
+            if len(active_at) >= len(paid_at):
+                break
+            await asyncio.sleep(0.2)
+        drained = time.monotonic() - t0
+        listener.cancel()
+        await pubsub.aclose()
+        await redis.aclose()
+
+    # Join activation notices to orders through the database, and count what the database holds.
+    from sqlalchemy import text
+
+    from libs.platform.db import create_engine
+
+    engine = create_engine(database_url, "challenges", pool_size=1)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(text("SELECT account_id::text, order_id::text, status FROM challenges.trading_accounts"))
+        ).all()
+        per_order = dict(
+            (
+                await conn.execute(text("SELECT order_id::text, count(*) FROM challenges.trading_accounts GROUP BY 1"))
+            ).all()
+        )
+        platform_ids = (
+            await conn.execute(text("SELECT count(DISTINCT platform_account_id) FROM challenges.trading_accounts"))
+        ).scalar_one()
+    await engine.dispose()
+    order_of_account = {r.account_id: r.order_id for r in rows}
+    latencies = sorted(
+        (at - paid_at[order_of_account[a]]) * 1000 for a, at in active_at if order_of_account.get(a) in paid_at
+    )
+    lost = [o for o in paid_at if per_order.get(o, 0) == 0]
+    duplicated = [o for o, n in per_order.items() if n > 1]
+    not_active = [r for r in rows if r.status != "phase_1"]
+    print(f"all activated after {drained:.1f}s; accounts {len(rows)}, platform accounts {platform_ids}")
+    if latencies:
+        p50 = statistics.median(latencies)
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        print(f"payment -> account active: p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {latencies[-1]:.0f} ms")
+        print(f"purchase_payment_to_active_p99_ms {p99:.0f}")
+    print(f"lost {len(lost)}, duplicated {len(duplicated)}, not active {len(not_active)}")
+    try:
+        load = os.getloadavg()
+        print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    except OSError:
+        pass
+    ok = not lost and not duplicated and not not_active and len(rows) == len(paid_at) == args.purchases
+    return 0 if ok else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--purchases", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--traders", type=int, default=100)
+    args = parser.parse_args()
+    from libs.platform.protogen import ensure_generated
+
+    ensure_generated()
+    sys.exit(asyncio.run(run(args)))
+
+
+if __name__ == "__main__":
+    main()
