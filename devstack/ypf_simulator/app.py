@@ -352,6 +352,14 @@ def _control_routes(platform: Platform, scripts: dict[str, dict[str, Any]]) -> l
         await _run_steps(platform, body["steps"], script)
         return (200 if script["status"] == "done" else 400), script
 
+    async def raw_webhook(_request: Request, body: Any) -> Any:
+        if not isinstance(body, dict) or "body" not in body:
+            raise ApiError(400, 'body must be {"body": <JSON value or raw string>, "signature"?: "valid"}')
+        payload = body["body"]
+        raw = payload.encode() if isinstance(payload, str) else dumps(payload).encode()
+        status = await platform.dispatcher.send_once(raw, str(body.get("signature", "valid")))
+        return {"status": status}
+
     def script_status(request: Request, _body: Any) -> Any:
         script = scripts.get(request.path_params["script_id"])
         if script is None:
@@ -366,6 +374,7 @@ def _control_routes(platform: Platform, scripts: dict[str, dict[str, Any]]) -> l
         Route("/_sim/commands", _control(commands), methods=["GET"]),
         Route("/_sim/deliveries", _control(deliveries), methods=["GET"]),
         Route("/_sim/programs", _control(programs), methods=["POST"]),
+        Route("/_sim/webhooks", _control(raw_webhook), methods=["POST"]),
         Route("/_sim/scripts", _control(run_script), methods=["POST"]),
         Route("/_sim/scripts/{script_id}", _control(script_status), methods=["GET"]),
     ]

@@ -172,6 +172,27 @@ class WebhookDispatcher:
         backoff = min(self.config.retry_max_seconds, self.config.retry_base_seconds * 2 ** (attempt - 1))
         self._spawn(self._retry_later(item, attempt + 1, backoff))
 
+    async def send_once(self, body: bytes, signature: str, event_type: str = "test") -> int | None:
+        """One delivery outside the queue and without retries, signed as asked: `valid`, `stale` (a correct HMAC
+        over a timestamp an hour old), `invalid` (the wrong key) or `none` (no header). For the gateway's tests of
+        what it must refuse."""
+        if self._sender is None:
+            raise ValueError("no --webhook-url to send to")
+        now = int(time.time())
+        headers = {"Content-Type": "application/json", "X-YPF-Event-Type": event_type}
+        if signature == "valid":
+            headers["X-YPF-Signature"] = signature_header(body, self.secret, now)
+        elif signature == "stale":
+            headers["X-YPF-Signature"] = signature_header(body, self.secret, now - 3600)
+        elif signature == "invalid":
+            headers["X-YPF-Signature"] = signature_header(body, self.secret + "-wrong", now)
+        elif signature != "none":
+            raise ValueError("signature must be valid, stale, invalid or none")
+        try:
+            return await self._sender.post(body, headers)
+        except (OSError, TimeoutError, ValueError, IndexError, asyncio.IncompleteReadError, httpx.HTTPError):
+            return None
+
     async def _retry_later(self, item: Outgoing, attempt: int, backoff: float) -> None:
         await asyncio.sleep(backoff)
         await self._deliver(item, attempt)

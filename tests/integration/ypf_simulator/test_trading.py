@@ -3,7 +3,7 @@ that return every trade exactly once, in order, however they are paged."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from tests.integration.ypf_simulator.conftest import Simulator
@@ -136,3 +136,34 @@ def test_bad_paging_parameters_are_400(sim: Simulator) -> None:
     assert sim.api.get(path, params={"limit": 0}).status_code == 400
     assert sim.api.get(path, params={"after_sequence": "x"}).status_code == 400
     assert sim.api.get(path, params={"limit": 5000}).status_code == 400
+
+
+def test_exchange_time_comes_from_the_fill_or_the_offset_clock(sim: Simulator) -> None:
+    account = sim.new_account()
+    given = sim.control.post(
+        "/_sim/fills",
+        json={
+            "accountId": account["id"],
+            "symbol": "ES",
+            "side": "buy",
+            "size": 1,
+            "occurredAt": "2026-03-02T15:09:00-06:00",
+        },
+    ).json()["trade"]
+    naive = sim.control.post(
+        "/_sim/fills",
+        json={
+            "accountId": account["id"],
+            "symbol": "ES",
+            "side": "buy",
+            "size": 1,
+            "occurredAt": "2026-03-02T15:09:00",
+        },
+    )
+    sim.configure(clock_offset_seconds=86_400)
+    shifted = sim.fill(account["id"], "ES", "sell", 1)["trade"]
+
+    assert given["creationTimestamp"] == "2026-03-02T21:09:00.000000Z"
+    assert naive.status_code == 400 and "offset" in naive.json()["error"]
+    ahead = datetime.fromisoformat(shifted["creationTimestamp"]) - datetime.now(UTC)
+    assert 86_000 < ahead.total_seconds() < 86_800

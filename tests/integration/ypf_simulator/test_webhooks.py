@@ -124,3 +124,22 @@ def test_unknown_or_invalid_knobs_are_refused_and_change_nothing(sim: Simulator)
         assert sim.control.post("/_sim/config", json=knobs).status_code == 400
 
     assert sim.control.get("/_sim/config").json() == before
+
+
+def test_raw_webhooks_carry_good_and_bad_signatures_for_the_gateways_refusal_tests(
+    sim: Simulator, receiver: Receiver
+) -> None:
+    for signature in ("valid", "stale", "invalid", "none"):
+        reply = sim.control.post("/_sim/webhooks", json={"body": "{not json", "signature": signature})
+        assert reply.json() == {"status": 200}
+    assert sim.control.post("/_sim/webhooks", json={"body": {}, "signature": "forged"}).status_code == 400
+
+    deliveries = receiver.snapshot()
+
+    assert [d.body for d in deliveries] == [b"{not json"] * 4
+    valid, stale, invalid, unsigned = deliveries
+    assert verify_signature(valid.body, valid.headers["x-ypf-signature"])
+    assert not verify_signature(stale.body, stale.headers["x-ypf-signature"])  # outside the tolerance
+    assert verify_signature(stale.body, stale.headers["x-ypf-signature"], tolerance=4000)  # but a true HMAC
+    assert not verify_signature(invalid.body, invalid.headers["x-ypf-signature"])
+    assert "x-ypf-signature" not in unsigned.headers
