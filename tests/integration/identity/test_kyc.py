@@ -18,7 +18,7 @@ from sqlalchemy import select
 from devstack.stripe_standin.app import build_app
 from dynasty.identity.v1 import identity_service_pb2 as pb
 from libs.domain.clock import SystemClock
-from libs.domain.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from libs.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from libs.platform.db import create_engine, session_factory
 from libs.platform.tables import platform_tables
 from services.identity.adapters.grpc.servicer import IdentityServicer
@@ -210,8 +210,6 @@ async def test_a_verified_event_stripe_does_not_confirm_approves_nothing(kyc, se
 
 
 async def test_an_event_for_a_session_we_never_opened_is_not_found_and_not_stored(kyc, servicer):
-    from libs.domain.errors import NotFound
-
     stamp = Timestamp()
     stamp.FromDatetime(datetime.now(UTC))
     request = pb.ApplyKycVerificationEventRequest(
@@ -321,3 +319,54 @@ async def test_a_requested_document_is_stored_encrypted_and_reads_back_for_staff
     assert plaintext == PASSPORT and read_back.size_bytes == len(PASSPORT)
     with pytest.raises(PermissionDenied):
         await kyc.use_cases.read_kyc_document(ReadKycDocument(actor_for(user), str(document.document_id)))
+
+
+async def test_a_reviewer_decides_over_the_servicer_mapping(kyc, servicer, standin, receiver, mail_dir, unique):
+    """The wire shapes staff use through the gateway: ReviewKyc's decision enum and notes, GetKyc for a user."""
+    from libs.platform.auth import Claims
+    from libs.platform.grpc_errors import Caller, caller_var
+
+    user, opened = await trader_with_session(kyc, mail_dir, unique, standin)
+    session_id = opened.case.verification_session_id
+    standin.drive(session_id, "requires_input", code="selfie_face_mismatch")
+    await deliver_all(servicer, receiver.wait_for(lambda events: len(events) == 3, session_id))
+    staff_id = str(uuid.uuid4())
+    claims = Claims(staff_id, "admin", str(uuid.uuid4()), 0, 0, ("pwd", "otp"), 0, "token")
+    token = caller_var.set(Caller(actor_id=staff_id, role="admin", ip="198.18.9.9", claims=claims))
+    try:
+        seen = await servicer.GetKyc(pb.GetKycRequest(user_id=str(user.user_id)), None)
+        decided = await servicer.ReviewKyc(
+            pb.ReviewKycRequest(
+                user_id=str(user.user_id), decision=pb.KYC_DECISION_REJECT, notes="selfie is of another person"
+            ),
+            None,
+        )
+    finally:
+        caller_var.reset(token)
+
+    assert seen.kyc_case.status == pb.KYC_STATUS_NEEDS_REVIEW and seen.kyc_case.verification_session_id == session_id
+    assert decided.kyc_case.status == pb.KYC_STATUS_REJECTED
+    assert list(decided.kyc_case.notes) == ["selfie is of another person"]
+    with pytest.raises(FailedPrecondition):  # rejected is final: the user cannot open another session
+        await kyc.use_cases.create_kyc_session(CreateKycSession(actor=actor_for(user)))
+
+
+async def test_a_case_in_review_reopens_with_a_new_session_and_the_old_ones_events_are_ignored(
+    kyc, servicer, standin, receiver, mail_dir, unique
+):
+    user, opened = await trader_with_session(kyc, mail_dir, unique, standin)
+    first = opened.case.verification_session_id
+    standin.drive(first, "requires_input", code="document_expired")
+    await deliver_all(servicer, receiver.wait_for(lambda events: len(events) == 3, first))
+
+    reopened = await kyc.use_cases.create_kyc_session(CreateKycSession(actor=actor_for(user)))
+    second = reopened.case.verification_session_id
+    late = hand_made(first, f"evt_late{unique}", "verified", datetime.now(UTC) + timedelta(seconds=5))
+    with pytest.raises(NotFound):  # the case knows only its current session; the gateway acknowledges this
+        await servicer.ApplyKycVerificationEvent(late, None)
+
+    assert second != first and reopened.case.status is KycStatus.PENDING and reopened.case.attempts == 2
+    assert (await kyc.use_cases.get_kyc(GetKyc(actor=actor_for(user)))).status is KycStatus.PENDING
+    standin.drive(second, "verify")
+    await deliver_all(servicer, receiver.wait_for(lambda events: len(events) == 3, second))
+    assert (await kyc.use_cases.get_kyc(GetKyc(actor=actor_for(user)))).status is KycStatus.APPROVED
