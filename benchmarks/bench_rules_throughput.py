@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from services.rules.domain.account_risk import AccountRisk
 from libs.domain.rule_set import parse_rule_set
+from services.rules.domain.account_risk import AccountRisk
 from services.rules.domain.trade_events import Fill, Mark, Side, TradeEvent
 
 RULE_SET = {
