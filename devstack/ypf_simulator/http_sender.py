@@ -50,7 +50,10 @@ class WebhookSender:
         """The answer's status code; raises OSError or TimeoutError when there is none."""
         if self._httpx is not None:
             return (await self._httpx.post(self._url, content=body, headers=headers)).status_code
-        return await asyncio.wait_for(self._post_plain(body, headers), self._timeout)
+        # asyncio.timeout rather than wait_for: on 3.11, wait_for can swallow a cancellation that lands as the
+        # answer arrives, and a worker that missed its cancellation kept the simulator's shutdown waiting.
+        async with asyncio.timeout(self._timeout):
+            return await self._post_plain(body, headers)
 
     async def _post_plain(self, body: bytes, headers: dict[str, str]) -> int:
         if self._idle:

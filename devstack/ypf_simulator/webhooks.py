@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -71,11 +70,15 @@ class WebhookDispatcher:
             self._spawn(self._worker())
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        """Cancel the workers and pending retries; bounded, so a task that misses its cancellation cannot hold up
+        the process's shutdown."""
+        for _ in range(3):
+            pending = [task for task in self._tasks if not task.done()]
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=1)
         if self._sender is not None:
             await self._sender.close()
 
@@ -131,7 +134,8 @@ class WebhookDispatcher:
             if remaining <= 0:
                 break
             try:
-                gathered.append(await asyncio.wait_for(self._queue.get(), remaining))
+                async with asyncio.timeout(remaining):
+                    gathered.append(await self._queue.get())
             except TimeoutError:
                 break
         return gathered

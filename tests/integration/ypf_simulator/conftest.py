@@ -1,9 +1,11 @@
-"""Run the simulator for real: uvicorn on a free port in a thread, driven over HTTP with httpx as our adapters will
-drive it, and a webhook endpoint that records the raw bytes and headers so signatures are checked on what arrived.
+"""Run the simulator for real: uvicorn on a free port in a thread (one for the session, a fresh simulator app per
+test), driven over HTTP with httpx as our adapters will drive it, and a webhook endpoint that records the raw
+bytes and headers so signatures are checked on what arrived.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -11,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -168,18 +171,56 @@ class Simulator:
             time.sleep(0.02)
 
 
-def start_simulator(data_dir: Path, webhook_url: str | None) -> tuple[Any, int]:
+class Swappable:
+    """One uvicorn server for the whole session serving whichever simulator app the current test built, so each
+    test still gets a fresh simulator (its own data dir, knobs and webhook receiver) without paying uvicorn's
+    start and its 0.2 s shutdown every time. The app's own lifespan (webhook workers, random walk) is entered and
+    left on the server's event loop, as uvicorn would."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    self.loop = asyncio.get_running_loop()
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        await self.app(scope, receive, send)
+
+    @contextmanager
+    def serving(self, app: Any) -> Iterator[None]:
+        assert self.loop is not None
+        lifespan = app.router.lifespan_context(app)
+        asyncio.run_coroutine_threadsafe(lifespan.__aenter__(), self.loop).result(10)
+        self.app = app
+        try:
+            yield
+        finally:
+            asyncio.run_coroutine_threadsafe(lifespan.__aexit__(None, None, None), self.loop).result(10)
+            self.app = None
+
+
+@pytest.fixture(scope="session")
+def shared_server() -> Iterator[tuple[Swappable, int]]:
+    swappable = Swappable()
     port = free_port()
-    app = build_app(data_dir, client_key=CLIENT_KEY, webhook_url=webhook_url, webhook_secret=WEBHOOK_SECRET)
-    return app, port
+    with ServerThread(swappable, port):
+        yield swappable, port
 
 
 @pytest.fixture
-def sim(tmp_path: Path, receiver: Receiver) -> Iterator[Simulator]:
-    app, port = start_simulator(tmp_path / "ypf", receiver.url)
+def sim(tmp_path: Path, receiver: Receiver, shared_server: tuple[Swappable, int]) -> Iterator[Simulator]:
+    swappable, port = shared_server
+    app = build_app(tmp_path / "ypf", client_key=CLIENT_KEY, webhook_url=receiver.url, webhook_secret=WEBHOOK_SECRET)
     url = f"http://127.0.0.1:{port}"
     with (
-        ServerThread(app, port),
+        swappable.serving(app),
         httpx.Client(base_url=url, headers={"X-Client-Key": CLIENT_KEY}, timeout=10) as api,
         httpx.Client(base_url=url, timeout=10) as control,
     ):

@@ -62,8 +62,8 @@ def test_duplicates_deliver_each_event_twice_with_the_same_id(sim: Simulator, re
 def test_out_of_order_delivery_within_a_window(sim: Simulator, receiver: Receiver) -> None:
     account = sim.new_account()
     sim.configure(reorder_window=6, event_types=["trade"])
-    for _ in range(6):
-        sim.fill(account["id"], "MES", "buy", 1)
+    fills = [{"accountId": account["id"], "symbol": "MES", "side": "buy", "size": 1}] * 6
+    assert sim.control.post("/_sim/fills", json={"fills": fills}).status_code == 201  # queued together
 
     events = receiver.wait_for(lambda events: len(events) >= 6)
 
