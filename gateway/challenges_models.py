@@ -82,6 +82,11 @@ class StandingIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
+class RefundOut(BaseModel):
+    account: AccountOut
+    refund_id: str = Field(description="Stripe's refund id")
+
+
 def order_out(order: Any, account_id: str = "") -> OrderOut:
     return OrderOut(
         id=order.order_id,

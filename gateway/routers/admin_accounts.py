@@ -12,6 +12,7 @@ from gateway.challenges_models import (
     AccountList,
     AccountOut,
     AccountStatus,
+    RefundOut,
     StandingIn,
     account_out,
 )
@@ -98,3 +99,27 @@ async def reinstate_account(
         metadata=call_metadata(request, claims),
     )
     return account_out(reply.account)
+
+
+@router.post(
+    "/{account_id}/refund",
+    response_model=RefundOut,
+    summary="Refund the purchase through Stripe and close the account (admin, audited)",
+    responses={409: {"description": "The account's order is not paid (nothing to refund)"}},
+)
+async def refund_account(
+    request: Request,
+    account_id: str,
+    body: StandingIn,
+    claims: Admin,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+) -> RefundOut:
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    reply = await upstreams.challenges().RefundAccount(
+        pb.RefundAccountRequest(request_id=idempotency_key, account_id=account_id, reason=body.reason),
+        timeout=upstreams.timeout,
+        metadata=call_metadata(request, claims),
+    )
+    return RefundOut(account=account_out(reply.account), refund_id=reply.refund_id)

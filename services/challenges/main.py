@@ -62,6 +62,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from services.challenges.application.list_programs import ListProgramsHandler
         from services.challenges.application.provision_accounts import ProvisionAccountsWorker
         from services.challenges.application.record_payment_event import RecordPaymentEventHandler
+        from services.challenges.application.refund_account import RefundAccountHandler
         from services.challenges.settings import ChallengesSettings
 
         settings = given_settings or ChallengesSettings(DATABASE_URL=runtime.settings.database_url)
@@ -109,6 +110,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
                 list_accounts=ListAccountsHandler(uow),
                 get_account=GetAccountHandler(uow),
                 change_standing=ChangeAccountStandingHandler(uow, runtime.clock),
+                refund_account=RefundAccountHandler(uow, payments, runtime.clock),
                 webhook_secret=lambda: settings.stripe_webhook_secret,
             ),
         )

@@ -116,7 +116,9 @@ class Purchase:
         assert reply.status_code == 200, reply.text
         return reply.json()
 
-    async def wait_for_account(self, headers: dict, status: str = "phase_1", within: float = 15.0, count: int = 1) -> dict:
+    async def wait_for_account(
+        self, headers: dict, status: str = "phase_1", within: float = 15.0, count: int = 1
+    ) -> dict:
         deadline = asyncio.get_running_loop().time() + within
         while True:
             accounts = (await self.gateway.get("/v1/accounts", headers=headers)).json()["accounts"]

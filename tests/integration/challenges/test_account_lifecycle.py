@@ -199,3 +199,28 @@ async def test_a_refund_refunds_the_order_and_closes_its_account(purchase):
             break
         await asyncio.sleep(0.05)
     assert refunded["status"] == "refunded"
+
+
+async def test_an_admin_refund_goes_through_stripe_once_closes_the_account_and_is_audited(purchase, database_url):
+    _, trader = purchase.trader()
+    account = await active_account(purchase, trader)
+    admin = {**purchase.staff("admin"), "Idempotency-Key": f"refund-{account['id']}"}
+    url = f"/v1/admin/accounts/{account['id']}/refund"
+    first = await purchase.gateway.post(url, json={"reason": "customer asked within 24h"}, headers=admin)
+    assert first.status_code == 200, first.text
+    assert first.json()["account"]["status"] == "closed" and first.json()["refund_id"].startswith("re_")
+    again = await purchase.gateway.post(url, json={"reason": "customer asked within 24h"}, headers=admin)
+    assert again.json()["refund_id"] == first.json()["refund_id"]
+    order = (await purchase.gateway.get(f"/v1/orders/{account['order_id']}", headers=trader)).json()
+    assert order["status"] == "refunded"
+    payment = purchase.stripe.v1.checkout.sessions.retrieve(session_id(order)).payment_intent
+    assert len(purchase.stripe.v1.refunds.list(params={"payment_intent": payment}).data) == 1
+    other = {**purchase.staff("admin"), "Idempotency-Key": f"refund-2-{account['id']}"}
+    twice = await purchase.gateway.post(url, json={"reason": "again"}, headers=other)
+    assert twice.status_code == 409 and twice.json()["reason"] == "NOT_REFUNDABLE"
+    await purchase.deliveries_idle()  # the charge.refunded webhook finds the order refunded already: no change
+    assert (await purchase.gateway.get(f"/v1/orders/{order['id']}", headers=trader)).json()["status"] == "refunded"
+    assert ("account.refunded", first.json()["account"]["user_id"]) not in await audit_actions(
+        database_url, account["id"]
+    )
+    assert [a for a, _ in await audit_actions(database_url, account["id"])][-1] == "account.refunded"

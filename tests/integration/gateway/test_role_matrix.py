@@ -145,6 +145,13 @@ MATRIX: dict[tuple[str, str], Probe] = {
         json={"reason": "cleared"},
         headers={"Idempotency-Key": "matrix-reinstate-1"},
     ),
+    ("POST", "/v1/admin/accounts/{account_id}/refund"): Probe(
+        ADMIN,
+        501,
+        path=f"/v1/admin/accounts/{USER_ID}/refund",
+        json={"reason": "customer request"},
+        headers={"Idempotency-Key": "matrix-refund-1"},
+    ),
 }
 
 

@@ -33,6 +33,7 @@ from services.challenges.application.get_program import GetProgram, GetProgramHa
 from services.challenges.application.list_accounts import ListAccounts, ListAccountsHandler
 from services.challenges.application.list_programs import ListPrograms, ListProgramsHandler
 from services.challenges.application.record_payment_event import RecordPaymentEventHandler
+from services.challenges.application.refund_account import RefundAccount, RefundAccountHandler
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class PurchaseHandlers:
     list_accounts: ListAccountsHandler
     get_account: GetAccountHandler
     change_standing: ChangeAccountStandingHandler
+    refund_account: RefundAccountHandler
     webhook_secret: Callable[[], str | None]
 
 
@@ -152,6 +154,17 @@ class ChallengesServicer(pb_grpc.ChallengesServiceServicer):
     async def ReinstateAccount(self, request: pb.ReinstateAccountRequest, context) -> pb.ReinstateAccountResponse:
         account = await self._change_standing(request, "reinstate")
         return pb.ReinstateAccountResponse(account=account_to_pb(account))
+
+    async def RefundAccount(self, request: pb.RefundAccountRequest, context) -> pb.RefundAccountResponse:
+        refunded = await self._purchases.refund_account(
+            RefundAccount(
+                caller=use_case_caller(current_caller()),
+                request_id=request.request_id,
+                account_id=request.account_id,
+                reason=request.reason,
+            )
+        )
+        return pb.RefundAccountResponse(account=account_to_pb(refunded.account), refund_id=refunded.refund_id)
 
     async def _change_standing(self, request, action):
         return await self._purchases.change_standing(
