@@ -1,29 +1,135 @@
 """Composition root of the rules service: `python -m services.rules.main`.
 
-The walking skeleton serves health, reflection and the event inbox over its own schema; the rules use cases
-arrive with the issue that builds them.
+Serves RulesService (ingestion, risk state, violations, quarantine) and the event inbox (AccountActivated and
+AccountStatusChanged from challenges); beside the gRPC server run the outbox relay (AccountBreached and
+AccountPhasePassed to challenges) and the enforcement worker (flatten and disable on YourPropFirm, notices).
 """
 
 from __future__ import annotations
 
-from libs.platform.service_main import Runtime, Wiring, run_service
+import asyncio
+import sys
+from dataclasses import dataclass, field
+
+from libs.platform.service_main import Runtime, Wiring
 
 SERVICE = "rules"
 
 
-def wire(runtime: Runtime) -> Wiring:
-    from dynasty.rules.v1 import rules_service_pb2_grpc
+@dataclass
+class Adapters:
+    """The outside world, replaceable by tests (each None is built from settings)."""
 
-    def register(server) -> list[str]:
-        rules_service_pb2_grpc.add_RulesServiceServicer_to_server(rules_service_pb2_grpc.RulesServiceServicer(), server)
-        return ["dynasty.rules.v1.RulesService"]
+    platform: object | None = None
+    notices: object | None = None
 
-    return Wiring(register=register)
+
+@dataclass
+class Background:
+    worker: object | None = None
+    closers: list = field(default_factory=list)
+
+
+def build_wire(adapters: Adapters | None = None, background: Background | None = None, settings=None):
+    adapters = adapters or Adapters()
+    given_settings = settings
+    background = background if background is not None else Background()
+
+    def wire(runtime: Runtime) -> Wiring:
+        from dynasty.rules.v1 import rules_service_pb2_grpc
+        from services.rules.adapters.enforcement_worker import EnforcementWorker
+        from services.rules.adapters.grpc.servicer import RulesServicer
+        from services.rules.adapters.inbox_handlers import challenges_event_handlers
+        from services.rules.adapters.notices import RedisNotices
+        from services.rules.adapters.sql.unit_of_work import SqlMonitoringUnitOfWork
+        from services.rules.adapters.yourpropfirm.enforcement import YourPropFirmEnforcement
+        from services.rules.application.ingest_trade_events import IngestTradeEventsHandler
+        from services.rules.application.queries import (
+            GetRiskStateHandler,
+            ListQuarantinedHandler,
+            ListViolationsHandler,
+        )
+        from services.rules.settings import RulesSettings
+
+        settings = given_settings or RulesSettings(DATABASE_URL=runtime.settings.database_url)
+
+        def uow() -> SqlMonitoringUnitOfWork:
+            return SqlMonitoringUnitOfWork(runtime.sessions)
+
+        platform = adapters.platform
+        if platform is None:
+            platform = YourPropFirmEnforcement(
+                settings.yourpropfirm_api_base,
+                settings.yourpropfirm_api_key,
+                timeout_seconds=settings.yourpropfirm_timeout_seconds,
+            )
+            background.closers.append(platform.close)
+        notices = adapters.notices or RedisNotices(runtime.redis)
+        worker = EnforcementWorker(
+            runtime.sessions, platform, notices, poll_seconds=settings.rules_enforcement_poll_seconds
+        )
+        background.worker = worker
+        servicer = RulesServicer(
+            ingest=IngestTradeEventsHandler(uow, notices, on_enforcement=worker.wake),
+            get_risk_state=GetRiskStateHandler(uow),
+            list_violations=ListViolationsHandler(uow),
+            list_quarantined=ListQuarantinedHandler(uow),
+            webhook_secret=lambda: settings.yourpropfirm_webhook_secret,
+        )
+
+        def register(server) -> list[str]:
+            rules_service_pb2_grpc.add_RulesServiceServicer_to_server(servicer, server)
+            return ["dynasty.rules.v1.RulesService"]
+
+        return Wiring(register=register, event_handlers=challenges_event_handlers())
+
+    return wire
+
+
+# The default wiring, for callers (tests, tools) that build the server themselves.
+wire = build_wire()
+
+
+async def _serve() -> None:
+    from libs.platform.grpc_server import serve_until_signalled
+    from libs.platform.service_main import build_server
+    from services.rules.settings import RulesSettings
+
+    background = Background()
+    server, relay, sender, engine = await build_server(SERVICE, RulesSettings(), build_wire(None, background))
+    worker = background.worker
+    try:
+        await serve_until_signalled(server, background=[relay.run, worker.run])
+    finally:
+        worker.stop()
+        relay.stop()
+        for close in background.closers:
+            await close()
+        await sender.close()
+        await engine.dispose()
 
 
 def main() -> None:
-    run_service(SERVICE, wire)
+    # run_service's checks and set-up, with our own serving loop so the enforcement worker runs beside the relay.
+    from libs.platform.logging import configure_logging
+    from libs.platform.protogen import ensure_generated
+    from libs.platform.service_main import MissingSetting, require_redis_url
+    from libs.platform.settings import ServiceSettings
+    from libs.platform.telemetry import configure_tracing
 
+    ensure_generated()
+    settings = ServiceSettings()
+    configure_logging(SERVICE, settings.log_level)
+    configure_tracing(SERVICE, settings.otel_exporter)
+    try:
+        require_redis_url(settings)
+    except MissingSetting as exc:
+        print(f"{SERVICE}: cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    asyncio.run(_serve())
+
+
+__all__ = ["build_wire", "main", "wire"]
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,146 @@
+"""dynasty.rules.v1.RulesService: translate, call the use case, translate back."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from dynasty.rules.v1 import rules_service_pb2 as pb
+from dynasty.rules.v1 import rules_service_pb2_grpc as pb_grpc
+from libs.domain.errors import InvalidArgument, PermissionDenied
+from libs.platform.db import dumps
+from libs.platform.grpc_errors import current_caller
+from services.rules.adapters.yourpropfirm.envelopes import MalformedEvent, parse_envelope, payload_hash
+from services.rules.adapters.yourpropfirm.signature import BadSignature, verify
+from services.rules.application.ingest_trade_events import IngestTradeEventsHandler
+from services.rules.application.queries import (
+    GetRiskStateHandler,
+    ListQuarantinedHandler,
+    ListViolationsHandler,
+    Viewer,
+)
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 1000
+OUTCOMES = {
+    "applied": pb.INGEST_OUTCOME_APPLIED,
+    "duplicate": pb.INGEST_OUTCOME_DUPLICATE,
+    "quarantined": pb.INGEST_OUTCOME_QUARANTINED,
+    "recorded": pb.INGEST_OUTCOME_RECORDED,
+}
+
+
+def _timestamp(value) -> Timestamp | None:
+    if value is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+class RulesServicer(pb_grpc.RulesServiceServicer):
+    def __init__(
+        self,
+        ingest: IngestTradeEventsHandler,
+        get_risk_state: GetRiskStateHandler,
+        list_violations: ListViolationsHandler,
+        list_quarantined: ListQuarantinedHandler,
+        webhook_secret: Callable[[], str | None],
+    ) -> None:
+        self._ingest = ingest
+        self._get_risk_state = get_risk_state
+        self._list_violations = list_violations
+        self._list_quarantined = list_quarantined
+        self._webhook_secret = webhook_secret
+
+    async def IngestTradeEvents(self, request, context):
+        if len(request.events) > MAX_BATCH:
+            raise InvalidArgument(f"at most {MAX_BATCH} events per batch", field="events")
+        secret = self._webhook_secret()
+        if not secret:
+            raise PermissionDenied("no YourPropFirm webhook secret is configured", reason="NOT_CONFIGURED")
+        parsed = []
+        for index, event in enumerate(request.events):
+            body = bytes(event.body)
+            try:
+                verify(secret, event.signature, body)
+            except BadSignature as exc:
+                log.warning("refused event %d: %s (sha256 %s)", index, exc, payload_hash(body))
+                raise PermissionDenied(f"event {index}: {exc}", reason="BAD_SIGNATURE") from None
+            try:
+                parsed.append(parse_envelope(body, index))
+            except MalformedEvent as exc:
+                log.warning("refused malformed event: %s (sha256 %s)", exc.message, exc.payload_sha256)
+                raise
+        results = await self._ingest.handle(parsed)
+        return pb.IngestTradeEventsResponse(
+            results=[
+                pb.IngestResult(provider_event_id=r.provider_event_id, outcome=OUTCOMES[r.outcome]) for r in results
+            ]
+        )
+
+    async def GetRiskState(self, request, context):
+        caller = current_caller()
+        view = await self._get_risk_state(Viewer(caller.actor_id, caller.role), request.account_id)
+        return pb.GetRiskStateResponse(
+            state=pb.RiskState(
+                account_id=str(view.account.account_id),
+                user_id=view.account.user_id,
+                status=view.status,
+                balance=str(view.balance),
+                equity=str(view.equity),
+                floor=str(view.floor),
+                distance_to_floor=str(view.equity - view.floor),
+                day_pnl=str(view.day_pnl),
+                daily_loss_limit=_text(view.daily_loss_limit),
+                trading_days=view.trading_days,
+                consistency_ratio=_text(view.consistency_ratio),
+                profit_target=_text(view.profit_target),
+                progress_to_target=_text(view.progress_to_target),
+                as_of=_timestamp(view.as_of),
+                failed_rule=_text(view.failed_rule),
+                phase=view.account.phase,
+            )
+        )
+
+    async def ListViolations(self, request, context):
+        caller = current_caller()
+        rows = await self._list_violations(Viewer(caller.actor_id, caller.role), request.account_id, request.page_size)
+        return pb.ListViolationsResponse(
+            violations=[
+                pb.Violation(
+                    violation_id=str(row["violation_id"]),
+                    account_id=str(row["account_id"]),
+                    rule=row["rule"],
+                    severity=row["severity"],
+                    occurred_at=_timestamp(row["occurred_at"]),
+                    evidence_json=dumps(row["evidence"]),
+                    trigger_event_id=_text(row["trigger_event_id"]),
+                    review_status=row["review_status"],
+                )
+                for row in rows
+            ]
+        )
+
+    async def ListQuarantinedEvents(self, request, context):
+        caller = current_caller()
+        rows = await self._list_quarantined(Viewer(caller.actor_id, caller.role), request.page_size)
+        return pb.ListQuarantinedEventsResponse(
+            events=[
+                pb.QuarantinedEvent(
+                    provider_event_id=row["provider_event_id"],
+                    platform_account_id=_text(row["platform_account_id"]),
+                    event_type=row["event_type"],
+                    payload_sha256=row["payload_sha256"],
+                    received_at=_timestamp(row["received_at"]),
+                    reason=row["reason"],
+                )
+                for row in rows
+            ]
+        )

@@ -1,0 +1,349 @@
+"""The rules schema behind the monitoring use cases, on one session (one transaction).
+
+Per-account serialisation: every writer of an account's risk state first takes a row lock on the account's
+monitored_accounts row (SELECT ... FOR UPDATE), so two events of one account never interleave while events of
+different accounts proceed in parallel; a quote locks the accounts it moves in account-id order, so two quotes
+never deadlock each other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.platform import outbox
+from libs.platform.db import to_json
+from services.rules.adapters.sql.tables import (
+    SCHEMA,
+    enforcement_jobs,
+    monitored_accounts,
+    quarantined_events,
+    risk_snapshots,
+    risk_states,
+    trade_events,
+    violations,
+)
+from services.rules.adapters.yourpropfirm.envelopes import stored_fill_or_marks
+from services.rules.application.incoming import IncomingEvent
+from services.rules.application.integration_events import EVENT_ROUTES
+from services.rules.application.monitored_account import MONITORING, MonitoredAccount
+from services.rules.application.risk_runner import StoredEvent
+
+
+def _account(row) -> MonitoredAccount:
+    return MonitoredAccount(
+        account_id=row["account_id"],
+        platform_account_id=row["platform_account_id"],
+        user_id=row["user_id"],
+        program_id=row["program_id"],
+        phase=row["phase"],
+        attempt=row["attempt"],
+        rule_set=row["rule_set"],
+        status=row["status"],
+        snapshot=row["snapshot"],
+        last_event_at=row["last_event_at"],
+        last_event_row=row["last_event_row"],
+    )
+
+
+def _joined():
+    m, s = monitored_accounts, risk_states
+    return select(
+        m,
+        s.c.snapshot,
+        s.c.last_event_at,
+        s.c.last_event_row,
+    ).select_from(m.outerjoin(s, s.c.account_id == m.c.account_id))
+
+
+class SqlMonitoringStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- accounts -----------------------------------------------------------------------------------------------
+    async def get_account(self, account_id: uuid.UUID, *, for_update: bool = False) -> MonitoredAccount | None:
+        query = _joined().where(monitored_accounts.c.account_id == account_id)
+        if for_update:
+            query = query.with_for_update(of=monitored_accounts)
+        row = (await self.session.execute(query)).mappings().first()
+        return None if row is None else _account(row)
+
+    async def lock_by_platform_id(self, platform_account_id: str) -> MonitoredAccount | None:
+        query = (
+            _joined()
+            .where(monitored_accounts.c.platform_account_id == platform_account_id)
+            .with_for_update(of=monitored_accounts)
+        )
+        row = (await self.session.execute(query)).mappings().first()
+        return None if row is None else _account(row)
+
+    async def lock_holding(self, symbols: tuple[str, ...]) -> list[MonitoredAccount]:
+        query = (
+            _joined()
+            .where(
+                risk_states.c.held_symbols.overlap(list(symbols)),
+                monitored_accounts.c.status == MONITORING,
+            )
+            .order_by(monitored_accounts.c.account_id)
+            .with_for_update(of=monitored_accounts)
+        )
+        return [_account(row) for row in (await self.session.execute(query)).mappings().all()]
+
+    async def activate(self, account: MonitoredAccount, snapshot: dict, engine_status: str, at: datetime) -> None:
+        values = {
+            "platform_account_id": account.platform_account_id,
+            "user_id": account.user_id,
+            "program_id": account.program_id,
+            "phase": account.phase,
+            "attempt": account.attempt,
+            "rule_set": account.rule_set,
+            "status": MONITORING,
+            "activated_at": at,
+            "updated_at": func.now(),
+        }
+        await self.session.execute(
+            insert(monitored_accounts)
+            .values(account_id=account.account_id, **values)
+            .on_conflict_do_update(index_elements=[monitored_accounts.c.account_id], set_=values)
+        )
+        state = {
+            "attempt": account.attempt,
+            "snapshot": snapshot,
+            "engine_status": engine_status,
+            "held_symbols": [],
+            "last_event_at": None,
+            "last_event_row": None,
+            "updated_at": func.now(),
+        }
+        await self.session.execute(
+            insert(risk_states)
+            .values(account_id=account.account_id, **state)
+            .on_conflict_do_update(index_elements=[risk_states.c.account_id], set_=state)
+        )
+
+    async def set_status(self, account_id: uuid.UUID, status: str) -> None:
+        await self.session.execute(
+            update(monitored_accounts)
+            .where(monitored_accounts.c.account_id == account_id)
+            .values(status=status, updated_at=func.now())
+        )
+
+    async def save_state(
+        self,
+        account: MonitoredAccount,
+        snapshot: dict,
+        engine_status: str,
+        held_symbols: list[str],
+        last_event_at: datetime | None,
+        last_event_row: int | None,
+    ) -> None:
+        await self.session.execute(
+            update(risk_states)
+            .where(risk_states.c.account_id == account.account_id)
+            .values(
+                snapshot=snapshot,
+                engine_status=engine_status,
+                held_symbols=held_symbols,
+                last_event_at=last_event_at,
+                last_event_row=last_event_row,
+                updated_at=func.now(),
+            )
+        )
+
+    # -- events -------------------------------------------------------------------------------------------------
+    async def store_event(self, event: IncomingEvent, account_id: uuid.UUID | None, outcome: str) -> int | None:
+        """The new row's id, or None when the provider id was seen before (then nothing changed)."""
+        result = await self.session.execute(
+            insert(trade_events)
+            .values(
+                provider_event_id=event.provider_event_id,
+                event_type=event.event_type,
+                platform_account_id=event.platform_account_id,
+                account_id=account_id,
+                exchange_at=event.at,
+                sequence=event.sequence,
+                symbols=list(event.symbols),
+                payload=event.payload,
+                payload_sha256=event.payload_sha256,
+                outcome=outcome,
+            )
+            .on_conflict_do_nothing(index_elements=[trade_events.c.provider_event_id])
+            .returning(trade_events.c.id)
+        )
+        return result.scalar_one_or_none()
+
+    async def is_known_event(self, provider_event_id: str) -> bool:
+        found = await self.session.execute(
+            select(trade_events.c.id).where(trade_events.c.provider_event_id == provider_event_id)
+        )
+        return found.first() is not None
+
+    async def quarantine(self, event: IncomingEvent, reason: str) -> bool:
+        result = await self.session.execute(
+            insert(quarantined_events)
+            .values(
+                provider_event_id=event.provider_event_id,
+                platform_account_id=event.platform_account_id,
+                event_type=event.event_type,
+                payload=event.payload,
+                payload_sha256=event.payload_sha256,
+                reason=reason,
+            )
+            .on_conflict_do_nothing(index_elements=[quarantined_events.c.provider_event_id])
+            .returning(quarantined_events.c.id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def list_quarantined(self, limit: int) -> list[dict]:
+        rows = await self.session.execute(select(quarantined_events).order_by(quarantined_events.c.id).limit(limit))
+        return [dict(row) for row in rows.mappings().all()]
+
+    async def events_for_replay(
+        self, account_id: uuid.UUID, after: tuple[datetime, int] | None, held_symbols: set[str]
+    ) -> list[StoredEvent]:
+        """The account's applied fills after `after` and the quotes of any symbol it could hold meanwhile."""
+        t = trade_events
+        later = [] if after is None else [tuple_(t.c.exchange_at, t.c.id) > tuple_(*after)]
+        fills = (
+            await self.session.execute(
+                select(t.c.id, t.c.provider_event_id, t.c.payload, t.c.symbols, t.c.exchange_at).where(
+                    t.c.account_id == account_id, t.c.event_type == "trade", t.c.outcome == "applied", *later
+                )
+            )
+        ).all()
+        symbols = set(held_symbols)
+        for row in fills:
+            symbols.update(row.symbols)
+        if not fills and after is None:
+            return []
+        quote_filters = list(later)
+        if after is None:
+            # Before the first fill the account holds nothing, so no earlier quote can move it.
+            quote_filters.append(t.c.exchange_at >= min(row.exchange_at for row in fills))
+        quotes = []
+        if symbols:
+            quotes = (
+                await self.session.execute(
+                    select(t.c.id, t.c.provider_event_id, t.c.payload).where(
+                        t.c.event_type == "quote", t.c.symbols.overlap(sorted(symbols)), *quote_filters
+                    )
+                )
+            ).all()
+        stored = []
+        for row in [*fills, *quotes]:
+            fill, marks = stored_fill_or_marks(row.payload)
+            stored.append(StoredEvent(row.id, row.provider_event_id, fill, marks))
+        return stored
+
+    # -- snapshots ----------------------------------------------------------------------------------------------
+    async def add_snapshot(self, account: MonitoredAccount, at: datetime, row_id: int, snapshot: dict) -> None:
+        await self.session.execute(
+            insert(risk_snapshots).values(
+                account_id=account.account_id,
+                attempt=account.attempt,
+                after_event_at=at,
+                after_event_row=row_id,
+                snapshot=snapshot,
+            )
+        )
+
+    async def last_snapshot_before(
+        self, account: MonitoredAccount, at: datetime, row_id: int
+    ) -> tuple[dict, datetime, int] | None:
+        s = risk_snapshots
+        row = (
+            await self.session.execute(
+                select(s.c.snapshot, s.c.after_event_at, s.c.after_event_row)
+                .where(
+                    s.c.account_id == account.account_id,
+                    s.c.attempt == account.attempt,
+                    tuple_(s.c.after_event_at, s.c.after_event_row) < tuple_(at, row_id),
+                )
+                .order_by(s.c.after_event_at.desc(), s.c.after_event_row.desc())
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else (row.snapshot, row.after_event_at, row.after_event_row)
+
+    async def drop_snapshots_from(self, account: MonitoredAccount, at: datetime, row_id: int) -> None:
+        """Snapshots taken after a late event's place in time no longer describe what happened."""
+        s = risk_snapshots
+        await self.session.execute(
+            delete(s).where(
+                s.c.account_id == account.account_id,
+                s.c.attempt == account.attempt,
+                tuple_(s.c.after_event_at, s.c.after_event_row) >= tuple_(at, row_id),
+            )
+        )
+
+    # -- decisions ----------------------------------------------------------------------------------------------
+    async def add_violation(
+        self,
+        account: MonitoredAccount,
+        *,
+        rule: str,
+        severity: str,
+        occurred_at: datetime,
+        evidence: dict,
+        trigger_event_id: str | None,
+        dedup_key: str,
+    ) -> uuid.UUID | None:
+        """The new violation's id, or None when a re-evaluation found the same decision again."""
+        result = await self.session.execute(
+            insert(violations)
+            .values(
+                violation_id=uuid.uuid4(),
+                account_id=account.account_id,
+                attempt=account.attempt,
+                rule=rule,
+                severity=severity,
+                occurred_at=occurred_at,
+                evidence=to_json(evidence),
+                trigger_event_id=trigger_event_id,
+                dedup_key=dedup_key,
+            )
+            .on_conflict_do_nothing(index_elements=[violations.c.dedup_key])
+            .returning(violations.c.violation_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def list_violations(self, account_id: uuid.UUID | None, limit: int) -> list[dict]:
+        v = violations
+        query = select(v).order_by(v.c.occurred_at.desc(), v.c.created_at.desc()).limit(limit)
+        if account_id is not None:
+            query = query.where(v.c.account_id == account_id)
+        else:
+            query = query.where(v.c.review_status == "open", v.c.severity != "soft")
+        return [dict(row) for row in (await self.session.execute(query)).mappings().all()]
+
+    async def add_job(
+        self, account: MonitoredAccount, kind: str, key: str, payload: dict, decided_at: datetime
+    ) -> bool:
+        result = await self.session.execute(
+            insert(enforcement_jobs)
+            .values(
+                account_id=account.account_id,
+                kind=kind,
+                idempotency_key=key,
+                payload=to_json(payload),
+                decided_at=decided_at,
+            )
+            .on_conflict_do_nothing(index_elements=[enforcement_jobs.c.idempotency_key])
+            .returning(enforcement_jobs.c.id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def publish(self, event, account: MonitoredAccount, version: int) -> None:
+        await outbox.enqueue(
+            self.session,
+            schema=SCHEMA,
+            source=SCHEMA,
+            event=event,
+            aggregate_id=str(account.account_id),
+            aggregate_version=version,
+            destinations=EVENT_ROUTES.get(event.event_type, ()),
+        )

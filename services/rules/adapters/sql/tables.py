@@ -1,0 +1,156 @@
+"""The rules schema's own tables (the platform's outbox, inbox, audit log and idempotency keys are libs.platform's).
+
+Migration 0002 creates them; this module is the SQLAlchemy Core view the adapters query through.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+
+from libs.platform.db import schema_metadata
+
+SCHEMA = "rules"
+metadata = schema_metadata(SCHEMA)
+
+# One row per account we judge: the attempt and rule set in force, and whether we are still watching it.
+monitored_accounts = Table(
+    "monitored_accounts",
+    metadata,
+    Column("account_id", UUID(as_uuid=True), primary_key=True),
+    Column("platform_account_id", String(128), nullable=False, unique=True),
+    Column("user_id", String(128), nullable=False),
+    Column("program_id", String(128), nullable=False),
+    Column("phase", String(32), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("rule_set", JSONB, nullable=False),
+    Column("status", String(16), nullable=False),  # monitoring | stopped
+    Column("activated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+# The live risk state: the engine's snapshot after the last event applied, and the symbols it holds (so a quote
+# finds the accounts it moves through a GIN index instead of loading every state).
+risk_states = Table(
+    "risk_states",
+    metadata,
+    Column("account_id", UUID(as_uuid=True), primary_key=True),
+    Column("attempt", Integer, nullable=False),
+    Column("snapshot", JSONB, nullable=False),
+    Column("engine_status", String(16), nullable=False),
+    Column("held_symbols", ARRAY(String(16)), nullable=False, server_default=text("'{}'")),
+    Column("last_event_at", DateTime(timezone=True)),
+    Column("last_event_row", BigInteger),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+# Every platform event as received, deduplicated by the provider's id. Quotes have no account: one row serves
+# every account holding one of its symbols.
+trade_events = Table(
+    "trade_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("provider_event_id", String(128), nullable=False, unique=True),
+    Column("event_type", String(16), nullable=False),
+    Column("platform_account_id", String(128)),
+    Column("account_id", UUID(as_uuid=True)),
+    Column("exchange_at", DateTime(timezone=True), nullable=False),
+    Column("sequence", BigInteger),
+    Column("symbols", ARRAY(String(16)), nullable=False, server_default=text("'{}'")),
+    Column("payload", JSONB, nullable=False),
+    Column("payload_sha256", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),  # applied | recorded
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+Index("ix_trade_events_account_time", trade_events.c.account_id, trade_events.c.exchange_at, trade_events.c.id)
+Index(
+    "ix_trade_events_quotes_time",
+    trade_events.c.exchange_at,
+    postgresql_where=text("event_type = 'quote'"),
+)
+
+# Events naming a platform account we do not monitor: kept, reported, never dropped.
+quarantined_events = Table(
+    "quarantined_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("provider_event_id", String(128), nullable=False, unique=True),
+    Column("platform_account_id", String(128)),
+    Column("event_type", String(16), nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("payload_sha256", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+# Risk-state history: the snapshot after a fill, so a late event re-evaluates from the last one before it.
+risk_snapshots = Table(
+    "risk_snapshots",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("account_id", UUID(as_uuid=True), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("after_event_at", DateTime(timezone=True), nullable=False),
+    Column("after_event_row", BigInteger, nullable=False),
+    Column("snapshot", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+Index(
+    "ix_risk_snapshots_account_time",
+    risk_snapshots.c.account_id,
+    risk_snapshots.c.attempt,
+    risk_snapshots.c.after_event_at,
+    risk_snapshots.c.after_event_row,
+)
+
+# Breaches and conduct violations with the figures that made them; dedup_key makes a re-evaluation that finds the
+# same decision again a no-op.
+violations = Table(
+    "violations",
+    metadata,
+    Column("violation_id", UUID(as_uuid=True), primary_key=True),
+    Column("account_id", UUID(as_uuid=True), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("rule", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),  # hard | soft | conduct
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("evidence", JSONB, nullable=False),
+    Column("trigger_event_id", String(128)),
+    Column("dedup_key", String(400), nullable=False, unique=True),
+    Column("review_status", String(16), nullable=False, server_default=text("'open'")),
+    Column("reviewed_by", String(128)),
+    Column("review_reason", Text),
+    Column("reviewed_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+Index("ix_violations_account", violations.c.account_id, violations.c.occurred_at)
+Index("ix_violations_review", violations.c.review_status, violations.c.created_at)
+
+# Work that must reach the outside world after the decision committed (flatten, disable, notify): written in the
+# decision's transaction, carried out by a worker, retried until done, each under its own idempotency key.
+enforcement_jobs = Table(
+    "enforcement_jobs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("account_id", UUID(as_uuid=True), nullable=False),
+    Column("kind", String(16), nullable=False),  # flatten | disable | notify
+    Column("idempotency_key", String(255), nullable=False, unique=True),
+    Column("payload", JSONB, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("last_error", Text),
+    Column("done_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+Index("ix_enforcement_jobs_due", enforcement_jobs.c.next_attempt_at, postgresql_where=text("done_at IS NULL"))

@@ -1,0 +1,176 @@
+"""IngestTradeEvents: store each platform event once, then apply it to the risk state of the account(s) it moves.
+
+Each event is its own transaction: the raw event, the new risk state, the decisions, the outbox events and the
+enforcement jobs commit together or not at all. Events of one account are serialised by a row lock on the account;
+a quote locks every monitored account holding one of its symbols (in id order) and moves each.
+
+Exchange-time order: an event is applied directly when it is not earlier than the last one applied (by exchange
+time, then arrival); an earlier one re-evaluates the account from the last snapshot before it, replaying every
+stored event since, through the same code path as live ingestion (risk_runner), so the state after any recovery
+equals a replay of the stored events. Decisions found again by the re-evaluation add nothing (violations are
+deduplicated, a failed or passed account is not reported twice).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from services.rules.application.incoming import QUOTE, TRADE, IncomingEvent
+from services.rules.application.monitored_account import MONITORING, MonitoredAccount
+from services.rules.application.ports import LiveNotices, MonitoringStore, UnitOfWorkFactory
+from services.rules.application.record_decisions import record_decisions
+from services.rules.application.risk_runner import StoredEvent, TakenDecision, apply_stored, replay
+from services.rules.application.risk_states import restore
+from services.rules.domain.account_risk import AccountRisk
+
+log = logging.getLogger(__name__)
+
+APPLIED = "applied"
+DUPLICATE = "duplicate"
+QUARANTINED = "quarantined"
+RECORDED = "recorded"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    provider_event_id: str
+    outcome: str
+
+
+def risk_figures(account: MonitoredAccount, risk: AccountRisk) -> dict:
+    return {
+        "type": "risk",
+        "account_id": str(account.account_id),
+        "status": risk.status.value,
+        "balance": str(risk.balance),
+        "equity": str(risk.equity),
+        "floor": str(risk.floor),
+        "as_of": None if risk.cursor is None else risk.cursor.isoformat(),
+    }
+
+
+class IngestTradeEventsHandler:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        notices: LiveNotices | None = None,
+        on_enforcement: Callable[[], None] | None = None,
+    ) -> None:
+        self._uow = uow
+        self._notices = notices
+        self._on_enforcement = on_enforcement or (lambda: None)
+
+    async def handle(self, events: Sequence[IncomingEvent]) -> list[IngestResult]:
+        results: dict[int, IngestResult] = {}
+        # Within a batch, exchange-time order (then the account's sequence) spares most re-evaluations.
+        order = sorted(range(len(events)), key=lambda i: (events[i].at, events[i].sequence or 0))
+        for index in order:
+            event = events[index]
+            outcome, live = await self._one(event)
+            results[index] = IngestResult(event.provider_event_id, outcome)
+            await self._send_live(live)
+        return [results[i] for i in range(len(events))]
+
+    async def _one(self, event: IncomingEvent) -> tuple[str, list[tuple[str, dict]]]:
+        live: list[tuple[str, dict]] = []
+        enforcement = False
+        outcome = APPLIED
+        async with self._uow() as uow:
+            store = uow.store
+            if event.event_type == QUOTE:
+                row_id = await store.store_event(event, None, APPLIED)
+                if row_id is None:
+                    return DUPLICATE, live
+                for account in await store.lock_holding(event.symbols):
+                    enforcement |= await self._advance(store, account, event, row_id, live)
+                await uow.commit()
+            else:
+                account = await store.lock_by_platform_id(event.platform_account_id)
+                if account is None:
+                    if await store.is_known_event(event.provider_event_id):
+                        return DUPLICATE, live
+                    fresh = await store.quarantine(event, "no monitored account has this platform account id")
+                    await uow.commit()
+                    if fresh:
+                        log.warning(
+                            "quarantined %s event %s for unknown platform account %s (sha256 %s)",
+                            event.event_type,
+                            event.provider_event_id,
+                            event.platform_account_id,
+                            event.payload_sha256,
+                        )
+                    return (QUARANTINED if fresh else DUPLICATE), live
+                applies = event.event_type == TRADE and account.status == MONITORING
+                if applies and event.is_flatten_echo:
+                    # The engine liquidated at the breach; the platform's own flatten fill must not reopen it.
+                    held = {p["symbol"] for p in (account.snapshot or {}).get("positions", [])}
+                    applies = event.fill.symbol in held
+                outcome = APPLIED if applies else RECORDED
+                row_id = await store.store_event(event, account.account_id, outcome)
+                if row_id is None:
+                    return DUPLICATE, live
+                if applies:
+                    enforcement = await self._advance(store, account, event, row_id, live)
+                await uow.commit()
+        if enforcement:
+            self._on_enforcement()
+        return outcome, live
+
+    async def _advance(
+        self,
+        store: MonitoringStore,
+        account: MonitoredAccount,
+        event: IncomingEvent,
+        row_id: int,
+        live: list[tuple[str, dict]],
+    ) -> bool:
+        risk = restore(account, account.snapshot)
+        status_before = risk.status
+        stored = StoredEvent(row_id, event.provider_event_id, event.fill, event.marks)
+        last = (account.last_event_at, account.last_event_row) if account.last_event_at is not None else None
+        if last is None or (event.at, row_id) >= last:
+            taken: list[TakenDecision] = apply_stored(risk, stored)
+            last_at, last_row = event.at, row_id
+        else:
+            risk, taken = await self._reevaluate(store, account, event, row_id)
+            last_at, last_row = last
+        snapshot = risk.to_snapshot()
+        await store.save_state(account, snapshot, risk.status.value, sorted(risk.positions), last_at, last_row)
+        if event.fill is not None or last_row != row_id:
+            await store.add_snapshot(account, last_at, last_row, snapshot)
+        notices = await record_decisions(store, account, taken, status_before, version=row_id)
+        user = account.user_id
+        live.extend((user, notice) for notice in notices)
+        live.append((user, risk_figures(account, risk)))
+        return any(getattr(t.decision, "severity", None) is not None for t in taken)
+
+    async def _reevaluate(
+        self, store: MonitoringStore, account: MonitoredAccount, event: IncomingEvent, row_id: int
+    ) -> tuple[AccountRisk, list[TakenDecision]]:
+        base = await store.last_snapshot_before(account, event.at, row_id)
+        if base is None:
+            risk, after = restore(account, None), None
+        else:
+            snapshot, at, row = base
+            risk, after = restore(account, snapshot), (at, row)
+        await store.drop_snapshots_from(account, event.at, row_id)
+        held = set(risk.positions)
+        events = await store.events_for_replay(account.account_id, after, held)
+        log.info(
+            "late event %s for account %s: re-evaluating %d events",
+            event.provider_event_id,
+            account.account_id,
+            len(events),
+        )
+        return risk, replay(risk, events)
+
+    async def _send_live(self, live: list[tuple[str, dict]]) -> None:
+        if self._notices is None:
+            return
+        for user_id, notice in live:
+            try:
+                await self._notices.risk_updated(user_id, notice)
+            except Exception:  # a live update is best effort: the state is committed and readable
+                log.warning("live notice to user %s failed", user_id, exc_info=True)

@@ -1,0 +1,26 @@
+"""Build an account's AccountRisk from its rule set and a snapshot, parsing each rule set once per process."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from libs.domain.rule_set import RuleSet, parse_rule_set
+from services.rules.application.monitored_account import MonitoredAccount
+from services.rules.domain.account_risk import AccountRisk
+
+
+@lru_cache(maxsize=4096)
+def _parsed(rule_set_json: str) -> RuleSet:
+    return parse_rule_set(json.loads(rule_set_json))
+
+
+def rule_set_of(account: MonitoredAccount) -> RuleSet:
+    return _parsed(json.dumps(account.rule_set, sort_keys=True))
+
+
+def restore(account: MonitoredAccount, snapshot: dict | None) -> AccountRisk:
+    rule_set = rule_set_of(account)
+    if snapshot is None:
+        return AccountRisk(rule_set)
+    return AccountRisk.from_snapshot(rule_set, snapshot)

@@ -1,0 +1,14 @@
+"""The rules service's own settings (DYNASTY_*), on top of what every service reads."""
+
+from __future__ import annotations
+
+from libs.platform.settings import ServiceSettings
+
+
+class RulesSettings(ServiceSettings):
+    # DYNASTY_YOURPROPFIRM_*: the names the devstack sets and production reads from Secrets Manager.
+    yourpropfirm_api_base: str = "http://127.0.0.1:8090"
+    yourpropfirm_api_key: str = "ypf_devstack_client_key"
+    yourpropfirm_webhook_secret: str | None = None
+    yourpropfirm_timeout_seconds: float = 5.0
+    rules_enforcement_poll_seconds: float = 0.5

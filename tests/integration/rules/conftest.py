@@ -1,0 +1,294 @@
+"""The rules service in process (real PostgreSQL and Redis, its gRPC server, inbox, enforcement worker) and the
+YourPropFirm simulator in a uvicorn thread, which receives our flatten and disable calls over HTTP.
+
+Events reach the service the way the gateway forwards them: signed YourPropFirm envelopes over gRPC. Accounts are
+activated the way the challenges relay does it: AccountActivated delivered to the EventsService inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import grpc
+import httpx
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from devstack.ypf_simulator.app import build_app as build_simulator
+from libs.platform.grpc_client import insecure_channel
+from libs.platform.service_main import build_server
+from services.rules.adapters.yourpropfirm.enforcement import YourPropFirmEnforcement
+from services.rules.main import Adapters, Background, build_wire
+from services.rules.settings import RulesSettings
+from tests.integration.standins.conftest import ServerThread, free_port
+from tests.unit.gateway.tokens import TestKeys
+
+YPF_KEY = "ypf_rules_client_key"
+WEBHOOK_SECRET = "ypf_rules_whsec"
+# Tuesday 3 February 2026, 09:00 in Chicago: inside the CME session, far from the day roll.
+SESSION_START = datetime(2026, 2, 3, 15, 0, tzinfo=UTC)
+
+
+def rule_set(max_loss: str = "2000.00", **blocks) -> dict:
+    return {
+        "start_balance": "50000.00",
+        "drawdown": {"mode": "static", "max_loss": max_loss, "lock": {"kind": "none"}},
+        **blocks,
+    }
+
+
+def sign(body: bytes, secret: str = WEBHOOK_SECRET, at: int | None = None) -> str:
+    stamp = int(time.time()) if at is None else at
+    return f"t={stamp},v1=" + hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def iso(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Platform:
+    """Builds YourPropFirm envelopes as the simulator sends them, numbering each account's trades."""
+
+    sequences: dict[str, int] = field(default_factory=dict)
+
+    def trade(
+        self,
+        account: str,
+        at: datetime,
+        symbol: str,
+        side: str,
+        size: int,
+        price: str,
+        *,
+        fees: str = "0.00",
+        order_id: str | None = None,
+        event_id: str | None = None,
+    ) -> dict:
+        sequence = self.sequences.get(account, 0) + 1
+        self.sequences[account] = sequence
+        trade_id = f"trd_{uuid.uuid4().hex[:20]}"
+        return {
+            "id": event_id or f"evt_{uuid.uuid4().hex}",
+            "type": "trade",
+            "accountId": account,
+            "sequence": sequence,
+            "cursor": sequence,
+            "occurredAt": iso(at),
+            "data": {
+                "id": trade_id,
+                "accountId": account,
+                "contractId": f"CON.F.US.{symbol}.H26",
+                "symbol": symbol,
+                "creationTimestamp": iso(at),
+                "price": price,
+                "profitAndLoss": None,
+                "fees": fees,
+                "side": side,
+                "size": size,
+                "voided": False,
+                "orderId": order_id or f"ord_{uuid.uuid4().hex[:16]}",
+                "sequence": sequence,
+                "cursor": sequence,
+            },
+        }
+
+    def quote(self, at: datetime, **prices: str) -> dict:
+        return {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "quote",
+            "accountId": None,
+            "sequence": int(at.timestamp() * 1000),
+            "cursor": None,
+            "occurredAt": iso(at),
+            "data": {
+                "quotes": [
+                    {"symbol": symbol, "contractId": f"CON.F.US.{symbol}.H26", "lastPrice": price, "timestamp": iso(at)}
+                    for symbol, price in prices.items()
+                ]
+            },
+        }
+
+    def account_snapshot(self, account: str, at: datetime) -> dict:
+        return {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "account",
+            "accountId": account,
+            "sequence": self.sequences.get(account, 0),
+            "cursor": None,
+            "occurredAt": iso(at),
+            "data": {"accountId": account, "balance": "50000.00", "canTrade": True},
+        }
+
+
+@dataclass
+class Rules:
+    channel: grpc.aio.Channel
+    keys: TestKeys
+    sim: httpx.AsyncClient
+    database_url: str
+    worker: object
+    platform: Platform = field(default_factory=Platform)
+
+    def stub(self):
+        from dynasty.rules.v1 import rules_service_pb2_grpc
+
+        return rules_service_pb2_grpc.RulesServiceStub(self.channel)
+
+    def auth(self, user_id: str | None = None, role: str = "trader") -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.keys.mint(user_id or str(uuid.uuid4()), role)}"),)
+
+    async def ingest(self, *envelopes: dict | bytes, signature: str | None = None):
+        from dynasty.rules.v1 import rules_service_pb2 as pb
+
+        events = []
+        for envelope in envelopes:
+            body = envelope if isinstance(envelope, bytes) else json.dumps(envelope).encode()
+            events.append(pb.PlatformEvent(body=body, signature=signature or sign(body)))
+        reply = await self.stub().IngestTradeEvents(pb.IngestTradeEventsRequest(events=events), timeout=30)
+        return [pb.IngestOutcome.Name(result.outcome) for result in reply.results]
+
+    async def deliver(self, event_type: str, payload: dict, *, aggregate_id: str, version: int = 1) -> bool:
+        from dynasty.events.v1 import events_service_pb2 as epb
+        from dynasty.events.v1 import events_service_pb2_grpc as epb_grpc
+
+        stamp = Timestamp()
+        stamp.FromDatetime(datetime.now(UTC))
+        reply = await epb_grpc.EventsServiceStub(self.channel).DeliverEvent(
+            epb.DeliverEventRequest(
+                event_id=str(uuid.uuid4()),
+                event_type=event_type,
+                source="challenges",
+                aggregate_id=aggregate_id,
+                aggregate_version=version,
+                occurred_at=stamp,
+                payload_json=json.dumps(payload),
+            ),
+            timeout=10,
+        )
+        return reply.duplicate
+
+    async def activate(
+        self, *, rules: dict | None = None, user_id: str | None = None, attempt: int = 1, phase: str = "phase_1"
+    ) -> tuple[str, str, str]:
+        """A new monitored account: (our account id, its platform account id, its trader)."""
+        reply = await self.sim.post(
+            "/client/v1/users",
+            json={
+                "email": f"{uuid.uuid4().hex[:10]}@traders.test",
+                "firstname": "Ada",
+                "lastname": "Lovelace",
+                "programId": "eval-50k",
+            },
+            headers={"X-Client-Key": YPF_KEY},
+        )
+        reply.raise_for_status()
+        platform_account = reply.json()["accounts"][0]["id"]
+        account_id = str(uuid.uuid4())
+        user_id = user_id or str(uuid.uuid4())
+        await self.deliver(
+            "AccountActivated",
+            {
+                "account_id": account_id,
+                "user_id": user_id,
+                "program_id": "eval-50k",
+                "phase": phase,
+                "attempt": attempt,
+                "rule_set": rules or rule_set(),
+                "platform_account_id": platform_account,
+            },
+            aggregate_id=account_id,
+        )
+        return account_id, platform_account, user_id
+
+    async def risk(self, account_id: str, user_id: str):
+        from dynasty.rules.v1 import rules_service_pb2 as pb
+
+        reply = await self.stub().GetRiskState(
+            pb.GetRiskStateRequest(account_id=account_id), metadata=self.auth(user_id)
+        )
+        return reply.state
+
+    async def violations(self, account_id: str, user_id: str | None = None, role: str = "trader"):
+        from dynasty.rules.v1 import rules_service_pb2 as pb
+
+        reply = await self.stub().ListViolations(
+            pb.ListViolationsRequest(account_id=account_id), metadata=self.auth(user_id, role)
+        )
+        return list(reply.violations)
+
+    async def query(self, sql: str, **params):
+        from sqlalchemy import text
+
+        from libs.platform.db import create_engine
+
+        engine = create_engine(self.database_url, "rules", pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                return (await conn.execute(text(sql), params)).mappings().all()
+        finally:
+            await engine.dispose()
+
+    async def commands(self, platform_account: str, within: float = 5.0, count: int = 2) -> list[dict]:
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            received = (await self.sim.get("/_sim/commands", params={"accountId": platform_account})).json()
+            commands = received["commands"] if isinstance(received, dict) else received
+            if len(commands) >= count or asyncio.get_running_loop().time() > deadline:
+                return commands
+            await asyncio.sleep(0.05)
+
+
+def money(value: str) -> Decimal:
+    return Decimal(value)
+
+
+@pytest.fixture
+async def rules(database_url, redis_url, tmp_path):
+    keys = TestKeys()
+    ypf_port = free_port()
+    ypf_url = f"http://127.0.0.1:{ypf_port}"
+    simulator = build_simulator(tmp_path / "ypf", client_key=YPF_KEY, webhook_url=None, webhook_secret=WEBHOOK_SECRET)
+    settings = RulesSettings(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        grpc_port=free_port(),
+        yourpropfirm_api_base=ypf_url,
+        yourpropfirm_api_key=YPF_KEY,
+        yourpropfirm_webhook_secret=WEBHOOK_SECRET,
+        rules_enforcement_poll_seconds=0.1,
+    )
+    background = Background()
+    platform = YourPropFirmEnforcement(ypf_url, YPF_KEY, backoff_seconds=0.01)
+
+    def wire(runtime):
+        return dataclasses.replace(
+            build_wire(Adapters(platform=platform), background, settings)(runtime), jwks_source=keys.jwks_source
+        )
+
+    server, _relay, sender, engine = await build_server("rules", settings, wire)
+    await server.start()
+    worker_task = asyncio.create_task(background.worker.run())
+    channel = insecure_channel(f"127.0.0.1:{server.port}")
+    with ServerThread(simulator, ypf_port):
+        async with httpx.AsyncClient(base_url=ypf_url, timeout=20) as sim:
+            yield Rules(channel=channel, keys=keys, sim=sim, database_url=database_url, worker=background.worker)
+    background.worker.stop()
+    await worker_task
+    await channel.close()
+    await platform.close()
+    await server.stop()
+    await sender.close()
+    await engine.dispose()
+
+
+__all__ = ["SESSION_START", "Rules", "money", "rule_set", "sign", "timedelta"]
