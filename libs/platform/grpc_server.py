@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from libs.platform.auth import TokenVerifier
+from libs.platform.grpc_client import message_size_options
 from libs.platform.grpc_errors import ErrorMappingInterceptor
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,8 @@ class ServiceServer:
     """Owns one grpc.aio server. `register` adds servicers; `service_names` lists them for health and reflection.
 
     `authenticator` verifies the access token each call carries (see grpc_errors); without one every caller is
-    anonymous, which only tests of unauthenticated paths should want.
+    anonymous, which only tests of unauthenticated paths should want. `max_message_bytes` raises the receive and
+    send limits for a service whose messages carry documents (identity's KYC uploads); None keeps gRPC's defaults.
     """
 
     def __init__(
@@ -37,6 +39,7 @@ class ServiceServer:
         grace_seconds: float = 5.0,
         readiness: Callable[[], Awaitable[bool]] | None = None,
         authenticator: TokenVerifier | None = None,
+        max_message_bytes: int | None = None,
     ) -> None:
         self.service = service
         self._address = f"{host}:{port}"
@@ -44,7 +47,7 @@ class ServiceServer:
         self._readiness = readiness
         self.server = grpc.aio.server(
             interceptors=[aio_server_interceptor(), ErrorMappingInterceptor(service, authenticator)],
-            options=[("grpc.so_reuseport", 0)],
+            options=[("grpc.so_reuseport", 0), *message_size_options(max_message_bytes)],
         )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

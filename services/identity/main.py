@@ -20,6 +20,9 @@ from libs.platform.settings import IdentitySettings
 
 SERVICE = "identity"
 EVENT_ROUTES: dict[str, tuple[str, ...]] = {}  # no consumer of identity events yet
+# A KYC document is up to 10 MiB (application/upload_kyc_document.MAX_DOCUMENT_BYTES) and travels whole in one
+# message (UploadKycDocument, GetKycDocument); gRPC refuses messages over 4 MiB unless the server says otherwise.
+MAX_MESSAGE_BYTES = 12 * 1024 * 1024
 
 
 @dataclass

@@ -9,6 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from dynasty.identity.v1 import identity_service_pb2 as pb
 from libs.platform.grpc_errors import current_caller
 from services.identity.application.common import Actor, ClientInfo, SessionTokens
+from services.identity.application.kyc_ports import KycDocument
 from services.identity.domain.kyc import KycCase, ReviewDecision
 from services.identity.domain.login_events import LoginEvent
 from services.identity.domain.tax_profile import TaxForm, TaxProfile
@@ -128,4 +129,16 @@ def kyc_case_to_pb(case: KycCase) -> pb.KycCase:
         verification_session_id=case.verification_session_id or "",
         notes=[note.text for note in case.notes],
         updated_at=timestamp(case.updated_at),
+    )
+
+
+def kyc_document_to_pb(document: KycDocument) -> pb.KycDocument:
+    """The description only: where the sealed object lies (object_key) stays inside identity."""
+    return pb.KycDocument(
+        document_id=str(document.document_id),
+        user_id=str(document.user_id),
+        kind=document.kind,
+        content_type=document.content_type,
+        size_bytes=document.size_bytes,
+        uploaded_at=timestamp(document.uploaded_at),
     )

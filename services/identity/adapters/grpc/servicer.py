@@ -32,6 +32,7 @@ from services.identity.application.list_users import ListUsers
 from services.identity.application.login import Login
 from services.identity.application.logout import Logout
 from services.identity.application.logout_everywhere import LogoutEverywhere
+from services.identity.application.read_kyc_document import ReadKycDocument
 from services.identity.application.refresh_session import RefreshSession
 from services.identity.application.register import Register
 from services.identity.application.review_kyc import ReviewKyc
@@ -40,6 +41,7 @@ from services.identity.application.set_tax_profile import SetTaxProfile
 from services.identity.application.start_oauth import StartOAuth
 from services.identity.application.step_up import StepUp
 from services.identity.application.suspend_user import SuspendUser
+from services.identity.application.upload_kyc_document import UploadKycDocument
 from services.identity.application.verify_email import VerifyEmail
 
 Handler = Callable[[Any], Awaitable[Any]]
@@ -75,9 +77,8 @@ class IdentityUseCases:
     get_kyc: Handler
     apply_kyc_verification_event: Handler
     review_kyc: Handler
-    # No RPC yet (the proto has none; see docs/runbooks/identity-kyc.md): used in-process and by the tests.
-    upload_kyc_document: Handler | None = None
-    read_kyc_document: Handler | None = None
+    upload_kyc_document: Handler
+    read_kyc_document: Handler
 
 
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
@@ -281,3 +282,17 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             )
         )
         return pb.ReviewKycResponse(kyc_case=m.kyc_case_to_pb(case))
+
+    async def UploadKycDocument(self, request: pb.UploadKycDocumentRequest, context) -> pb.UploadKycDocumentResponse:
+        document = await self._uc.upload_kyc_document(
+            UploadKycDocument(
+                actor=m.actor(), kind=request.kind, content_type=request.content_type, content=request.content
+            )
+        )
+        return pb.UploadKycDocumentResponse(document=m.kyc_document_to_pb(document))
+
+    async def GetKycDocument(self, request: pb.GetKycDocumentRequest, context) -> pb.GetKycDocumentResponse:
+        document, content = await self._uc.read_kyc_document(
+            ReadKycDocument(actor=m.actor(), document_id=request.document_id)
+        )
+        return pb.GetKycDocumentResponse(document=m.kyc_document_to_pb(document), content=content)
