@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.rules.adapters.sql.tables import enforcement_jobs
+from services.rules.adapters.yourpropfirm.enforcement import PlatformRefused
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)
@@ -106,6 +107,14 @@ class EnforcementWorker:
                 await self._notices.notify_user(payload["user_id"], payload["notice"])
             else:
                 raise ValueError(f"unknown enforcement job kind {job['kind']!r}")
+        except PlatformRefused as exc:
+            # Permanent: closed with the reason, for the runbook's query of refused enforcements (rules-enforcement).
+            log.error("enforcement job %s (%s) refused by the platform: %s", job["id"], job["kind"], exc)
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    update(j).where(j.c.id == job["id"]).values(done_at=func.now(), last_error=f"refused: {exc}"[:2000])
+                )
+            return
         except Exception as exc:
             backoff = min(300.0, 0.5 * 2 ** min(job["attempts"] + 1, 10))
             log.warning("enforcement job %s (%s) failed: %s", job["id"], job["kind"], exc)

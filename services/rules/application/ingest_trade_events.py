@@ -83,7 +83,7 @@ class IngestTradeEventsHandler:
                 row_id = await store.store_event(event, None, APPLIED)
                 if row_id is None:
                     return DUPLICATE, live
-                for account in await store.lock_holding(event.symbols):
+                for account in await store.lock_holding(event.symbols, event.at):
                     enforcement |= await self._advance(store, account, event, row_id, live)
                 await uow.commit()
             else:
@@ -131,10 +131,12 @@ class IngestTradeEventsHandler:
         stored = StoredEvent(row_id, event.provider_event_id, event.fill, event.marks)
         last = (account.last_event_at, account.last_event_row) if account.last_event_at is not None else None
         if last is None or (event.at, row_id) >= last:
+            if event.fill is None and not any(mark.symbol in risk.positions for mark in event.marks):
+                return False  # in order and none of the quote's symbols held: nothing moves
             taken: list[TakenDecision] = apply_stored(risk, stored)
             last_at, last_row = event.at, row_id
         else:
-            risk, taken = await self._reevaluate(store, account, event, row_id)
+            risk, taken = await self._reevaluate(store, account, event, row_id, until=last)
             last_at, last_row = last
         snapshot = risk.to_snapshot()
         await store.save_state(account, snapshot, risk.status.value, sorted(risk.positions), last_at, last_row)
@@ -147,8 +149,14 @@ class IngestTradeEventsHandler:
         return any(getattr(t.decision, "severity", None) is not None for t in taken)
 
     async def _reevaluate(
-        self, store: MonitoringStore, account: MonitoredAccount, event: IncomingEvent, row_id: int
+        self,
+        store: MonitoringStore,
+        account: MonitoredAccount,
+        event: IncomingEvent,
+        row_id: int,
+        until: tuple,
     ) -> tuple[AccountRisk, list[TakenDecision]]:
+        """Replay from the last snapshot before the late event up to the last event applied, nothing beyond."""
         base = await store.last_snapshot_before(account, event.at, row_id)
         if base is None:
             risk, after = restore(account, None), None
@@ -157,7 +165,7 @@ class IngestTradeEventsHandler:
             risk, after = restore(account, snapshot), (at, row)
         await store.drop_snapshots_from(account, event.at, row_id)
         held = set(risk.positions)
-        events = await store.events_for_replay(account.account_id, after, held)
+        events = await store.events_for_replay(account.account_id, after, until, held)
         log.info(
             "late event %s for account %s: re-evaluating %d events",
             event.provider_event_id,

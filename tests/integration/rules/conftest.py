@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -34,8 +35,15 @@ from tests.unit.gateway.tokens import TestKeys
 
 YPF_KEY = "ypf_rules_client_key"
 WEBHOOK_SECRET = "ypf_rules_whsec"
-# Tuesday 3 February 2026, 09:00 in Chicago: inside the CME session, far from the day roll.
-SESSION_START = datetime(2026, 2, 3, 15, 0, tzinfo=UTC)
+# Quotes are market-wide: one stored quote moves (and, late, re-evaluates) every account holding its symbol at
+# its instant. Tests share one database, so each test trades in a market window of its own: a random Tuesday far
+# in the future, 09:00 to 12:00 in Chicago (inside the CME session, far from the day roll).
+FIRST_TUESDAY = datetime(2031, 1, 7, 15, 0, tzinfo=UTC)
+
+
+def session_start() -> datetime:
+    rng = random.SystemRandom()
+    return FIRST_TUESDAY + timedelta(weeks=rng.randrange(3000), minutes=rng.randrange(0, 180, 10))
 
 
 def rule_set(max_loss: str = "2000.00", **blocks) -> dict:
@@ -138,6 +146,8 @@ class Rules:
     database_url: str
     worker: object
     platform: Platform = field(default_factory=Platform)
+    start: datetime = field(default_factory=session_start)
+    created: list[str] = field(default_factory=list)
 
     def stub(self):
         from dynasty.rules.v1 import rules_service_pb2_grpc
@@ -194,6 +204,7 @@ class Rules:
         reply.raise_for_status()
         platform_account = reply.json()["accounts"][0]["id"]
         account_id = str(uuid.uuid4())
+        self.created.append(account_id)
         user_id = user_id or str(uuid.uuid4())
         await self.deliver(
             "AccountActivated",
@@ -233,8 +244,9 @@ class Rules:
 
         engine = create_engine(self.database_url, "rules", pool_size=1)
         try:
-            async with engine.connect() as conn:
-                return (await conn.execute(text(sql), params)).mappings().all()
+            async with engine.begin() as conn:
+                result = await conn.execute(text(sql), params)
+                return result.mappings().all() if result.returns_rows else []
         finally:
             await engine.dispose()
 
@@ -281,7 +293,14 @@ async def rules(database_url, redis_url, tmp_path):
     channel = insecure_channel(f"127.0.0.1:{server.port}")
     with ServerThread(simulator, ypf_port):
         async with httpx.AsyncClient(base_url=ypf_url, timeout=20) as sim:
-            yield Rules(channel=channel, keys=keys, sim=sim, database_url=database_url, worker=background.worker)
+            fixture = Rules(channel=channel, keys=keys, sim=sim, database_url=database_url, worker=background.worker)
+            yield fixture
+    if fixture.created:
+        # Later tests' quotes must not keep locking and moving this test's accounts.
+        await fixture.query(
+            "UPDATE rules.monitored_accounts SET status = 'stopped' WHERE account_id = ANY(CAST(:ids AS uuid[]))",
+            ids=fixture.created,
+        )
     background.worker.stop()
     await worker_task
     await channel.close()
@@ -289,6 +308,3 @@ async def rules(database_url, redis_url, tmp_path):
     await server.stop()
     await sender.close()
     await engine.dispose()
-
-
-__all__ = ["SESSION_START", "Rules", "money", "rule_set", "sign", "timedelta"]

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import redis.asyncio as aioredis
 
-from tests.integration.rules.conftest import SESSION_START, Rules, money
+from tests.integration.rules.conftest import Rules, money
 
 
 async def test_a_mark_below_the_floor_fails_the_account_and_enforces_it_on_the_platform(rules: Rules, redis_url):
@@ -26,12 +26,12 @@ async def test_a_mark_below_the_floor_fails_the_account_and_enforces_it_on_the_p
     assert reply.status_code == 201, reply.text
     await rules.sim.post("/_sim/quotes", json={"symbol": "ES", "price": "4959.75"})
 
-    fill = rules.platform.trade(platform_account, SESSION_START, "ES", "buy", 1, "5000.00")
+    fill = rules.platform.trade(platform_account, rules.start, "ES", "buy", 1, "5000.00")
     assert await rules.ingest(fill) == ["INGEST_OUTCOME_APPLIED"]
     state = await rules.risk(account_id, user_id)
     assert (state.status, money(state.balance), money(state.floor)) == ("active", money("50000.00"), money("48000"))
 
-    breach_mark = rules.platform.quote(SESSION_START + timedelta(minutes=5), ES="4959.75")
+    breach_mark = rules.platform.quote(rules.start + timedelta(minutes=5), ES="4959.75")
     assert await rules.ingest(breach_mark) == ["INGEST_OUTCOME_APPLIED"]
 
     state = await rules.risk(account_id, user_id)
@@ -75,13 +75,13 @@ async def test_a_mark_below_the_floor_fails_the_account_and_enforces_it_on_the_p
 
 async def test_the_platforms_own_flatten_fill_does_not_reopen_what_the_engine_liquidated(rules: Rules):
     account_id, platform_account, user_id = await rules.activate()
-    await rules.ingest(rules.platform.trade(platform_account, SESSION_START, "ES", "buy", 1, "5000.00"))
-    await rules.ingest(rules.platform.quote(SESSION_START + timedelta(minutes=5), ES="4959.75"))
+    await rules.ingest(rules.platform.trade(platform_account, rules.start, "ES", "buy", 1, "5000.00"))
+    await rules.ingest(rules.platform.quote(rules.start + timedelta(minutes=5), ES="4959.75"))
     before = await rules.risk(account_id, user_id)
 
     echo = rules.platform.trade(
         platform_account,
-        SESSION_START + timedelta(minutes=5, seconds=1),
+        rules.start + timedelta(minutes=5, seconds=1),
         "ES",
         "sell",
         1,
@@ -95,12 +95,12 @@ async def test_the_platforms_own_flatten_fill_does_not_reopen_what_the_engine_li
 
 async def test_a_second_breach_event_after_failure_enforces_nothing_more(rules: Rules):
     account_id, platform_account, _user_id = await rules.activate()
-    await rules.ingest(rules.platform.trade(platform_account, SESSION_START, "ES", "buy", 1, "5000.00"))
-    await rules.ingest(rules.platform.quote(SESSION_START + timedelta(minutes=5), ES="4959.75"))
+    await rules.ingest(rules.platform.trade(platform_account, rules.start, "ES", "buy", 1, "5000.00"))
+    await rules.ingest(rules.platform.quote(rules.start + timedelta(minutes=5), ES="4959.75"))
     await rules.ingest(
-        rules.platform.trade(platform_account, SESSION_START + timedelta(minutes=6), "ES", "buy", 2, "4950.00")
+        rules.platform.trade(platform_account, rules.start + timedelta(minutes=6), "ES", "buy", 2, "4950.00")
     )
-    await rules.ingest(rules.platform.quote(SESSION_START + timedelta(minutes=7), ES="4900.00"))
+    await rules.ingest(rules.platform.quote(rules.start + timedelta(minutes=7), ES="4900.00"))
     outbox = await rules.query("SELECT event_type FROM rules.outbox WHERE aggregate_id = :a", a=account_id)
     assert [r["event_type"] for r in outbox] == ["AccountBreached"]
     jobs = await rules.query(

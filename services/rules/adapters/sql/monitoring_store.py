@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,11 +81,22 @@ class SqlMonitoringStore:
         row = (await self.session.execute(query)).mappings().first()
         return None if row is None else _account(row)
 
-    async def lock_holding(self, symbols: tuple[str, ...]) -> list[MonitoredAccount]:
+    async def lock_holding(self, symbols: tuple[str, ...], since: datetime) -> list[MonitoredAccount]:
+        """The accounts a quote at `since` may move, locked in id order: those holding one of its symbols now, and
+        those that traded one of them after `since` (they may have held it then: a late quote re-evaluates them)."""
+        t = trade_events
+        traded_since = select(t.c.account_id).where(
+            t.c.event_type == "trade",
+            t.c.outcome == "applied",
+            t.c.exchange_at > since,
+            t.c.symbols.overlap(list(symbols)),
+        )
         query = (
             _joined()
             .where(
-                risk_states.c.held_symbols.overlap(list(symbols)),
+                or_(
+                    risk_states.c.held_symbols.overlap(list(symbols)), monitored_accounts.c.account_id.in_(traded_since)
+                ),
                 monitored_accounts.c.status == MONITORING,
             )
             .order_by(monitored_accounts.c.account_id)
@@ -203,11 +214,17 @@ class SqlMonitoringStore:
         return [dict(row) for row in rows.mappings().all()]
 
     async def events_for_replay(
-        self, account_id: uuid.UUID, after: tuple[datetime, int] | None, held_symbols: set[str]
+        self,
+        account_id: uuid.UUID,
+        after: tuple[datetime, int] | None,
+        until: tuple[datetime, int],
+        held_symbols: set[str],
     ) -> list[StoredEvent]:
-        """The account's applied fills after `after` and the quotes of any symbol it could hold meanwhile."""
+        """The account's applied fills in (after, until] and the quotes of any symbol it could hold meanwhile."""
         t = trade_events
-        later = [] if after is None else [tuple_(t.c.exchange_at, t.c.id) > tuple_(*after)]
+        later = [tuple_(t.c.exchange_at, t.c.id) <= tuple_(*until)]
+        if after is not None:
+            later.append(tuple_(t.c.exchange_at, t.c.id) > tuple_(*after))
         fills = (
             await self.session.execute(
                 select(t.c.id, t.c.provider_event_id, t.c.payload, t.c.symbols, t.c.exchange_at).where(

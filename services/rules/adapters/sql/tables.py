@@ -73,6 +73,12 @@ trade_events = Table(
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 Index("ix_trade_events_account_time", trade_events.c.account_id, trade_events.c.exchange_at, trade_events.c.id)
+# A late quote finds the accounts that traded its symbols after it through this one.
+Index(
+    "ix_trade_events_trades_time",
+    trade_events.c.exchange_at,
+    postgresql_where=text("event_type = 'trade'"),
+)
 Index(
     "ix_trade_events_quotes_time",
     trade_events.c.exchange_at,

@@ -12,6 +12,10 @@ class PlatformUnavailable(Exception):
     """The platform did not carry the command out this time; the job is retried later under the same key."""
 
 
+class PlatformRefused(Exception):
+    """A 4xx: the platform will never carry this command out (an unknown account); retrying cannot help."""
+
+
 class _Retryable(Exception):
     pass
 
@@ -64,5 +68,5 @@ class YourPropFirmEnforcement:
         except (_Retryable, httpx.TransportError) as exc:
             raise PlatformUnavailable(str(exc) or type(exc).__name__) from None
         if reply.status_code >= 400:
-            raise PlatformUnavailable(f"{path}: {reply.status_code} {reply.text[:200]}")
+            raise PlatformRefused(f"{path}: {reply.status_code} {reply.text[:200]}")
         return reply.json()
