@@ -45,10 +45,13 @@ class LaunchStack(Stack):
     (the devstack's default of one at a time keeps creation order for the tests, and is not what Stripe does)."""
 
     webhook_concurrency: int = 4
+    profile_to: str | None = None  # a file: run the challenges service under cProfile (where does its CPU go?)
 
     def _spawn(self, name: str, command: list[str]) -> None:
         if name == "stripe":
             command = [*command, "--webhook-concurrency", str(self.webhook_concurrency)]
+        if name == "challenges" and self.profile_to:
+            command = [command[0], "-m", "cProfile", "-o", self.profile_to, *command[1:]]
         super()._spawn(name, command)
 
 
@@ -95,6 +98,7 @@ async def run(args: argparse.Namespace) -> int:
         log=lambda m: None,
     )
     stack.webhook_concurrency = args.webhook_concurrency
+    stack.profile_to = args.profile_challenges
     stack.start(timeout=120)
     try:
         return await measure(stack, own_url, redis_url, args)
@@ -113,11 +117,17 @@ async def measure(stack: Stack, database_url: str, redis_url: str, args: argpars
         httpx.AsyncClient(base_url=stack.gateway_url, timeout=60, limits=limits) as http,
         httpx.AsyncClient(base_url=stack.stripe_url, timeout=60, limits=limits) as stripe_control,
     ):
+        # As the production Stripe endpoint is configured (ADR 0050): subscribed to the event types we act on only.
+        from gateway.stripe_events.challenges import EVENT_PREFIXES
+
+        enabled = [*EVENT_PREFIXES, "identity.verification_session.*"]
+        (await stripe_control.post("/_standin/config", json={"enabled_events": enabled})).raise_for_status()
         started_setup = time.monotonic()
         traders = await register(http, stack, args.traders)
         print(f"registered {len(traders)} traders in {time.monotonic() - started_setup:.1f}s (not timed)")
 
-        paid_at: dict[str, float] = {}  # user id + n -> when the pay call answered
+        paid_at: dict[str, float] = {}  # order id -> when the pay call answered
+        paid_wall: dict[str, float] = {}  # the same, wall clock, to compare with the database's timestamps
         active_at: list[tuple[str, float]] = []
         redis = create_redis(redis_url)
         pubsub = redis.pubsub()
@@ -152,6 +162,7 @@ async def measure(stack: Stack, database_url: str, redis_url: str, args: argpars
                 failures.append(f"pay {i}: {paid.status_code} {paid.text[:200]}")
                 return
             paid_at[order["id"]] = time.monotonic()
+            paid_wall[order["id"]] = time.time()
             order_of_session[session_id] = order["id"]
 
         t0 = time.monotonic()
@@ -187,6 +198,15 @@ async def measure(stack: Stack, database_url: str, redis_url: str, args: argpars
                 await conn.execute(text("SELECT order_id::text, count(*) FROM challenges.trading_accounts GROUP BY 1"))
             ).all()
         )
+        stages = (
+            await conn.execute(
+                text(
+                    "SELECT a.order_id::text AS order_id, extract(epoch FROM a.created_at) AS created,"
+                    " extract(epoch FROM j.done_at) AS done FROM challenges.trading_accounts a"
+                    " JOIN challenges.provisioning_jobs j USING (account_id)"
+                )
+            )
+        ).all()
         platform_ids = (
             await conn.execute(text("SELECT count(DISTINCT platform_account_id) FROM challenges.trading_accounts"))
         ).scalar_one()
@@ -204,6 +224,13 @@ async def measure(stack: Stack, database_url: str, redis_url: str, args: argpars
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
         print(f"payment -> account active: p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {latencies[-1]:.0f} ms")
         print(f"purchase_payment_to_active_p99_ms {p99:.0f}")
+    # Where the time goes: payment -> webhook applied (account row created), then -> provisioned (job done).
+    to_webhook = sorted((float(r.created) - paid_wall[r.order_id]) * 1000 for r in stages if r.order_id in paid_wall)
+    to_platform = sorted((float(r.done) - float(r.created)) * 1000 for r in stages if r.done is not None)
+    for label, values in (("payment -> webhook applied", to_webhook), ("webhook applied -> provisioned", to_platform)):
+        if values:
+            p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+            print(f"  {label}: p50 {statistics.median(values):.0f} ms, p99 {p99:.0f} ms")
     print(f"lost {len(lost)}, duplicated {len(duplicated)}, not active {len(not_active)}")
     try:
         load = os.getloadavg()
@@ -220,6 +247,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--traders", type=int, default=100)
     parser.add_argument("--webhook-concurrency", type=int, default=4, help="the stand-in's deliveries in flight")
+    parser.add_argument("--profile-challenges", metavar="FILE", help="cProfile the challenges service into FILE")
     args = parser.parse_args()
     from libs.platform.protogen import ensure_generated
 

@@ -92,8 +92,9 @@ class StripePayments:
 
 def verify_event(payload: bytes, signature: str, secret: str, tolerance: int = 300) -> dict[str, Any]:
     """The service checks Stripe's signature again (defence in depth): only Stripe-signed events move money here.
+    The SDK's own check (HMAC and timestamp tolerance), without building a StripeObject we would not use.
     Raises stripe.SignatureVerificationError or ValueError."""
-    stripe.Webhook.construct_event(payload, signature, secret, tolerance=tolerance)
+    stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
     return json.loads(payload)
 
 
