@@ -12,6 +12,7 @@ UserStatusName = Literal["pending_verification", "active", "suspended", "termina
 KycStatusName = Literal["not_started", "pending", "approved", "rejected", "needs_review"]
 KycDecisionName = Literal["approve", "reject", "needs_review"]
 TaxFormName = Literal["w9", "w8ben"]
+KycDocumentKind = Literal["id_document", "proof_of_address", "selfie", "other"]
 
 ROLES: dict[int, str] = {1: "trader", 2: "support", 3: "admin"}
 USER_STATUSES: dict[int, str] = {1: "pending_verification", 2: "active", 3: "suspended", 4: "terminated"}
@@ -92,6 +93,17 @@ class KycSessionOut(BaseModel):
     kyc_case: KycCaseOut
 
 
+class KycDocumentOut(BaseModel):
+    """A stored KYC document's description; the bytes are only ever served to staff, by the admin route."""
+
+    id: str
+    user_id: str
+    kind: str
+    content_type: str
+    size_bytes: int
+    uploaded_at: datetime | None
+
+
 class TaxProfileOut(BaseModel):
     form: TaxFormName | None
     legal_name: str
@@ -165,4 +177,15 @@ def tax_profile_out(t) -> TaxProfileOut:
         country=t.country,
         address=t.address,
         updated_at=timestamp_or_none(t.updated_at),
+    )
+
+
+def kyc_document_out(d) -> KycDocumentOut:
+    return KycDocumentOut(
+        id=d.document_id,
+        user_id=d.user_id,
+        kind=d.kind,
+        content_type=d.content_type,
+        size_bytes=d.size_bytes,
+        uploaded_at=timestamp_or_none(d.uploaded_at),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from gateway.auth import Admin, Staff
@@ -25,11 +26,14 @@ from gateway.identity_models import (
     login_event_out,
     user_out,
 )
+from gateway.problems import problem
 from gateway.routers.identity_calls import identity_rpc
 
 router = APIRouter(prefix="/v1/admin/users", tags=["admin: users"])
 
 UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+DocumentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+DOCUMENT_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 Reason = Annotated[str, Field(min_length=1, max_length=1000, description="Why; recorded in the audit log")]
 
 
@@ -143,6 +147,42 @@ async def review_kyc(request: Request, claims: Staff, user_id: UserId, body: Kyc
     message = pb.ReviewKycRequest(user_id=user_id, decision=code_of(KYC_DECISIONS, body.decision), notes=body.notes)
     reply = await identity_rpc(request, "ReviewKyc", message, claims)
     return kyc_case_out(reply.kyc_case)
+
+
+@router.get(
+    "/{user_id}/kyc/documents/{document_id}",
+    response_class=Response,
+    summary="A user's KYC document, decrypted (support, admin; audited)",
+    responses={
+        200: {
+            "description": "The document's bytes, in the media type it was uploaded with",
+            "content": {media: {} for media in DOCUMENT_EXTENSIONS},
+        },
+        404: {"description": "No such document, or not this user's"},
+    },
+)
+async def get_user_kyc_document(request: Request, claims: Staff, user_id: UserId, document_id: DocumentId):
+    reply = await identity_rpc(request, "GetKycDocument", _pb().GetKycDocumentRequest(document_id=document_id), claims)
+    document = reply.document
+    if document.user_id.lower() != user_id.lower():
+        # Identity finds documents by id alone; a URL naming another user must not serve this one.
+        return problem(
+            404,
+            f"user {user_id} has no document {document_id}",
+            reason="KYC_DOCUMENT_NOT_FOUND",
+            instance=request.url.path,
+        )
+    extension = DOCUMENT_EXTENSIONS.get(document.content_type, "bin")
+    return Response(
+        content=reply.content,
+        media_type=document.content_type,
+        headers={
+            # Personal data: no browser or proxy keeps a copy, and the browser never guesses another type.
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'attachment; filename="{document.kind}-{document.document_id}.{extension}"',
+        },
+    )
 
 
 @router.get("/{user_id}/logins", response_model=LoginEventList, summary="A user's login history (support, admin)")

@@ -39,6 +39,14 @@ SESSION = pb.Session(
 )
 KYC = pb.KycCase(user_id=USER.user_id, status=pb.KYC_STATUS_PENDING, updated_at=NOW)
 TAX = pb.TaxProfile(form=pb.TAX_FORM_W9, legal_name="T", tin_masked="*****6789", country="US", address="1 St")
+KYC_DOCUMENT = pb.KycDocument(
+    document_id="00000000-0000-4000-8000-0000000d0c01",
+    user_id=USER.user_id,
+    kind="proof_of_address",
+    content_type="application/pdf",
+    size_bytes=len(b"%PDF-1.7 canned utility bill"),
+    uploaded_at=NOW,
+)
 LOGIN = pb.LoginEvent(at=NOW, ip="203.0.113.9", user_agent="ua", country="US", succeeded=True, outcome="ok")
 
 
@@ -49,6 +57,7 @@ class CannedIdentity(pb_grpc.IdentityServiceServicer):
         self.jwks: dict = {"keys": []}  # what GetJwks serves
         self.calls: list[tuple[str, object, dict[str, str]]] = []
         self.refuse_next: DomainError | None = None  # make the next call fail with this error
+        self.kyc_document_content = b"%PDF-1.7 canned utility bill"  # what GetKycDocument serves
 
     async def _answer(self, method: str, request, context, reply):
         self.calls.append((method, request, dict(context.invocation_metadata() or ())))
@@ -154,6 +163,23 @@ class CannedIdentity(pb_grpc.IdentityServiceServicer):
         reply = pb.SetIpAllowListResponse(cidrs=list(request.cidrs))
         return await self._answer("SetIpAllowList", request, context, reply)
 
+    async def UploadKycDocument(self, request, context):
+        # Echo what arrived, so a test sees the bytes and media type the gateway forwarded.
+        document = pb.KycDocument()
+        document.CopyFrom(KYC_DOCUMENT)
+        document.kind, document.content_type = request.kind, request.content_type
+        document.size_bytes = len(request.content)
+        reply = pb.UploadKycDocumentResponse(document=document)
+        return await self._answer("UploadKycDocument", request, context, reply)
+
+    async def GetKycDocument(self, request, context):
+        document = pb.KycDocument()
+        document.CopyFrom(KYC_DOCUMENT)
+        document.document_id = request.document_id or KYC_DOCUMENT.document_id
+        document.size_bytes = len(self.kyc_document_content)
+        reply = pb.GetKycDocumentResponse(document=document, content=self.kyc_document_content)
+        return await self._answer("GetKycDocument", request, context, reply)
+
 
 PROGRAM = cpb.Program(
     program_id="eval-50k",
@@ -180,7 +206,8 @@ class CannedChallenges(cpb_grpc.ChallengesServiceServicer):
 class FakeUpstream:
     def __init__(self) -> None:
         self.identity = CannedIdentity()
-        self.server = grpc.aio.server()
+        # Identity's own limit (services/identity/main.MAX_MESSAGE_BYTES), so 10 MiB documents can be exercised.
+        self.server = grpc.aio.server(options=[("grpc.max_receive_message_length", 12 * 1024 * 1024)])
         pb_grpc.add_IdentityServiceServicer_to_server(self.identity, self.server)
         cpb_grpc.add_ChallengesServiceServicer_to_server(CannedChallenges(), self.server)
         self.health = health.aio.HealthServicer()

@@ -96,11 +96,24 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/me/tax-profile"): Probe(SIGNED_IN),
     ("POST", "/v1/kyc/session"): Probe(SIGNED_IN, json={"return_url": "https://app.example.com/kyc"}),
     ("GET", "/v1/kyc"): Probe(SIGNED_IN),
+    # The raw document as the body: a form dict stands in for the file's bytes; Content-Type names the media type.
+    ("POST", "/v1/kyc/documents"): Probe(
+        SIGNED_IN,
+        201,
+        params={"kind": "proof_of_address"},
+        data={"page": "1"},
+        headers={"Content-Type": "application/pdf"},
+    ),
     ("GET", "/v1/admin/users"): Probe(STAFF),
     ("GET", "/v1/admin/users/{user_id}"): Probe(STAFF, path=f"/v1/admin/users/{USER_ID}"),
     ("GET", "/v1/admin/users/{user_id}/kyc"): Probe(STAFF, path=f"/v1/admin/users/{USER_ID}/kyc"),
     ("POST", "/v1/admin/users/{user_id}/kyc/review"): Probe(
         STAFF, path=f"/v1/admin/users/{USER_ID}/kyc/review", json={"decision": "approve", "notes": "documents fine"}
+    ),
+    # The canned document belongs to the fake peer's user (fake_upstream.USER), so the path names that user.
+    ("GET", "/v1/admin/users/{user_id}/kyc/documents/{document_id}"): Probe(
+        STAFF,
+        path="/v1/admin/users/00000000-0000-4000-8000-000000000001/kyc/documents/00000000-0000-4000-8000-0000000d0c01",
     ),
     ("GET", "/v1/admin/users/{user_id}/logins"): Probe(STAFF, path=f"/v1/admin/users/{USER_ID}/logins"),
     ("POST", "/v1/admin/users/{user_id}/suspend"): Probe(
