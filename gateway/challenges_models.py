@@ -48,6 +48,12 @@ class OrderOut(BaseModel):
     promotion_code: str | None = None
     created_at: datetime
     account_id: str | None = Field(default=None, description="The account the order bought, once paid")
+    reset_account_id: str | None = Field(default=None, description="For a reset order, the account it resets")
+
+
+class ResetIn(BaseModel):
+    success_url: str = Field(max_length=2048, examples=["https://app.dynasty.local/accounts/reset/done"])
+    cancel_url: str = Field(max_length=2048, examples=["https://app.dynasty.local/accounts"])
 
 
 class AttemptOut(BaseModel):
@@ -98,6 +104,7 @@ def order_out(order: Any, account_id: str = "") -> OrderOut:
         promotion_code=order.promotion_code or None,
         created_at=order.created_at.ToDatetime(tzinfo=UTC),
         account_id=account_id or None,
+        reset_account_id=order.reset_account_id or None,
     )
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 
 from gateway.auth import require_role
-from gateway.challenges_models import AccountList, AccountOut, account_out
+from gateway.challenges_models import AccountList, AccountOut, OrderOut, ResetIn, account_out, order_out
 from gateway.client import call_metadata
 from libs.platform.auth import Claims
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 Reader = Annotated[Claims, Depends(require_role("trader", "support", "admin"))]
+Trader = Annotated[Claims, Depends(require_role("trader"))]
 
 
 @router.get("", response_model=AccountList, summary="The caller's trading accounts, newest first")
@@ -48,3 +49,30 @@ async def get_account(request: Request, account_id: str, claims: Reader) -> Acco
         pb.GetAccountRequest(account_id=account_id), timeout=upstreams.timeout, metadata=call_metadata(request, claims)
     )
     return account_out(reply.account)
+
+
+@router.post(
+    "/{account_id}/reset",
+    response_model=OrderOut,
+    status_code=201,
+    summary="Buy a reset (a new attempt at phase 1): answers the reset order with its Stripe Checkout URL",
+    responses={409: {"description": "The account cannot be reset now (its status, or failed for fraud)"}},
+)
+async def reset_account(
+    request: Request,
+    account_id: str,
+    body: ResetIn,
+    claims: Trader,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+) -> OrderOut:
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    reply = await upstreams.challenges().CreateResetOrder(
+        pb.CreateResetOrderRequest(
+            request_id=idempotency_key, account_id=account_id, success_url=body.success_url, cancel_url=body.cancel_url
+        ),
+        timeout=upstreams.timeout,
+        metadata=call_metadata(request, claims),
+    )
+    return order_out(reply.order)

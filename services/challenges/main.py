@@ -55,6 +55,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from services.challenges.application.change_account_standing import ChangeAccountStandingHandler
         from services.challenges.application.create_order import CreateOrderHandler
         from services.challenges.application.create_program_version import CreateProgramVersionHandler
+        from services.challenges.application.create_reset_order import CreateResetOrderHandler
         from services.challenges.application.get_account import GetAccountHandler
         from services.challenges.application.get_order import GetOrderHandler
         from services.challenges.application.get_program import GetProgramHandler
@@ -111,6 +112,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
                 get_account=GetAccountHandler(uow),
                 change_standing=ChangeAccountStandingHandler(uow, runtime.clock),
                 refund_account=RefundAccountHandler(uow, payments, runtime.clock),
+                create_reset_order=CreateResetOrderHandler(uow, payments, runtime.clock),
                 webhook_secret=lambda: settings.stripe_webhook_secret,
             ),
         )

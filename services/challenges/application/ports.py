@@ -121,6 +121,10 @@ class TradingPlatform(Protocol):
         idempotency_prefix: str,
     ) -> PlatformCredentials: ...
 
+    async def reset_account(self, platform_account_id: str, *, reason: str, idempotency_key: str) -> int:
+        """A new attempt on the platform (balance back to the start, trading enabled); returns its attempt number."""
+        ...
+
 
 class UserDirectory(Protocol):
     """Who the caller is beyond the token: the email identity holds (credentials are mailed there)."""
@@ -186,10 +190,23 @@ class ProvisioningJobs(Protocol):
     async def retry_later(self, account_id: UUID, now: datetime, error: str) -> None: ...
 
 
+class PlatformResets(Protocol):
+    async def enqueue(self, order_id: UUID, account_id: UUID) -> None: ...
+
+    async def account_of(self, order_id: UUID) -> UUID | None: ...
+
+    async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[UUID]: ...
+
+    async def complete(self, order_id: UUID, now: datetime) -> None: ...
+
+    async def retry_later(self, order_id: UUID, now: datetime, error: str) -> None: ...
+
+
 class ChallengesUnitOfWork(CatalogueUnitOfWork, Protocol):
     orders: OrderRepository
     accounts: AccountRepository
     stripe_events: StripeEventStore
     provisioning: ProvisioningJobs
+    platform_resets: PlatformResets
 
     async def __aenter__(self) -> ChallengesUnitOfWork: ...

@@ -66,12 +66,48 @@ class ProvisionAccountsWorker:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Provision what is due now; returns how many accounts became active."""
+        """Provision (and reset on the platform) what is due now; returns how many jobs completed."""
         async with self._uow() as uow:
             claimed = await uow.provisioning.claim_due(self._clock.now(), LEASE, self._batch_size)
+            resets = await uow.platform_resets.claim_due(self._clock.now(), LEASE, self._batch_size)
             await uow.commit()
-        results = await asyncio.gather(*(self._provision_one(account_id) for account_id in claimed))
-        return sum(1 for activated in results if activated)
+        results = await asyncio.gather(
+            *(self._provision_one(account_id) for account_id in claimed),
+            *(self._reset_one(order_id) for order_id in resets),
+        )
+        return sum(1 for done in results if done)
+
+    async def _reset_one(self, order_id: UUID) -> bool:
+        """Apply a paid reset on the platform (the account's new attempt already started in our records)."""
+        async with self._slots:
+            try:
+                async with self._uow() as uow:
+                    account_id = await uow.platform_resets.account_of(order_id)
+                    account = await uow.accounts.get(account_id) if account_id else None
+                if account is None or account.platform is None:
+                    raise RuntimeError(f"reset order {order_id} has no provisioned account")
+                attempt = await self._platform.reset_account(
+                    account.platform.account_id,
+                    reason="paid reset",
+                    idempotency_key=f"order:{order_id}:platform-reset",
+                )
+                async with self._uow() as uow:
+                    await uow.platform_resets.complete(order_id, self._clock.now())
+                    await uow.commit()
+            except Exception as exc:  # retried later under the same key: the platform resets once
+                log.warning("platform reset for order %s failed, will retry: %s", order_id, exc)
+                async with self._uow() as uow:
+                    await uow.platform_resets.retry_later(order_id, self._clock.now(), str(exc) or type(exc).__name__)
+                    await uow.commit()
+                return False
+        try:
+            await self._notifier.notify_user(
+                account.user_id,
+                {"type": "account.reset", "account_id": str(account.account_id), "platform_attempt": attempt},
+            )
+        except Exception as exc:
+            log.warning("could not publish the reset notice for %s: %s", account.account_id, exc)
+        return True
 
     async def _provision_one(self, account_id: UUID) -> bool:
         async with self._slots:

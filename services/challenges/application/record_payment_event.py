@@ -16,11 +16,12 @@ from uuid import UUID
 
 from libs.domain.audit import AuditEntry
 from libs.domain.clock import Clock
+from libs.domain.errors import FailedPrecondition, InvalidTransition
 from libs.domain.ids import new_uuid
 from libs.domain.money import Money
 from services.challenges.application.ports import ChallengesUnitOfWork, PaymentProvider
 from services.challenges.domain.account import AccountStatus, PhaseSnapshot, TradingAccount
-from services.challenges.domain.order import Order, PaymentOutcome
+from services.challenges.domain.order import Order, OrderKind, PaymentOutcome
 
 log = logging.getLogger(__name__)
 STRIPE_ACTOR = "stripe"
@@ -108,6 +109,8 @@ class RecordPaymentEventHandler:
         if notice.kind is NoticeKind.PAYMENT_SUCCEEDED and notice.payment_intent_id and notice.amount is not None:
             result = order.record_payment(notice.payment_intent_id, notice.amount, now)
             await uow.orders.save(order)
+            if result is PaymentOutcome.FIRST and order.kind is OrderKind.RESET:
+                return await self._reset_account(uow, order, notice, now)
             if result is PaymentOutcome.FIRST:
                 account = await self._open_account(uow, order, now)
                 await self._audit(
@@ -156,6 +159,49 @@ class RecordPaymentEventHandler:
         if notice.kind in (NoticeKind.DISPUTE_OPENED, NoticeKind.DISPUTE_CLOSED):
             return await self._apply_dispute(uow, order, notice, now), None
         return "ignored", None
+
+    async def _reset_account(
+        self, uow: ChallengesUnitOfWork, order: Order, notice: PaymentNotice, now
+    ) -> tuple[str, UUID | None]:
+        account = await uow.accounts.get(order.reset_account_id, for_update=True) if order.reset_account_id else None
+        try:
+            if account is None:
+                raise FailedPrecondition("the account to reset is gone", reason="NOT_FOUND")
+            before = account.status.value
+            account.reset(now)
+        except (InvalidTransition, FailedPrecondition) as refused:
+            # The account changed between checkout and payment (closed, failed for fraud): the trader gets the
+            # money back rather than a reset they cannot use.
+            refund_id = await self._payments.refund(
+                notice.payment_intent_id or "",
+                reason="requested_by_customer",
+                idempotency_key=f"order:{order.order_id}:reset-refused:refund",
+            )
+            await self._audit(
+                uow, order, "order.reset_refused_refunded", {"reason": refused.message, "refund_id": refund_id}
+            )
+            return "reset_refused_refunded", None
+        await uow.accounts.save(account)
+        await uow.platform_resets.enqueue(order.order_id, account.account_id)
+        await uow.audit.append(
+            AuditEntry(
+                occurred_at=now,
+                actor_id=order.user_id,
+                actor_role="trader",
+                ip=None,
+                action="account.reset",
+                subject_type="account",
+                subject_id=str(account.account_id),
+                before={"status": before},
+                after={
+                    "status": account.status.value,
+                    "attempt": account.current_attempt.number if account.current_attempt else 0,
+                    "order_id": str(order.order_id),
+                    "payment_intent_id": notice.payment_intent_id,
+                },
+            )
+        )
+        return "account_reset", account.account_id
 
     async def _apply_dispute(self, uow, order: Order, notice: PaymentNotice, now) -> str:
         account = await uow.accounts.get_by_order(order.order_id)

@@ -288,14 +288,18 @@ class TradingAccount(Aggregate):
         self._move(target, reason, at)
         self.suspended_from = None
 
-    def reset(self, at: datetime) -> None:
-        """A paid reset: a new attempt at phase 1 with a fresh balance; earlier attempts stay in the history."""
+    def ensure_resettable(self) -> None:
+        """Refuse, naming why, a reset this account cannot take (checked before the trader pays for one)."""
         if self.status is S.FAILED and self.failed_rule == FRAUD_RULE:
             raise FailedPrecondition(
                 "this account failed for fraud and cannot be reset", reason="FAILED_FOR_FRAUD", current_state="failed"
             )
         if self.status not in RESETTABLE:
             raise InvalidTransition("account", self.status.value, "reset")
+
+    def reset(self, at: datetime) -> None:
+        """A paid reset: a new attempt at phase 1 with a fresh balance; earlier attempts stay in the history."""
+        self.ensure_resettable()
         self._end_attempt("reset", at)
         self._move(S.PHASE_1, "reset", at)
         self.failed_rule = None

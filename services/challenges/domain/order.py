@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
 
@@ -33,6 +34,20 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PAID: frozenset({OrderStatus.REFUNDED}),
     OrderStatus.REFUNDED: frozenset(),
 }
+
+
+class OrderKind(StrEnum):
+    PURCHASE = "purchase"  # buys a new account
+    RESET = "reset"  # buys a new attempt on an existing account
+
+
+# Until the catalogue carries a reset fee per program (ADR 0050), a reset costs this share of the program's price,
+# rounded half up to the cent.
+RESET_FEE_SHARE = Decimal("0.40")
+
+
+def reset_fee(program_price: Money) -> Money:
+    return (program_price * RESET_FEE_SHARE).quantize("ROUND_HALF_UP")
 
 
 class PaymentOutcome(StrEnum):
@@ -67,6 +82,8 @@ class Order(Aggregate):
     payment_intent_id: str | None = None  # the payment that paid the order
     failure_reason: str | None = None
     duplicate_payments: tuple[str, ...] = ()
+    kind: OrderKind = OrderKind.PURCHASE
+    reset_account_id: UUID | None = None  # the account a reset order resets
     version: int = 0
     _events: list[DomainEvent] = field(default_factory=list, repr=False)
 

@@ -224,3 +224,51 @@ async def test_an_admin_refund_goes_through_stripe_once_closes_the_account_and_i
         database_url, account["id"]
     )
     assert [a for a, _ in await audit_actions(database_url, account["id"])][-1] == "account.refunded"
+
+
+async def test_a_paid_reset_starts_a_new_attempt_here_and_on_the_platform_keeping_the_old_one(purchase):
+    _, trader = purchase.trader()
+    account = await active_account(purchase, trader)
+    at = datetime.now(UTC).isoformat()
+    await deliver(purchase, "AccountBreached", {"account_id": account["id"], "rule": "max_drawdown", "at": at})
+    body = {"success_url": "https://app.test/reset/done", "cancel_url": "https://app.test/accounts"}
+    headers = {**trader, "Idempotency-Key": f"reset-{account['id']}"}
+    reply = await purchase.gateway.post(f"/v1/accounts/{account['id']}/reset", json=body, headers=headers)
+    assert reply.status_code == 201, reply.text
+    order = reply.json()
+    assert order["reset_account_id"] == account["id"] and order["price"] == {"amount": "99.60", "currency": "USD"}
+    again = await purchase.gateway.post(f"/v1/accounts/{account['id']}/reset", json=body, headers=headers)
+    assert again.json()["id"] == order["id"]
+    await purchase.pay(session_id(order))
+    (reset,) = await purchase.wait_for_account(trader, status="phase_1")
+    assert [(a["number"], a["outcome"], a["failed_rule"]) for a in reset["attempts"]] == [
+        (1, "failed", "max_drawdown"),
+        (2, None, None),
+    ]
+    for _ in range(100):
+        (on_platform,) = await purchase.platform.accounts_of(account["id"])
+        if on_platform["attempt"] == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert on_platform["attempt"] == 2 and on_platform["balance"] == on_platform["startingBalance"]
+
+
+async def test_a_reset_of_an_account_failed_for_fraud_is_refused_with_the_reason(purchase):
+    _, trader = purchase.trader()
+    account = await active_account(purchase, trader)
+    await deliver(
+        purchase, "AccountBreached", {"account_id": account["id"], "rule": "fraud", "at": datetime.now(UTC).isoformat()}
+    )
+    reply = await purchase.gateway.post(
+        f"/v1/accounts/{account['id']}/reset",
+        json={"success_url": "https://app.test/ok", "cancel_url": "https://app.test/no"},
+        headers={**trader, "Idempotency-Key": f"reset-fraud-{account['id']}"},
+    )
+    assert reply.status_code == 409 and reply.json()["reason"] == "FAILED_FOR_FRAUD"
+    _, stranger = purchase.trader()
+    other = await purchase.gateway.post(
+        f"/v1/accounts/{account['id']}/reset",
+        json={"success_url": "https://app.test/ok", "cancel_url": "https://app.test/no"},
+        headers={**stranger, "Idempotency-Key": "reset-not-mine"},
+    )
+    assert other.status_code == 404

@@ -142,6 +142,13 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/orders/{order_id}"): Probe(SIGNED_IN, 501, path=f"/v1/orders/{USER_ID}"),
     ("GET", "/v1/accounts"): Probe(SIGNED_IN, 501),
     ("GET", "/v1/accounts/{account_id}"): Probe(SIGNED_IN, 501, path=f"/v1/accounts/{USER_ID}"),
+    ("POST", "/v1/accounts/{account_id}/reset"): Probe(
+        TRADER,
+        501,
+        path=f"/v1/accounts/{USER_ID}/reset",
+        json={"success_url": "https://a.test/ok", "cancel_url": "https://a.test/no"},
+        headers={"Idempotency-Key": "matrix-reset-1"},
+    ),
     ("GET", "/v1/admin/accounts"): Probe(STAFF, 501),
     ("GET", "/v1/admin/accounts/{account_id}"): Probe(STAFF, 501, path=f"/v1/admin/accounts/{USER_ID}"),
     ("POST", "/v1/admin/accounts/{account_id}/suspend"): Probe(
@@ -165,6 +172,15 @@ MATRIX: dict[tuple[str, str], Probe] = {
         json={"reason": "customer request"},
         headers={"Idempotency-Key": "matrix-refund-1"},
     ),
+    # Risk (issue 6). The canned peer does not serve RulesService, so an allowed call comes back 501 from it.
+    ("GET", "/v1/accounts/{account_id}/risk"): Probe(SIGNED_IN, 501, path=f"/v1/accounts/{USER_ID}/risk"),
+    ("GET", "/v1/accounts/{account_id}/violations"): Probe(SIGNED_IN, 501, path=f"/v1/accounts/{USER_ID}/violations"),
+    ("GET", "/v1/admin/violations"): Probe(STAFF, 501),
+    # Authenticated by YourPropFirm's signature, not a bearer token: unsigned, every caller gets the same 400.
+    ("POST", "/v1/webhooks/yourpropfirm"): Probe(PUBLIC, 400, json={"id": "evt_1", "type": "trade"}),
+    # The WebSocket authenticates in its handshake (tests/integration/rules/test_gateway_routes.py); a plain HTTP
+    # request matches no HTTP route, so every caller gets the same 404.
+    ("WEBSOCKET", "/v1/ws"): Probe(PUBLIC, 404),
 }
 
 

@@ -107,6 +107,7 @@ def order_to_pb(order: Order) -> pb.Order:
         checkout_url=order.checkout_url or "",
         checkout_session_id=order.checkout_session_id or "",
         promotion_code=order.promotion_code or "",
+        reset_account_id=str(order.reset_account_id) if order.reset_account_id else "",
     )
     message.created_at.FromDatetime(order.created_at)
     return message

@@ -27,6 +27,7 @@ from services.challenges.application.change_account_standing import (
 )
 from services.challenges.application.create_order import CreateOrder, CreateOrderHandler
 from services.challenges.application.create_program_version import CreateProgramVersionHandler
+from services.challenges.application.create_reset_order import CreateResetOrder, CreateResetOrderHandler
 from services.challenges.application.get_account import GetAccount, GetAccountHandler
 from services.challenges.application.get_order import GetOrder, GetOrderHandler
 from services.challenges.application.get_program import GetProgram, GetProgramHandler
@@ -45,6 +46,7 @@ class PurchaseHandlers:
     get_account: GetAccountHandler
     change_standing: ChangeAccountStandingHandler
     refund_account: RefundAccountHandler
+    create_reset_order: CreateResetOrderHandler
     webhook_secret: Callable[[], str | None]
 
 
@@ -95,6 +97,18 @@ class ChallengesServicer(pb_grpc.ChallengesServiceServicer):
             )
         )
         return pb.CreateOrderResponse(order=order_to_pb(order))
+
+    async def CreateResetOrder(self, request: pb.CreateResetOrderRequest, context) -> pb.CreateResetOrderResponse:
+        order = await self._purchases.create_reset_order(
+            CreateResetOrder(
+                request_id=request.request_id,
+                account_id=request.account_id,
+                success_url=request.success_url,
+                cancel_url=request.cancel_url,
+                caller=use_case_caller(current_caller()),
+            )
+        )
+        return pb.CreateResetOrderResponse(order=order_to_pb(order))
 
     async def GetOrder(self, request: pb.GetOrderRequest, context) -> pb.GetOrderResponse:
         order, account_id = await self._purchases.get_order(

@@ -16,6 +16,7 @@ from libs.domain.money import Currency, Money
 from services.challenges.adapters.sql.tables import (
     account_attempts,
     orders,
+    platform_resets,
     provisioning_jobs,
     stripe_events,
     trading_accounts,
@@ -27,7 +28,7 @@ from services.challenges.domain.account import (
     PlatformAccount,
     TradingAccount,
 )
-from services.challenges.domain.order import Order, OrderStatus
+from services.challenges.domain.order import Order, OrderKind, OrderStatus
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -51,6 +52,8 @@ def _row_to_order(row) -> Order:
         payment_intent_id=row.payment_intent_id,
         failure_reason=row.failure_reason,
         duplicate_payments=tuple(row.duplicate_payments),
+        kind=OrderKind(row.kind),
+        reset_account_id=row.reset_account_id,
         version=row.row_version,
     )
 
@@ -79,6 +82,8 @@ class SqlAlchemyOrderRepository:
                 payment_intent_id=order.payment_intent_id,
                 failure_reason=order.failure_reason,
                 duplicate_payments=list(order.duplicate_payments),
+                kind=order.kind.value,
+                reset_account_id=order.reset_account_id,
                 row_version=order.version,
                 created_at=order.created_at,
                 updated_at=order.created_at,
@@ -330,24 +335,19 @@ class SqlAlchemyAccountRepository:
         return await self._rows_to_accounts(rows)
 
 
-class SqlAlchemyProvisioningJobs:
-    """The queue of accounts to create on the trading platform; one row per account."""
+class _SqlJobQueue:
+    """A table of jobs keyed by one id: claimed under a lease, completed, or retried later with backoff."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, table, key: str) -> None:
         self._session = session
-
-    async def enqueue(self, account_id: UUID) -> None:
-        await self._session.execute(
-            insert(provisioning_jobs)
-            .values(account_id=account_id)
-            .on_conflict_do_nothing(index_elements=["account_id"])
-        )
+        self._t = table
+        self._key = table.c[key]
 
     async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[UUID]:
         """Take due jobs for `lease`; a worker that dies loses its lease and another takes the job again."""
-        j = provisioning_jobs
+        j = self._t
         due = (
-            select(j.c.account_id)
+            select(self._key)
             .where(
                 j.c.done_at.is_(None),
                 j.c.next_attempt_at <= now,
@@ -357,26 +357,59 @@ class SqlAlchemyProvisioningJobs:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        ids = [r.account_id for r in await self._session.execute(due)]
+        ids = [r[0] for r in await self._session.execute(due)]
         if ids:
             await self._session.execute(
-                update(j).where(j.c.account_id.in_(ids)).values(lease_until=now + lease, attempts=j.c.attempts + 1)
+                update(j).where(self._key.in_(ids)).values(lease_until=now + lease, attempts=j.c.attempts + 1)
             )
         return ids
 
-    async def complete(self, account_id: UUID, now: datetime) -> None:
+    async def complete(self, job_id: UUID, now: datetime) -> None:
         await self._session.execute(
-            update(provisioning_jobs)
-            .where(provisioning_jobs.c.account_id == account_id)
-            .values(done_at=now, lease_until=None, last_error=None)
+            update(self._t).where(self._key == job_id).values(done_at=now, lease_until=None, last_error=None)
         )
 
-    async def retry_later(self, account_id: UUID, now: datetime, error: str) -> None:
-        j = provisioning_jobs
-        attempts = (await self._session.execute(select(j.c.attempts).where(j.c.account_id == account_id))).scalar_one()
+    async def retry_later(self, job_id: UUID, now: datetime, error: str) -> None:
+        j = self._t
+        attempts = (await self._session.execute(select(j.c.attempts).where(self._key == job_id))).scalar_one()
         backoff = timedelta(seconds=min(300.0, 0.5 * 2 ** min(attempts, 10)))
         await self._session.execute(
             update(j)
-            .where(j.c.account_id == account_id)
+            .where(self._key == job_id)
             .values(lease_until=None, next_attempt_at=now + backoff, last_error=error[:2000])
         )
+
+
+class SqlAlchemyProvisioningJobs(_SqlJobQueue):
+    """The queue of accounts to create on the trading platform; one row per account."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session, provisioning_jobs, "account_id")
+
+    async def enqueue(self, account_id: UUID) -> None:
+        await self._session.execute(
+            insert(provisioning_jobs)
+            .values(account_id=account_id)
+            .on_conflict_do_nothing(index_elements=["account_id"])
+        )
+
+
+class SqlAlchemyPlatformResets(_SqlJobQueue):
+    """The queue of paid resets to apply on the trading platform; one row per reset order."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session, platform_resets, "order_id")
+
+    async def enqueue(self, order_id: UUID, account_id: UUID) -> None:
+        await self._session.execute(
+            insert(platform_resets)
+            .values(order_id=order_id, account_id=account_id)
+            .on_conflict_do_nothing(index_elements=["order_id"])
+        )
+
+    async def account_of(self, order_id: UUID) -> UUID | None:
+        return (
+            await self._session.execute(
+                select(platform_resets.c.account_id).where(platform_resets.c.order_id == order_id)
+            )
+        ).scalar()

@@ -69,6 +69,8 @@ orders = Table(
     Column("payment_intent_id", String(255)),
     Column("failure_reason", Text),
     Column("duplicate_payments", JSONB, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("reset_account_id", UUID(as_uuid=True)),
     Column("row_version", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -122,6 +124,18 @@ provisioning_jobs = Table(
     "provisioning_jobs",
     metadata,
     Column("account_id", UUID(as_uuid=True), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("done_at", DateTime(timezone=True)),
+)
+
+platform_resets = Table(
+    "platform_resets",
+    metadata,
+    Column("order_id", UUID(as_uuid=True), primary_key=True),
+    Column("account_id", UUID(as_uuid=True), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("lease_until", DateTime(timezone=True)),

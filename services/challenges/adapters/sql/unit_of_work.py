@@ -10,6 +10,7 @@ from libs.platform.idempotency import SqlAlchemyIdempotencyStore
 from services.challenges.adapters.sql.order_repository import (
     SqlAlchemyAccountRepository,
     SqlAlchemyOrderRepository,
+    SqlAlchemyPlatformResets,
     SqlAlchemyProvisioningJobs,
     SqlAlchemyStripeEventStore,
 )
@@ -26,3 +27,4 @@ class SqlAlchemyChallengesUnitOfWork(SqlAlchemyUnitOfWork):
         self.accounts = SqlAlchemyAccountRepository(session, self.track)
         self.stripe_events = SqlAlchemyStripeEventStore(session)
         self.provisioning = SqlAlchemyProvisioningJobs(session)
+        self.platform_resets = SqlAlchemyPlatformResets(session)

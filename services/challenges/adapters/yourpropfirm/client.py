@@ -86,6 +86,15 @@ class YourPropFirmClient:
             )
         return credentials
 
+    async def reset_account(self, platform_account_id: str, *, reason: str, idempotency_key: str) -> int:
+        body = await self._post(
+            f"/client/v1/accounts/{platform_account_id}/reset", {"reason": reason}, idempotency_key=idempotency_key
+        )
+        try:
+            return int(body["account"]["attempt"])
+        except (KeyError, TypeError, ValueError):
+            raise PlatformUnavailable("YourPropFirm's reset answer lacks account.attempt") from None
+
     async def _create_user(self, email: str, *, idempotency_key: str) -> str:
         # The platform requires names; identity holds none yet, so the email's local part stands in.
         local = email.split("@", 1)[0][:60] or "trader"
