@@ -8,6 +8,7 @@ activated the way the challenges relay does it: AccountActivated delivered to th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -15,6 +16,7 @@ import json
 import random
 import time
 import uuid
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -146,6 +148,9 @@ class Rules:
     database_url: str
     worker: object
     platform: Platform = field(default_factory=Platform)
+    gateway: httpx.AsyncClient | None = None
+    gateway_url: str = ""
+    redis_url: str = ""
     start: datetime = field(default_factory=session_start)
     created: list[str] = field(default_factory=list)
 
@@ -264,12 +269,19 @@ def money(value: str) -> Decimal:
     return Decimal(value)
 
 
-@pytest.fixture
-async def rules(database_url, redis_url, tmp_path):
+@asynccontextmanager
+async def running_rules(database_url, redis_url, tmp_path, *, with_gateway: bool = False):
+    """The rules service and the simulator; with_gateway: also the gateway, and the simulator's webhooks go to it."""
     keys = TestKeys()
-    ypf_port = free_port()
+    ypf_port, gateway_port = free_port(), free_port()
     ypf_url = f"http://127.0.0.1:{ypf_port}"
-    simulator = build_simulator(tmp_path / "ypf", client_key=YPF_KEY, webhook_url=None, webhook_secret=WEBHOOK_SECRET)
+    gateway_url = f"http://127.0.0.1:{gateway_port}"
+    simulator = build_simulator(
+        tmp_path / "ypf",
+        client_key=YPF_KEY,
+        webhook_url=f"{gateway_url}/v1/webhooks/yourpropfirm" if with_gateway else None,
+        webhook_secret=WEBHOOK_SECRET,
+    )
     settings = RulesSettings(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
@@ -291,20 +303,66 @@ async def rules(database_url, redis_url, tmp_path):
     await server.start()
     worker_task = asyncio.create_task(background.worker.run())
     channel = insecure_channel(f"127.0.0.1:{server.port}")
-    with ServerThread(simulator, ypf_port):
-        async with httpx.AsyncClient(base_url=ypf_url, timeout=20) as sim:
-            fixture = Rules(channel=channel, keys=keys, sim=sim, database_url=database_url, worker=background.worker)
-            yield fixture
-    if fixture.created:
-        # Later tests' quotes must not keep locking and moving this test's accounts.
-        await fixture.query(
-            "UPDATE rules.monitored_accounts SET status = 'stopped' WHERE account_id = ANY(CAST(:ids AS uuid[]))",
-            ids=fixture.created,
+    target = f"127.0.0.1:{server.port}"
+    threads = [ServerThread(simulator, ypf_port)]
+    if with_gateway:
+        from gateway.app import create_app
+        from gateway.settings import GatewaySettings
+
+        gateway_settings = GatewaySettings(
+            REDIS_URL=redis_url,
+            identity_target=target,
+            challenges_target=target,
+            rules_target=target,
+            payouts_target=target,
         )
-    background.worker.stop()
-    await worker_task
-    await channel.close()
-    await platform.close()
-    await server.stop()
-    await sender.close()
-    await engine.dispose()
+        app = create_app(gateway_settings, jwks_source=keys.jwks_source)
+        app.state.ypf_webhook_secret = WEBHOOK_SECRET
+        threads.append(ServerThread(app, gateway_port))
+    fixture = None
+    try:
+        with contextlib.ExitStack() as stack:
+            for thread in threads:
+                stack.enter_context(thread)
+            async with (
+                httpx.AsyncClient(base_url=ypf_url, timeout=20) as sim,
+                httpx.AsyncClient(base_url=gateway_url, timeout=20) as gateway,
+            ):
+                fixture = Rules(
+                    channel=channel,
+                    keys=keys,
+                    sim=sim,
+                    database_url=database_url,
+                    worker=background.worker,
+                    gateway=gateway if with_gateway else None,
+                    gateway_url=gateway_url,
+                    redis_url=redis_url,
+                )
+                await sim.post("/_sim/config", json={"retry_base_seconds": 0.05, "retry_max_seconds": 0.2})
+                yield fixture
+    finally:
+        if fixture is not None and fixture.created:
+            # Later tests' quotes must not keep locking and moving this test's accounts.
+            await fixture.query(
+                "UPDATE rules.monitored_accounts SET status = 'stopped' WHERE account_id = ANY(CAST(:ids AS uuid[]))",
+                ids=fixture.created,
+            )
+        background.worker.stop()
+        await worker_task
+        await channel.close()
+        await platform.close()
+        await server.stop()
+        await sender.close()
+        await engine.dispose()
+
+
+@pytest.fixture
+async def rules(database_url, redis_url, tmp_path):
+    async with running_rules(database_url, redis_url, tmp_path) as fixture:
+        yield fixture
+
+
+@pytest.fixture
+async def wired(database_url, redis_url, tmp_path):
+    async with running_rules(database_url, redis_url, tmp_path, with_gateway=True) as fixture:
+        yield fixture

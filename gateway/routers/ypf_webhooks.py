@@ -1,0 +1,118 @@
+"""POST /v1/webhooks/yourpropfirm: the trading platform's signed events in (docs/integrations.md, "Webhooks").
+
+In order, before anything is stored or forwarded:
+1. the X-YPF-Signature HMAC-SHA256 over "<t>.<raw body>" with the webhook secret, compared in constant time;
+2. the signed timestamp within 300 s of now (an old, validly signed delivery is a replay);
+3. the event id not seen in the last 7 days (Redis SET NX with a TTL, shared by every gateway replica): a repeat
+   is acknowledged (200, duplicate) without forwarding, since the platform delivers at least once.
+Then rules.IngestTradeEvents, which stores the event by its id before acting and checks the signature again. If the
+rules service fails, the seen-mark is removed and we answer 5xx: the platform retries and nothing is lost. A bad
+signature or a stale timestamp is a 400 and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+
+import grpc
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.client import call_metadata
+from gateway.problems import problem
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+SIGNATURE_TOLERANCE_SECONDS = 300
+SEEN_TTL_SECONDS = 7 * 24 * 3600
+SIGNATURE_HEADER = "x-ypf-signature"
+
+
+class YourPropFirmWebhookSettings(BaseSettings):
+    """DYNASTY_YOURPROPFIRM_WEBHOOK_SECRET: the name the devstack sets and production reads from Secrets Manager."""
+
+    model_config = SettingsConfigDict(env_prefix="DYNASTY_", extra="ignore")
+    yourpropfirm_webhook_secret: str | None = None
+
+
+def _secret(request: Request) -> str | None:
+    state = request.app.state
+    if not hasattr(state, "ypf_webhook_secret"):
+        configured = getattr(state.settings, "yourpropfirm_webhook_secret", None)
+        state.ypf_webhook_secret = configured or YourPropFirmWebhookSettings().yourpropfirm_webhook_secret
+    return state.ypf_webhook_secret
+
+
+def signature_problem(secret: str, header: str, body: bytes, now: float) -> str | None:
+    """Why the signature is refused, or None when it signs this body recently enough."""
+    timestamp: int | None = None
+    given: list[str] = []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isdigit():
+            timestamp = int(value)
+        elif key == "v1" and value:
+            given.append(value)
+    if timestamp is None or not given:
+        return "the signature header needs t and v1"
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    if not any(hmac.compare_digest(expected, candidate) for candidate in given):
+        return "the signature does not match the body"
+    if abs(now - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
+        return "the signature's timestamp is outside the tolerance"
+    return None
+
+
+@router.post(
+    "/yourpropfirm",
+    summary="YourPropFirm webhook endpoint (signed with X-YPF-Signature)",
+    responses={400: {"description": "Bad signature, stale timestamp or malformed event"}},
+)
+async def yourpropfirm_webhook(request: Request) -> JSONResponse:
+    body = await request.body()
+    header = request.headers.get(SIGNATURE_HEADER, "")
+    if not header:
+        return problem(
+            400, "the X-YPF-Signature header is missing", reason="INVALID_SIGNATURE", instance=request.url.path
+        )
+    secret = _secret(request)
+    if not secret:
+        log.error("a YourPropFirm webhook arrived but DYNASTY_YOURPROPFIRM_WEBHOOK_SECRET is not configured")
+        return problem(503, "webhooks are not configured", reason="UNAVAILABLE", instance=request.url.path)
+    refused = signature_problem(secret, header, body, time.time())
+    if refused is not None:
+        log.warning("YourPropFirm webhook refused: %s (sha256 %s)", refused, hashlib.sha256(body).hexdigest())
+        return problem(400, "signature verification failed", reason="INVALID_SIGNATURE", instance=request.url.path)
+    try:
+        event_id = json.loads(body).get("id")
+    except (ValueError, AttributeError):
+        event_id = None
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 128:
+        return problem(
+            400, "the payload is not a YourPropFirm event", reason="INVALID_ARGUMENT", instance=request.url.path
+        )
+    redis = request.app.state.redis
+    seen_key = f"ypf:webhook:seen:{event_id}"
+    if not await redis.set(seen_key, "1", nx=True, ex=SEEN_TTL_SECONDS):
+        return JSONResponse({"received": True, "duplicate": True})
+    from dynasty.rules.v1 import rules_service_pb2 as pb
+    from dynasty.rules.v1 import rules_service_pb2_grpc
+
+    stub = rules_service_pb2_grpc.RulesServiceStub(request.app.state.upstreams.channels["rules"])
+    try:
+        reply = await stub.IngestTradeEvents(
+            pb.IngestTradeEventsRequest(events=[pb.PlatformEvent(body=body, signature=header)]),
+            timeout=request.app.state.upstreams.timeout,
+            metadata=call_metadata(request),
+        )
+    except grpc.aio.AioRpcError:
+        # Not taken: a retry must reach the rules service again (and a malformed event be refused again).
+        await redis.delete(seen_key)
+        raise
+    outcome = pb.IngestOutcome.Name(reply.results[0].outcome).removeprefix("INGEST_OUTCOME_").lower()
+    return JSONResponse({"received": True, "outcome": outcome})
