@@ -2,7 +2,8 @@
 
 Serves RulesService (ingestion, risk state, violations, quarantine) and the event inbox (AccountActivated and
 AccountStatusChanged from challenges); beside the gRPC server run the outbox relay (AccountBreached and
-AccountPhasePassed to challenges) and the enforcement worker (flatten and disable on YourPropFirm, notices).
+AccountPhasePassed to challenges), the enforcement worker (flatten and disable on YourPropFirm, notices) and the
+reconciliation poller (what webhooks missed).
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ class Adapters:
 
 @dataclass
 class Background:
+    """What runs beside the gRPC server: the enforcement worker and (unless turned off) the reconciliation poller."""
+
     worker: object | None = None
+    poller: object | None = None
     closers: list = field(default_factory=list)
 
 
@@ -43,6 +47,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from services.rules.adapters.notices import RedisNotices
         from services.rules.adapters.sql.unit_of_work import SqlMonitoringUnitOfWork
         from services.rules.adapters.yourpropfirm.enforcement import YourPropFirmEnforcement
+        from services.rules.adapters.yourpropfirm.reconciliation import ReconciliationPoller
         from services.rules.application.ingest_trade_events import IngestTradeEventsHandler
         from services.rules.application.queries import (
             GetRiskStateHandler,
@@ -69,8 +74,20 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
             runtime.sessions, platform, notices, poll_seconds=settings.rules_enforcement_poll_seconds
         )
         background.worker = worker
+        ingest = IngestTradeEventsHandler(uow, notices, on_enforcement=worker.wake)
+        if settings.rules_reconciliation_poll_seconds > 0:
+            poller = ReconciliationPoller(
+                runtime.sessions,
+                settings.yourpropfirm_api_base,
+                settings.yourpropfirm_api_key,
+                ingest,
+                poll_seconds=settings.rules_reconciliation_poll_seconds,
+                timeout_seconds=settings.yourpropfirm_timeout_seconds,
+            )
+            background.poller = poller
+            background.closers.append(poller.close)
         servicer = RulesServicer(
-            ingest=IngestTradeEventsHandler(uow, notices, on_enforcement=worker.wake),
+            ingest=ingest,
             get_risk_state=GetRiskStateHandler(uow),
             list_violations=ListViolationsHandler(uow),
             list_quarantined=ListQuarantinedHandler(uow),
@@ -97,10 +114,13 @@ async def _serve() -> None:
 
     background = Background()
     server, relay, sender, engine = await build_server(SERVICE, RulesSettings(), build_wire(None, background))
-    worker = background.worker
+    worker, poller = background.worker, background.poller
+    loops = [relay.run, worker.run] + ([poller.run] if poller is not None else [])
     try:
-        await serve_until_signalled(server, background=[relay.run, worker.run])
+        await serve_until_signalled(server, background=loops)
     finally:
+        if poller is not None:
+            poller.stop()
         worker.stop()
         relay.stop()
         for close in background.closers:

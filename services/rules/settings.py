@@ -12,3 +12,5 @@ class RulesSettings(ServiceSettings):
     yourpropfirm_webhook_secret: str | None = None
     yourpropfirm_timeout_seconds: float = 5.0
     rules_enforcement_poll_seconds: float = 0.5
+    # The reconciliation poller's period (GET /client/v1/events and the latest quotes); 0 turns it off.
+    rules_reconciliation_poll_seconds: float = 1.0

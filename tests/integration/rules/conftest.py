@@ -290,6 +290,7 @@ async def running_rules(database_url, redis_url, tmp_path, *, with_gateway: bool
         yourpropfirm_api_key=YPF_KEY,
         yourpropfirm_webhook_secret=WEBHOOK_SECRET,
         rules_enforcement_poll_seconds=0.1,
+        rules_reconciliation_poll_seconds=0,  # tests drive the poller themselves
     )
     background = Background()
     platform = YourPropFirmEnforcement(ypf_url, YPF_KEY, backoff_seconds=0.01)

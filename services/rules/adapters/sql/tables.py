@@ -160,3 +160,12 @@ enforcement_jobs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 Index("ix_enforcement_jobs_due", enforcement_jobs.c.next_attempt_at, postgresql_where=text("done_at IS NULL"))
+
+# Where each reconciliation read of the platform left off (the event log's cursor), so a restart resumes there.
+platform_cursors = Table(
+    "platform_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("cursor", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)

@@ -1,5 +1,5 @@
 """Monitoring: accounts under watch, raw trade events, quarantine, risk states and their history, violations with
-evidence, enforcement jobs.
+evidence, enforcement jobs, the reconciliation cursor.
 
 Revision ID: rules_0002
 Revises: rules_0001
@@ -11,6 +11,7 @@ from services.rules.adapters.sql.tables import (
     enforcement_jobs,
     metadata,
     monitored_accounts,
+    platform_cursors,
     quarantined_events,
     risk_snapshots,
     risk_states,
@@ -31,6 +32,7 @@ TABLES = (
     risk_snapshots,
     violations,
     enforcement_jobs,
+    platform_cursors,
 )
 
 
