@@ -168,7 +168,7 @@ class TradingAccount(Aggregate):
             status=S.PENDING_PAYMENT,
             created_at=at,
         )
-        account._move(S.PROVISIONING, "order paid", at)
+        account._move(S.PROVISIONING, "order paid", at, announce=False)
         return account
 
     # -- queries -------------------------------------------------------------------------------------------------
@@ -189,11 +189,15 @@ class TradingAccount(Aggregate):
         return S.PHASE_2 if following and following[0] == S.PHASE_2.value else S.PASSED
 
     # -- the one place a status changes --------------------------------------------------------------------------
-    def _move(self, target: AccountStatus, reason: str, at: datetime) -> None:
+    def _move(self, target: AccountStatus, reason: str, at: datetime, *, announce: bool = True) -> None:
+        """`announce=False` where no one outside needs the change as such: the account's creation (nobody knows it
+        yet), or a move that AccountActivated announces with the new phase itself (ADR 0050)."""
         ensure_transition(self.status, target)
         previous = self.status
         self.status = target
         self.version += 1
+        if not announce:
+            return
         attempt = self.current_attempt.number if self.current_attempt else 0
         self._record_event(
             AccountStatusChanged(
@@ -239,7 +243,7 @@ class TradingAccount(Aggregate):
         if self.status is not S.PROVISIONING:
             raise InvalidTransition("account", self.status.value, S.PHASE_1.value)
         self.platform = platform
-        self._move(S.PHASE_1, "provisioned on the trading platform", at)
+        self._move(S.PHASE_1, "provisioned on the trading platform", at, announce=False)
         self._start_attempt(S.PHASE_1, at)
         self._activated(S.PHASE_1, at)
 
@@ -256,7 +260,7 @@ class TradingAccount(Aggregate):
             raise InvalidTransition("account", self.status.value, f"{phase} passed")
         target = self._next_phase_after(phase)
         self._end_attempt("passed", at)
-        self._move(target, f"{phase} passed", at)
+        self._move(target, f"{phase} passed", at, announce=target is not S.PHASE_2)
         if target is S.PHASE_2:
             self._start_attempt(S.PHASE_2, at)
             self._activated(S.PHASE_2, at)
@@ -272,7 +276,7 @@ class TradingAccount(Aggregate):
             raise FailedPrecondition(
                 "funding needs the funded-trader agreement accepted", reason="AGREEMENT_NOT_ACCEPTED"
             )
-        self._move(S.FUNDED, "funded", at)
+        self._move(S.FUNDED, "funded", at, announce=False)
         self._start_attempt(S.FUNDED, at)
         self._activated(S.FUNDED, at)
 
@@ -301,7 +305,7 @@ class TradingAccount(Aggregate):
         """A paid reset: a new attempt at phase 1 with a fresh balance; earlier attempts stay in the history."""
         self.ensure_resettable()
         self._end_attempt("reset", at)
-        self._move(S.PHASE_1, "reset", at)
+        self._move(S.PHASE_1, "reset", at, announce=False)
         self.failed_rule = None
         self._start_attempt(S.PHASE_1, at)
         self._activated(S.PHASE_1, at)

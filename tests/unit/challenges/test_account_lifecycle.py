@@ -75,7 +75,7 @@ def test_a_paid_order_gives_an_account_in_provisioning_with_the_exact_rule_sets(
     account = new_account()
     assert account.status is S.PROVISIONING
     assert json.dumps(dict(account.phases[0].rule_set), sort_keys=True) == json.dumps(rule_set(), sort_keys=True)
-    assert [e.status for e in account.pull_events()] == ["provisioning"]
+    assert account.pull_events() == []  # nobody outside knows the account yet: nothing to announce
 
 
 def test_the_snapshot_is_a_copy_so_a_later_edit_of_the_source_cannot_reach_it():
@@ -101,8 +101,17 @@ def test_provisioning_starts_attempt_one_and_announces_the_phase_1_rule_set():
     account.provisioned(PlatformAccount("ypf-u", "ypf-a", "L100"), T0)
     assert account.status is S.PHASE_1
     assert [a.number for a in account.attempts] == [1]
-    activated = [e for e in account.pull_events() if isinstance(e, AccountActivated)]
-    assert activated[0].rule_set == rule_set() and activated[0].platform_account_id == "ypf-a"
+    (activated,) = account.pull_events()  # the activation says the phase: no separate status change
+    assert isinstance(activated, AccountActivated) and activated.phase == "phase_1"
+    assert activated.rule_set == rule_set() and activated.platform_account_id == "ypf-a"
+
+
+def test_leaving_an_active_phase_is_announced_as_a_status_change_naming_both_states():
+    account = account_in(S.PHASE_1)
+    account.pull_events()
+    account.breach("daily_loss", T0)
+    (changed,) = account.pull_events()
+    assert (changed.previous, changed.status, changed.attempt) == ("phase_1", "failed", 1)
 
 
 def test_two_phase_program_walks_to_funded_only_with_kyc_and_agreement():

@@ -1,12 +1,12 @@
 """Stripe through the official SDK (stripe==16.1.0): Checkout Sessions and refunds, and what its events mean to us.
 
-`base` None talks to api.stripe.com; the devstack and the tests give the Stripe stand-in's address. The SDK client
-is synchronous, so calls run in a worker thread; its network retries reuse the idempotency key, so they are safe.
+`base` None talks to api.stripe.com; the devstack and the tests give the Stripe stand-in's address. The SDK's async
+methods over its httpx client keep the calls on the event loop (no worker threads fighting the loop for the GIL in a
+launch's burst); its network retries reuse the idempotency key, so they are safe.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 from uuid import UUID
@@ -26,7 +26,10 @@ class StripeUnavailable(FailedPrecondition):
 class StripePayments:
     def __init__(self, api_key: str, *, base: str | None = None, max_network_retries: int = 2) -> None:
         self._client = stripe.StripeClient(
-            api_key, base_addresses={"api": base} if base else None, max_network_retries=max_network_retries
+            api_key,
+            base_addresses={"api": base} if base else None,
+            max_network_retries=max_network_retries,
+            http_client=stripe.HTTPXClient(timeout=30),
         )
 
     async def create_checkout(self, request: CheckoutRequest, *, idempotency_key: str) -> CheckoutSession:
@@ -55,13 +58,13 @@ class StripePayments:
         if request.promotion_code:
             params["discounts"] = [{"promotion_code": await self._promotion_code_id(request.promotion_code)}]
         session = await self._call(
-            self._client.v1.checkout.sessions.create, params=params, options={"idempotency_key": idempotency_key}
+            self._client.v1.checkout.sessions.create_async, params=params, options={"idempotency_key": idempotency_key}
         )
         return CheckoutSession(session_id=session.id, url=session.url)
 
     async def refund(self, payment_intent_id: str, *, reason: str, idempotency_key: str) -> str:
         refund = await self._call(
-            self._client.v1.refunds.create,
+            self._client.v1.refunds.create_async,
             params={"payment_intent": payment_intent_id, "reason": reason, "metadata": {"reason": reason}},
             options={"idempotency_key": idempotency_key},
         )
@@ -69,7 +72,7 @@ class StripePayments:
 
     async def _promotion_code_id(self, code: str) -> str:
         found = await self._call(
-            self._client.v1.promotion_codes.list, params={"code": code, "active": True, "limit": 1}
+            self._client.v1.promotion_codes.list_async, params={"code": code, "active": True, "limit": 1}
         )
         if not found.data:
             raise UnknownPromotionCode(code)
@@ -77,7 +80,7 @@ class StripePayments:
 
     async def _call(self, method, *args, **kwargs):
         try:
-            return await asyncio.to_thread(method, *args, **kwargs)
+            return await method(*args, **kwargs)
         except stripe.InvalidRequestError as exc:
             if exc.code and "promotion_code" in exc.code:
                 raise UnknownPromotionCode(str((kwargs.get("params") or {}).get("discounts"))) from exc
