@@ -61,6 +61,7 @@ class Stack:
     database_url: str | None = None  # None: DATABASE_URL or the embedded server
     redis_url: str | None = None
     durable: bool = True
+    ypf_tick_rate: float = 0.0  # quote batches per second from the simulator's random walk (make up turns it on)
     log: Callable[[str], None] = print
     _processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
@@ -146,7 +147,9 @@ class Stack:
                 sys.executable, "-m", "devstack.ypf_simulator",
                 "--port", str(self.ports["ypf"]),
                 "--client-key", YPF_CLIENT_KEY,
+                "--webhook-url", f"{self.gateway_url}/v1/webhooks/yourpropfirm",
                 "--webhook-secret", YPF_WEBHOOK_SECRET,
+                "--tick-rate", str(self.ypf_tick_rate),
                 "--data-dir", str(self.data_dir / "ypf_simulator"),
             ],
         )  # fmt: skip

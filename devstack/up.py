@@ -23,7 +23,8 @@ def seed_demo_data(stack: Stack):
 
 def main() -> int:
     data_dir = Path(REPO_ROOT / ".data" / "devstack")
-    stack = Stack(data_dir=data_dir, log=lambda m: print(f"[up] {m}", flush=True))
+    # A live price stream (one quote batch a second) so risk figures move as they would at the open.
+    stack = Stack(data_dir=data_dir, ypf_tick_rate=1.0, log=lambda m: print(f"[up] {m}", flush=True))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
