@@ -31,6 +31,8 @@ class Wiring:
     register: Callable[[grpc.aio.Server], Sequence[str]]
     event_handlers: Mapping[str, Callable] = field(default_factory=dict)
     jwks_source: Callable[[], Awaitable[dict]] | None = None
+    # Raised gRPC message limits for a service whose messages carry documents (identity); None keeps gRPC's defaults.
+    max_message_bytes: int | None = None
 
 
 @dataclass
@@ -119,6 +121,7 @@ async def build_server(service: str, settings: ServiceSettings, wire: Callable[[
         grace_seconds=settings.grace_seconds,
         readiness=database_answers,
         authenticator=authenticator,
+        max_message_bytes=wiring.max_message_bytes,
     )
     if grpc_jwks is not None:
         server.closers.append(grpc_jwks.close)

@@ -179,7 +179,7 @@ def wire(runtime: Runtime) -> Wiring:
         identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(servicer, server)
         return ["dynasty.identity.v1.IdentityService"]
 
-    return Wiring(register=register, jwks_source=components.jwks)
+    return Wiring(register=register, jwks_source=components.jwks, max_message_bytes=MAX_MESSAGE_BYTES)
 
 
 async def _rotate_signing_key(emergency: bool):
