@@ -54,6 +54,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
             ListQuarantinedHandler,
             ListViolationsHandler,
         )
+        from services.rules.application.replay_account import ReplayAccountHandler
         from services.rules.settings import RulesSettings
 
         settings = given_settings or RulesSettings(DATABASE_URL=runtime.settings.database_url)
@@ -91,6 +92,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
             get_risk_state=GetRiskStateHandler(uow),
             list_violations=ListViolationsHandler(uow),
             list_quarantined=ListQuarantinedHandler(uow),
+            replay_account=ReplayAccountHandler(uow),
             webhook_secret=lambda: settings.yourpropfirm_webhook_secret,
         )
 

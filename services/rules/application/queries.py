@@ -41,7 +41,7 @@ def page_size(value: int) -> int:
     return value or 100
 
 
-def _visible(account: MonitoredAccount | None, viewer: Viewer, raw_id: str) -> MonitoredAccount:
+def visible_account(account: MonitoredAccount | None, viewer: Viewer, raw_id: str) -> MonitoredAccount:
     if account is None or (not viewer.is_staff and account.user_id != viewer.actor_id):
         raise NotFound(f"account {raw_id} is not monitored", reason="NOT_FOUND", account_id=raw_id)
     return account
@@ -73,30 +73,34 @@ class GetRiskStateHandler:
             raise PermissionDenied("sign in to read risk state", reason="PERMISSION_DENIED")
         account_id = parse_account_id(raw_account_id)
         async with self._uow() as uow:
-            account = _visible(await uow.store.get_account(account_id), viewer, raw_account_id)
+            account = visible_account(await uow.store.get_account(account_id), viewer, raw_account_id)
         risk = restore(account, account.snapshot)
-        rule_set = rule_set_of(account)
-        best, total = risk.consistency_figures()
-        target_amount = rule_set.profit_target
-        progress = None
-        if target_amount:
-            progress = (risk.balance - rule_set.start_balance) / target_amount
-        status = risk.status.value if account.status == MONITORING else "stopped"
-        return RiskView(
-            account=account,
-            status=status,
-            balance=risk.balance,
-            equity=risk.equity,
-            floor=risk.floor,
-            day_pnl=risk.equity - risk.daily_loss_baseline,
-            daily_loss_limit=risk.daily_loss_limit,
-            trading_days=risk.trading_days,
-            consistency_ratio=(best / total) if total > 0 else None,
-            profit_target=target_amount,
-            progress_to_target=progress,
-            as_of=risk.cursor,
-            failed_rule=None if risk.failure is None else risk.failure[0].value,
-        )
+        return view_of(account, risk, risk.status.value if account.status == MONITORING else "stopped")
+
+
+def view_of(account: MonitoredAccount, risk, status: str) -> RiskView:
+    """The figures a trader sees, from an account's risk state under its rule set."""
+    rule_set = rule_set_of(account)
+    best, total = risk.consistency_figures()
+    target_amount = rule_set.profit_target
+    progress = None
+    if target_amount:
+        progress = (risk.balance - rule_set.start_balance) / target_amount
+    return RiskView(
+        account=account,
+        status=status,
+        balance=risk.balance,
+        equity=risk.equity,
+        floor=risk.floor,
+        day_pnl=risk.equity - risk.daily_loss_baseline,
+        daily_loss_limit=risk.daily_loss_limit,
+        trading_days=risk.trading_days,
+        consistency_ratio=(best / total) if total > 0 else None,
+        profit_target=target_amount,
+        progress_to_target=progress,
+        as_of=risk.cursor,
+        failed_rule=None if risk.failure is None else risk.failure[0].value,
+    )
 
 
 class ListViolationsHandler:
@@ -115,7 +119,7 @@ class ListViolationsHandler:
             if viewer.role not in STAFF | {"trader"}:
                 raise PermissionDenied("sign in to read violations", reason="PERMISSION_DENIED")
             account_id = parse_account_id(raw_account_id)
-            _visible(await uow.store.get_account(account_id), viewer, raw_account_id)
+            visible_account(await uow.store.get_account(account_id), viewer, raw_account_id)
             return await uow.store.list_violations(account_id, limit)
 
 

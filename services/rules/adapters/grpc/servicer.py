@@ -10,7 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from dynasty.rules.v1 import rules_service_pb2 as pb
 from dynasty.rules.v1 import rules_service_pb2_grpc as pb_grpc
 from libs.domain.errors import InvalidArgument, PermissionDenied
-from libs.platform.db import dumps
+from libs.platform.db import dumps, to_json
 from libs.platform.grpc_errors import current_caller
 from services.rules.adapters.yourpropfirm.envelopes import MalformedEvent, parse_envelope, payload_hash
 from services.rules.adapters.yourpropfirm.signature import BadSignature, verify
@@ -20,7 +20,9 @@ from services.rules.application.queries import (
     ListQuarantinedHandler,
     ListViolationsHandler,
     Viewer,
+    view_of,
 )
+from services.rules.application.replay_account import ReplayAccountHandler
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 1000
@@ -44,6 +46,27 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
+def _state(view) -> pb.RiskState:
+    return pb.RiskState(
+        account_id=str(view.account.account_id),
+        user_id=view.account.user_id,
+        status=view.status,
+        balance=str(view.balance),
+        equity=str(view.equity),
+        floor=str(view.floor),
+        distance_to_floor=str(view.equity - view.floor),
+        day_pnl=str(view.day_pnl),
+        daily_loss_limit=_text(view.daily_loss_limit),
+        trading_days=view.trading_days,
+        consistency_ratio=_text(view.consistency_ratio),
+        profit_target=_text(view.profit_target),
+        progress_to_target=_text(view.progress_to_target),
+        as_of=_timestamp(view.as_of),
+        failed_rule=_text(view.failed_rule),
+        phase=view.account.phase,
+    )
+
+
 class RulesServicer(pb_grpc.RulesServiceServicer):
     def __init__(
         self,
@@ -51,12 +74,14 @@ class RulesServicer(pb_grpc.RulesServiceServicer):
         get_risk_state: GetRiskStateHandler,
         list_violations: ListViolationsHandler,
         list_quarantined: ListQuarantinedHandler,
+        replay_account: ReplayAccountHandler,
         webhook_secret: Callable[[], str | None],
     ) -> None:
         self._ingest = ingest
         self._get_risk_state = get_risk_state
         self._list_violations = list_violations
         self._list_quarantined = list_quarantined
+        self._replay_account = replay_account
         self._webhook_secret = webhook_secret
 
     async def IngestTradeEvents(self, request, context):
@@ -88,25 +113,27 @@ class RulesServicer(pb_grpc.RulesServiceServicer):
     async def GetRiskState(self, request, context):
         caller = current_caller()
         view = await self._get_risk_state(Viewer(caller.actor_id, caller.role), request.account_id)
-        return pb.GetRiskStateResponse(
-            state=pb.RiskState(
-                account_id=str(view.account.account_id),
-                user_id=view.account.user_id,
-                status=view.status,
-                balance=str(view.balance),
-                equity=str(view.equity),
-                floor=str(view.floor),
-                distance_to_floor=str(view.equity - view.floor),
-                day_pnl=str(view.day_pnl),
-                daily_loss_limit=_text(view.daily_loss_limit),
-                trading_days=view.trading_days,
-                consistency_ratio=_text(view.consistency_ratio),
-                profit_target=_text(view.profit_target),
-                progress_to_target=_text(view.progress_to_target),
-                as_of=_timestamp(view.as_of),
-                failed_rule=_text(view.failed_rule),
-                phase=view.account.phase,
-            )
+        return pb.GetRiskStateResponse(state=_state(view))
+
+    async def ReplayAccount(self, request, context):
+        caller = current_caller()
+        outcome = await self._replay_account(
+            Viewer(caller.actor_id, caller.role), request.account_id, request.rule_set_json
+        )
+        return pb.ReplayAccountResponse(
+            state=_state(view_of(outcome.account, outcome.risk, outcome.risk.status.value)),
+            decisions=[
+                pb.ReplayedDecision(
+                    kind=type(taken.decision).__name__,
+                    occurred_at=_timestamp(taken.decision.occurred_at),
+                    detail_json=dumps(
+                        {k: v for k, v in to_json(taken.decision).items() if k not in ("event_id", "occurred_at")}
+                    ),
+                    provider_event_id=taken.provider_event_id,
+                )
+                for taken in outcome.decisions
+            ],
+            events_replayed=outcome.events_replayed,
         )
 
     async def ListViolations(self, request, context):
