@@ -204,7 +204,11 @@ class RecordPaymentEventHandler:
         return "account_reset", account.account_id
 
     async def _apply_dispute(self, uow, order: Order, notice: PaymentNotice, now) -> str:
-        account = await uow.accounts.get_by_order(order.order_id)
+        # A chargeback of a reset's payment concerns the account it reset.
+        if order.kind is OrderKind.RESET and order.reset_account_id is not None:
+            account = await uow.accounts.get(order.reset_account_id, for_update=True)
+        else:
+            account = await uow.accounts.get_by_order(order.order_id)
         if account is None:
             return "dispute_without_account"
         before = account.status.value

@@ -272,3 +272,26 @@ async def test_a_reset_of_an_account_failed_for_fraud_is_refused_with_the_reason
         headers={**stranger, "Idempotency-Key": "reset-not-mine"},
     )
     assert other.status_code == 404
+
+
+async def test_a_chargeback_of_a_reset_payment_suspends_the_account_it_reset(purchase):
+    _, trader = purchase.trader()
+    account = await active_account(purchase, trader)
+    await deliver(
+        purchase,
+        "AccountBreached",
+        {"account_id": account["id"], "rule": "daily_loss", "at": datetime.now(UTC).isoformat()},
+    )
+    reply = await purchase.gateway.post(
+        f"/v1/accounts/{account['id']}/reset",
+        json={"success_url": "https://app.test/ok", "cancel_url": "https://app.test/no"},
+        headers={**trader, "Idempotency-Key": f"reset-dispute-{account['id']}"},
+    )
+    order = reply.json()
+    await purchase.pay(session_id(order))
+    await purchase.wait_for_account(trader, status="phase_1")
+    payment = purchase.stripe.v1.checkout.sessions.retrieve(session_id(order)).payment_intent
+    charge = purchase.stripe.v1.charges.list(params={"payment_intent": payment}).data[0]
+    await purchase.stripe_control.post(f"/_standin/charges/{charge.id}/dispute", json={"reason": "fraudulent"})
+    (suspended,) = await purchase.wait_for_account(trader, status="suspended")
+    assert suspended["id"] == account["id"]

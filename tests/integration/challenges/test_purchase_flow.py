@@ -95,3 +95,15 @@ async def test_a_trader_sees_only_their_own_accounts(purchase):
     assert (await purchase.gateway.get(f"/v1/accounts/{account['id']}", headers=bob)).status_code == 404
     staff_view = await purchase.gateway.get(f"/v1/accounts/{account['id']}", headers=purchase.staff("support"))
     assert staff_view.status_code == 200 and staff_view.json()["id"] == account["id"]
+
+
+async def test_the_same_key_sent_twice_at_once_makes_one_order_and_the_loser_may_retry(purchase):
+    import asyncio
+
+    _, trader = purchase.trader()
+    replies = await asyncio.gather(*(purchase.order(trader, key="racing-key-1") for _ in range(4)))
+    assert {r.status_code for r in replies} <= {201, 409}
+    created = {r.json()["id"] for r in replies if r.status_code == 201}
+    assert len(created) == 1
+    retried = await purchase.order(trader, key="racing-key-1")
+    assert retried.status_code == 201 and retried.json()["id"] in created

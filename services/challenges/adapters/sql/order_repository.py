@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.domain.errors import ConcurrencyConflict
@@ -65,6 +66,17 @@ class SqlAlchemyOrderRepository:
         self._loaded: dict[UUID, int] = {}
 
     async def add(self, order: Order) -> None:
+        try:
+            await self._insert(order)
+        except IntegrityError:
+            # The same idempotency key used twice at once: the first request's order is being committed.
+            raise ConcurrencyConflict(
+                f"order {order.order_id} is being created by a concurrent request with the same key; retry"
+            ) from None
+        self._loaded[order.order_id] = order.version
+        self._track(order)
+
+    async def _insert(self, order: Order) -> None:
         await self._session.execute(
             orders.insert().values(
                 order_id=order.order_id,
@@ -89,8 +101,6 @@ class SqlAlchemyOrderRepository:
                 updated_at=order.created_at,
             )
         )
-        self._loaded[order.order_id] = order.version
-        self._track(order)
 
     async def get(self, order_id: UUID, *, for_update: bool = False) -> Order | None:
         query = select(orders).where(orders.c.order_id == order_id)
