@@ -1,0 +1,245 @@
+"""Sustained monitoring load: fills and prices into the rules service over gRPC, across many accounts.
+
+    PYTHONPATH=.:gen/python python benchmarks/bench_monitoring.py \
+        [--accounts 10000] [--rate 2000] [--seconds 60] [--quote-share 0.05] [--breaches 20] [--senders 32]
+
+Real PostgreSQL and Redis (DATABASE_URL / REDIS_URL if set, else embedded servers in a temporary folder); the rules
+service runs in this process (its gRPC server, inbox, enforcement worker), fed over gRPC exactly as the gateway
+feeds it (signed YourPropFirm envelopes, one event per IngestTradeEvents call). `--accounts` accounts are activated
+(bulk, not timed), each trading one instrument of the fifteen so a quote moves about 1/15 of the open positions.
+Events are sent open-loop at `--rate` per second by `--senders` concurrent callers: each event a fill (an account
+opening or closing one contract) or, with probability `--quote-share`, a quote of one symbol. `--breaches` accounts
+are driven into a hard breach by a losing fill spread over the run.
+
+Prints: events sent and acknowledged, achieved rate, p50/p99/max event-to-decision (the IngestTradeEvents round trip:
+when it returns, the new state, violations and enforcement jobs are committed), and p50/p99/max breach-to-enforcement
+-call (from the breaching event's reply to the flatten call reaching the platform port; the port is an in-process
+recorder here, so the figure is our pipeline: commit, worker wake-up, lease, call).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import hashlib
+import hmac
+import json
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from devstack import resolve
+from libs.platform.migrate import upgrade
+
+SECRET = "bench_ypf_whsec"
+SYMBOLS = {
+    "ES": "5000.00", "NQ": "20000.00", "YM": "40000", "RTY": "2000.0", "CL": "70.00", "GC": "2000.0",
+    "MES": "5000.00", "MNQ": "20000.00", "MYM": "40000", "M2K": "2000.0", "MCL": "70.00", "MGC": "2000.0",
+    "6E": "1.08000", "ZN": "110.000000", "ZB": "120.00000",
+}  # fmt: skip
+START = datetime(2031, 3, 4, 15, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Chicago
+
+
+class RecordingPlatform:
+    """The platform port, recording when each enforcement call reached it."""
+
+    def __init__(self) -> None:
+        self.flattened: dict[str, float] = {}
+
+    async def flatten(self, platform_account_id: str, idempotency_key: str, reason: str) -> dict:
+        self.flattened.setdefault(platform_account_id, time.perf_counter())
+        return {}
+
+    async def disable(self, platform_account_id: str, idempotency_key: str, reason: str) -> dict:
+        return {}
+
+
+def sign(body: bytes) -> str:
+    stamp = int(time.time())
+    return f"t={stamp},v1=" + hmac.new(SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def envelope(kind: str, at: datetime, data: dict, account: str | None = None) -> bytes:
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    body = {"id": f"evt_{uuid.uuid4().hex}", "type": kind, "accountId": account, "occurredAt": stamp, "data": data}
+    return json.dumps(body).encode()
+
+
+def fill(account: str, at: datetime, symbol: str, side: str, price: str) -> bytes:
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    data = {"accountId": account, "symbol": symbol, "creationTimestamp": stamp, "price": price, "fees": "0.00",
+            "side": side, "size": 1, "orderId": f"ord_{uuid.uuid4().hex[:12]}"}  # fmt: skip
+    return envelope("trade", at, data, account)
+
+
+def quote(at: datetime, symbol: str, price: str) -> bytes:
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return envelope("quote", at, {"quotes": [{"symbol": symbol, "lastPrice": price, "timestamp": stamp}]})
+
+
+async def activate(database_url: str, count: int) -> list[tuple[str, str]]:
+    """(platform account, symbol) for `count` new monitored accounts, inserted in bulk."""
+    from libs.domain.rule_set import parse_rule_set
+    from libs.platform.db import create_engine, session_factory
+    from services.rules.adapters.sql.monitoring_store import SqlMonitoringStore
+    from services.rules.application.monitored_account import MONITORING, MonitoredAccount
+    from services.rules.domain.account_risk import AccountRisk
+
+    rule_set = {"start_balance": "50000.00", "drawdown": {"mode": "static", "max_loss": "2000.00",
+                                                            "lock": {"kind": "none"}}}  # fmt: skip
+    fresh = AccountRisk(parse_rule_set(rule_set)).to_snapshot()
+    engine = create_engine(database_url, "rules", pool_size=2)
+    sessions = session_factory(engine)
+    accounts = []
+    symbols = list(SYMBOLS)
+    for chunk in range(0, count, 500):
+        async with sessions() as session, session.begin():
+            store = SqlMonitoringStore(session)
+            for index in range(chunk, min(count, chunk + 500)):
+                platform_account = str(uuid.uuid4())
+                account = MonitoredAccount(uuid.uuid4(), platform_account, str(uuid.uuid4()), "eval-50k", "phase_1", 1,
+                                           rule_set, MONITORING, None, None, None)  # fmt: skip
+                await store.activate(account, fresh, "active", START)
+                accounts.append((platform_account, symbols[index % len(symbols)]))
+    await engine.dispose()
+    return accounts
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+async def run(args: argparse.Namespace, data_dir: Path) -> None:
+    from dynasty.rules.v1 import rules_service_pb2 as pb
+    from dynasty.rules.v1 import rules_service_pb2_grpc as pb_grpc
+    from libs.platform.grpc_client import insecure_channel
+    from libs.platform.protogen import ensure_generated
+    from libs.platform.service_main import build_server
+    from services.rules.main import Adapters, Background, build_wire
+    from services.rules.settings import RulesSettings
+
+    ensure_generated()
+    database_url, stop_db = resolve.database_url(data_dir, durable=False)
+    redis_url, stop_redis = resolve.redis_url(data_dir, durable=False)
+    upgrade("rules", database_url)
+    platform = RecordingPlatform()
+    settings = RulesSettings(DATABASE_URL=database_url, REDIS_URL=redis_url, grpc_port=0,
+                             yourpropfirm_webhook_secret=SECRET, rules_reconciliation_poll_seconds=0)  # fmt: skip
+    background = Background()
+
+    async def jwks() -> dict:
+        return {"keys": []}
+
+    def wire(runtime):
+        return dataclasses.replace(build_wire(Adapters(platform=platform), background, settings)(runtime),
+                                   jwks_source=jwks)  # fmt: skip
+
+    server, _relay, sender, engine = await build_server("rules", settings, wire)
+    await server.start()
+    worker = asyncio.create_task(background.worker.run())
+    accounts = await activate(database_url, args.accounts)
+    print(f"{len(accounts)} accounts activated; sending {args.rate}/s for {args.seconds}s")
+
+    rng = random.Random(7)
+    holding: dict[str, bool] = {}
+    breachers = set(rng.sample(range(len(accounts)), min(args.breaches, len(accounts))))
+    total = int(args.rate * args.seconds)
+    breach_at = {int(total * (i + 1) / (len(breachers) + 1)): a for i, a in enumerate(sorted(breachers))}
+    plan: list[tuple[bytes, str | None]] = []  # (body, the platform account it breaches)
+    for n in range(total):
+        at = START + timedelta(milliseconds=n)
+        if n in breach_at:
+            platform_account, symbol = accounts[breach_at[n]]
+            plan.append((fill(platform_account, at, symbol, "buy", SYMBOLS[symbol]), None))
+            crash = str(Decimal(SYMBOLS[symbol]) / 2)  # half the price: a loss far past any floor, on the tick grid
+            plan.append((fill(platform_account, at, symbol, "sell", crash), platform_account))
+            continue
+        if rng.random() < args.quote_share:
+            symbol = rng.choice(list(SYMBOLS))
+            plan.append((quote(at, symbol, SYMBOLS[symbol]), None))
+            continue
+        index = rng.randrange(len(accounts))
+        platform_account, symbol = accounts[index]
+        side = "sell" if holding.get(platform_account) else "buy"
+        holding[platform_account] = side == "buy"
+        plan.append((fill(platform_account, at, symbol, side, SYMBOLS[symbol]), None))
+
+    channel = insecure_channel(f"127.0.0.1:{server.port}")
+    stub = pb_grpc.RulesServiceStub(channel)
+    latencies: list[float] = []
+    replied_breach: dict[str, float] = {}
+    failures = 0
+    queue: asyncio.Queue = asyncio.Queue(maxsize=args.senders * 4)
+    begin = time.perf_counter()
+
+    async def produce() -> None:
+        for index, item in enumerate(plan):
+            due = begin + index / args.rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await queue.put((due, item))
+        for _ in range(args.senders):
+            await queue.put(None)
+
+    async def send() -> None:
+        nonlocal failures
+        while (job := await queue.get()) is not None:
+            due, (body, breaches) = job
+            try:
+                await stub.IngestTradeEvents(
+                    pb.IngestTradeEventsRequest(events=[pb.PlatformEvent(body=body, signature=sign(body))]), timeout=30
+                )
+            except Exception:
+                failures += 1
+                continue
+            done = time.perf_counter()
+            latencies.append(done - due)  # from when it was due: queueing behind a slow system counts
+            if breaches:
+                replied_breach[breaches] = done
+
+    await asyncio.gather(produce(), *(send() for _ in range(args.senders)))
+    wall = time.perf_counter() - begin
+    await asyncio.sleep(2)
+    enforcement = [platform.flattened[a] - t for a, t in replied_breach.items() if a in platform.flattened]
+    ms = [x * 1000 for x in latencies]
+    print(f"events: {len(plan)} planned, {len(latencies)} acknowledged, {failures} failed, in {wall:.1f}s "
+          f"= {len(latencies) / wall:.0f} events/s")  # fmt: skip
+    print(f"event-to-decision ms: p50 {statistics.median(ms):.1f}  p99 {percentile(ms, 0.99):.1f}  max {max(ms):.1f}")
+    if enforcement:
+        em = [x * 1000 for x in enforcement]
+        print(f"breach-to-enforcement-call ms ({len(em)} of {len(replied_breach)} breaches): "
+              f"p50 {statistics.median(em):.1f}  p99 {percentile(em, 0.99):.1f}  max {max(em):.1f}")  # fmt: skip
+    background.worker.stop()
+    await worker
+    await channel.close()
+    await server.stop()
+    await sender.close()
+    await engine.dispose()
+    for stop in (stop_redis, stop_db):
+        if stop:
+            stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=2_000)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--quote-share", type=float, default=0.05)
+    parser.add_argument("--breaches", type=int, default=20)
+    parser.add_argument("--senders", type=int, default=32)
+    data_dir = Path(tempfile.mkdtemp(prefix="dynasty-bench-monitoring-"))
+    data_dir.chmod(0o755)  # the embedded server runs as postgres when we are root
+    asyncio.run(run(parser.parse_args(), data_dir))
+
+
+if __name__ == "__main__":
+    main()
