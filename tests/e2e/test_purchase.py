@@ -123,3 +123,30 @@ def test_a_trader_buys_a_50k_challenge_and_sees_the_active_account(stack):
 
         (mail,) = wait_for("the credentials mail", credentials)
         assert account["platform_login"] in mail.get_content()
+
+
+def test_duplicated_and_reordered_webhooks_on_the_running_stack_still_give_one_account(stack):
+    with httpx.Client(base_url=stack.gateway_url, timeout=30) as http, httpx.Client(timeout=30) as outside:
+        _email, trader = signed_in_trader(stack, http)
+        knobs = {"duplicates": 2, "order": "reverse", "window_size": 8, "window_wait_seconds": 0.3}
+        assert outside.post(f"{stack.stripe_url}/_standin/config", json=knobs).status_code == 200
+        try:
+            reply = http.post(
+                "/v1/orders",
+                json={"program_id": "eval-50k", "success_url": "https://a.test/ok", "cancel_url": "https://a.test/no"},
+                headers={**trader, "Idempotency-Key": f"e2e-dup-{uuid.uuid4().hex}"},
+            )
+            assert reply.status_code == 201, reply.text
+            session_id = reply.json()["checkout_url"].rsplit("/", 1)[-1]
+            assert outside.post(f"{stack.stripe_url}/_standin/checkout/sessions/{session_id}/pay", json={}).is_success
+
+            def settled():
+                state = outside.get(f"{stack.stripe_url}/_standin/deliveries").json()
+                accounts = http.get("/v1/accounts", headers=trader).json()["accounts"]
+                return accounts if state["idle"] and accounts and accounts[0]["status"] == "phase_1" else None
+
+            (account,) = wait_for("the webhooks to drain and the account to be active", settled)
+            assert [a["number"] for a in account["attempts"]] == [1]
+        finally:
+            reset = {"duplicates": 0, "order": "in_order", "window_size": 1}
+            outside.post(f"{stack.stripe_url}/_standin/config", json=reset)
