@@ -55,6 +55,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
             ListViolationsHandler,
         )
         from services.rules.application.replay_account import ReplayAccountHandler
+        from services.rules.application.review_violation import ReviewViolationHandler
         from services.rules.settings import RulesSettings
 
         settings = given_settings or RulesSettings(DATABASE_URL=runtime.settings.database_url)
@@ -93,6 +94,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
             list_violations=ListViolationsHandler(uow),
             list_quarantined=ListQuarantinedHandler(uow),
             replay_account=ReplayAccountHandler(uow),
+            review_violation=ReviewViolationHandler(uow, runtime.clock, on_enforcement=worker.wake),
             webhook_secret=lambda: settings.yourpropfirm_webhook_secret,
         )
 

@@ -1,4 +1,5 @@
-"""Carries out the enforcement jobs the decisions wrote (flatten, disable, notify), outside their transaction.
+"""Carries out the enforcement jobs the decisions wrote (flatten, disable, enable after an overturn, notify),
+outside their transaction.
 
 A job is leased (its next attempt pushed out by the lease) and committed before the platform is called, then
 marked done; a crash between the call and the mark leaves the lease to expire and the job runs again under the same
@@ -103,6 +104,8 @@ class EnforcementWorker:
                 await self._platform.flatten(payload["platform_account_id"], job["idempotency_key"], payload["reason"])
             elif job["kind"] == "disable":
                 await self._platform.disable(payload["platform_account_id"], job["idempotency_key"], payload["reason"])
+            elif job["kind"] == "enable":
+                await self._platform.enable(payload["platform_account_id"], job["idempotency_key"], payload["reason"])
             elif job["kind"] == "notify":
                 await self._notices.notify_user(payload["user_id"], payload["notice"])
             else:

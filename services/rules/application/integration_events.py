@@ -11,6 +11,7 @@ from libs.domain.events import DomainEvent
 EVENT_ROUTES: dict[str, tuple[str, ...]] = {
     "AccountBreached": ("challenges",),
     "AccountPhasePassed": ("challenges",),
+    "AccountBreachOverturned": ("challenges",),
 }
 
 
@@ -28,3 +29,13 @@ class AccountPhasePassed(DomainEvent):
     account_id: str
     phase: str
     at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountBreachOverturned(DomainEvent):
+    """An admin overturned the breach that failed the account: challenges restores the attempt it failed."""
+
+    account_id: str
+    rule: str
+    at: datetime  # the breach's instant
+    reason: str

@@ -23,6 +23,12 @@ from services.rules.application.queries import (
     view_of,
 )
 from services.rules.application.replay_account import ReplayAccountHandler
+from services.rules.application.review_violation import (
+    OVERTURN,
+    UPHOLD,
+    ReviewViolation,
+    ReviewViolationHandler,
+)
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 1000
@@ -67,6 +73,19 @@ def _state(view) -> pb.RiskState:
     )
 
 
+def _violation(row: dict) -> pb.Violation:
+    return pb.Violation(
+        violation_id=str(row["violation_id"]),
+        account_id=str(row["account_id"]),
+        rule=row["rule"],
+        severity=row["severity"],
+        occurred_at=_timestamp(row["occurred_at"]),
+        evidence_json=dumps(row["evidence"]),
+        trigger_event_id=_text(row["trigger_event_id"]),
+        review_status=row["review_status"],
+    )
+
+
 class RulesServicer(pb_grpc.RulesServiceServicer):
     def __init__(
         self,
@@ -75,6 +94,7 @@ class RulesServicer(pb_grpc.RulesServiceServicer):
         list_violations: ListViolationsHandler,
         list_quarantined: ListQuarantinedHandler,
         replay_account: ReplayAccountHandler,
+        review_violation: ReviewViolationHandler,
         webhook_secret: Callable[[], str | None],
     ) -> None:
         self._ingest = ingest
@@ -82,6 +102,7 @@ class RulesServicer(pb_grpc.RulesServiceServicer):
         self._list_violations = list_violations
         self._list_quarantined = list_quarantined
         self._replay_account = replay_account
+        self._review_violation = review_violation
         self._webhook_secret = webhook_secret
 
     async def IngestTradeEvents(self, request, context):
@@ -139,20 +160,23 @@ class RulesServicer(pb_grpc.RulesServiceServicer):
     async def ListViolations(self, request, context):
         caller = current_caller()
         rows = await self._list_violations(Viewer(caller.actor_id, caller.role), request.account_id, request.page_size)
-        return pb.ListViolationsResponse(
-            violations=[
-                pb.Violation(
-                    violation_id=str(row["violation_id"]),
-                    account_id=str(row["account_id"]),
-                    rule=row["rule"],
-                    severity=row["severity"],
-                    occurred_at=_timestamp(row["occurred_at"]),
-                    evidence_json=dumps(row["evidence"]),
-                    trigger_event_id=_text(row["trigger_event_id"]),
-                    review_status=row["review_status"],
-                )
-                for row in rows
-            ]
+        return pb.ListViolationsResponse(violations=[_violation(row) for row in rows])
+
+    async def ReviewViolation(self, request, context):
+        caller = current_caller()
+        decision = {pb.REVIEW_DECISION_UPHOLD: UPHOLD, pb.REVIEW_DECISION_OVERTURN: OVERTURN}.get(request.decision, "")
+        outcome = await self._review_violation(
+            ReviewViolation(
+                actor_id=caller.actor_id,
+                role=caller.role,
+                ip=caller.ip,
+                violation_id=request.violation_id,
+                decision=decision,
+                reason=request.reason,
+            )
+        )
+        return pb.ReviewViolationResponse(
+            violation=_violation(outcome.violation), account_status=outcome.account_status
         )
 
     async def ListQuarantinedEvents(self, request, context):

@@ -15,11 +15,14 @@ from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.domain.audit import AuditEntry
 from libs.platform import outbox
+from libs.platform.audit import SqlAlchemyAuditLog
 from libs.platform.db import to_json
 from services.rules.adapters.sql.tables import (
     SCHEMA,
     enforcement_jobs,
+    excluded_events,
     monitored_accounts,
     quarantined_events,
     risk_snapshots,
@@ -222,7 +225,8 @@ class SqlMonitoringStore:
     ) -> list[StoredEvent]:
         """The account's applied fills in (after, until] and the quotes of any symbol it could hold meanwhile."""
         t = trade_events
-        later = [tuple_(t.c.exchange_at, t.c.id) <= tuple_(*until)]
+        excluded = select(excluded_events.c.provider_event_id).where(excluded_events.c.account_id == account_id)
+        later = [tuple_(t.c.exchange_at, t.c.id) <= tuple_(*until), t.c.provider_event_id.not_in(excluded)]
         if after is not None:
             later.append(tuple_(t.c.exchange_at, t.c.id) > tuple_(*after))
         fills = (
@@ -336,6 +340,46 @@ class SqlMonitoringStore:
         else:
             query = query.where(v.c.review_status == "open", v.c.severity != "soft")
         return [dict(row) for row in (await self.session.execute(query)).mappings().all()]
+
+    async def get_violation(self, violation_id: uuid.UUID) -> dict | None:
+        row = (
+            (await self.session.execute(select(violations).where(violations.c.violation_id == violation_id)))
+            .mappings()
+            .first()
+        )
+        return None if row is None else dict(row)
+
+    async def set_review(self, violation_id: uuid.UUID, status: str, reviewer: str, reason: str, at: datetime) -> None:
+        await self.session.execute(
+            update(violations)
+            .where(violations.c.violation_id == violation_id)
+            .values(review_status=status, reviewed_by=reviewer, review_reason=reason, reviewed_at=at)
+        )
+
+    async def event_position(self, provider_event_id: str) -> tuple[datetime, int] | None:
+        row = (
+            await self.session.execute(
+                select(trade_events.c.exchange_at, trade_events.c.id).where(
+                    trade_events.c.provider_event_id == provider_event_id
+                )
+            )
+        ).first()
+        return None if row is None else (row.exchange_at, row.id)
+
+    async def exclude_event(self, account: MonitoredAccount, provider_event_id: str, violation_id: uuid.UUID) -> None:
+        await self.session.execute(
+            insert(excluded_events)
+            .values(
+                account_id=account.account_id,
+                attempt=account.attempt,
+                provider_event_id=provider_event_id,
+                violation_id=violation_id,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    async def audit(self, entry: AuditEntry) -> None:
+        await SqlAlchemyAuditLog(self.session, SCHEMA).append(entry)
 
     async def add_job(
         self, account: MonitoredAccount, kind: str, key: str, payload: dict, decided_at: datetime

@@ -169,3 +169,14 @@ platform_cursors = Table(
     Column("cursor", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
+
+# Events an admin's overturn took out of one account's record (a bad tick): replays of that account skip them.
+excluded_events = Table(
+    "excluded_events",
+    metadata,
+    Column("account_id", UUID(as_uuid=True), primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("provider_event_id", String(128), primary_key=True),
+    Column("violation_id", UUID(as_uuid=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)

@@ -53,6 +53,9 @@ class YourPropFirmEnforcement:
     async def disable(self, platform_account_id: str, idempotency_key: str, reason: str) -> dict:
         return await self._post(f"/client/v1/accounts/{platform_account_id}/disable", idempotency_key, reason)
 
+    async def enable(self, platform_account_id: str, idempotency_key: str, reason: str) -> dict:
+        return await self._post(f"/client/v1/accounts/{platform_account_id}/enable", idempotency_key, reason)
+
     async def _post(self, path: str, key: str, reason: str) -> dict:
         try:
             async for attempt in AsyncRetrying(

@@ -1,5 +1,6 @@
 """Monitoring: accounts under watch, raw trade events, quarantine, risk states and their history, violations with
-evidence, enforcement jobs, the reconciliation cursor.
+evidence, enforcement jobs, the reconciliation cursor,
+events excluded by an overturn.
 
 Revision ID: rules_0002
 Revises: rules_0001
@@ -9,6 +10,7 @@ from alembic import op
 
 from services.rules.adapters.sql.tables import (
     enforcement_jobs,
+    excluded_events,
     metadata,
     monitored_accounts,
     platform_cursors,
@@ -33,6 +35,7 @@ TABLES = (
     violations,
     enforcement_jobs,
     platform_cursors,
+    excluded_events,
 )
 
 
