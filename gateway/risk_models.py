@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class RiskStateOut(BaseModel):
@@ -35,6 +36,16 @@ class ViolationOut(BaseModel):
     evidence: dict
     trigger_event_id: str | None
     review_status: str
+
+
+class ReviewIn(BaseModel):
+    decision: Literal["uphold", "overturn"]
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ReviewOut(BaseModel):
+    violation: ViolationOut
+    account_status: str
 
 
 class ViolationList(BaseModel):

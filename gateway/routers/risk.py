@@ -1,5 +1,6 @@
-"""Risk: an account's live figures and its violations with their evidence (its trader, or staff), and the admin
-review queue of open violations (staff). The rules service decides who may see which account."""
+"""Risk: an account's live figures and its violations with their evidence (its trader, or staff), the admin review
+queue of open violations (staff) and the review itself (admin). The rules service decides who may see which
+account."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from gateway.auth import Staff, require_role
+from gateway.auth import Admin, Staff, require_role
 from gateway.client import call_metadata
-from gateway.risk_models import RiskStateOut, ViolationList, risk_state_out, violation_out
+from gateway.risk_models import ReviewIn, ReviewOut, RiskStateOut, ViolationList, risk_state_out, violation_out
 from libs.platform.auth import Claims
 
 router = APIRouter(tags=["risk"])
@@ -75,3 +76,21 @@ async def review_queue(
         metadata=call_metadata(request, claims),
     )
     return ViolationList(violations=[violation_out(v) for v in reply.violations])
+
+
+@router.post(
+    "/v1/admin/violations/{violation_id}/review",
+    response_model=ReviewOut,
+    summary="Uphold or overturn a violation, with a reason (admin; audited). Overturning a breach restores the account",
+    responses={409: {"description": "Already reviewed"}, 404: {"description": "No such violation"}},
+)
+async def review_violation(request: Request, violation_id: str, body: ReviewIn, claims: Admin) -> ReviewOut:
+    from dynasty.rules.v1 import rules_service_pb2 as pb
+
+    decision = pb.REVIEW_DECISION_UPHOLD if body.decision == "uphold" else pb.REVIEW_DECISION_OVERTURN
+    reply = await _rules(request).ReviewViolation(
+        pb.ReviewViolationRequest(violation_id=violation_id, decision=decision, reason=body.reason),
+        timeout=request.app.state.upstreams.timeout,
+        metadata=call_metadata(request, claims),
+    )
+    return ReviewOut(violation=violation_out(reply.violation), account_status=reply.account_status)

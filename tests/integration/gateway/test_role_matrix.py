@@ -176,15 +176,9 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/accounts/{account_id}/risk"): Probe(SIGNED_IN, 501, path=f"/v1/accounts/{USER_ID}/risk"),
     ("GET", "/v1/accounts/{account_id}/violations"): Probe(SIGNED_IN, 501, path=f"/v1/accounts/{USER_ID}/violations"),
     ("GET", "/v1/admin/violations"): Probe(STAFF, 501),
-    # Authenticated by YourPropFirm's signature, not a bearer token: unsigned, every caller gets the same 400.
-    ("POST", "/v1/webhooks/yourpropfirm"): Probe(PUBLIC, 400, json={"id": "evt_1", "type": "trade"}),
-    # The WebSocket authenticates in its handshake (tests/integration/rules/test_gateway_routes.py); a plain HTTP
-    # request matches no HTTP route, so every caller gets the same 404.
-    ("WEBSOCKET", "/v1/ws"): Probe(PUBLIC, 404),
-    # Risk (issue 6). The canned peer does not serve RulesService, so an allowed call comes back 501 from it.
-    ("GET", "/v1/accounts/{account_id}/risk"): Probe(SIGNED_IN, 501, path=f"/v1/accounts/{USER_ID}/risk"),
-    ("GET", "/v1/accounts/{account_id}/violations"): Probe(SIGNED_IN, 501, path=f"/v1/accounts/{USER_ID}/violations"),
-    ("GET", "/v1/admin/violations"): Probe(STAFF, 501),
+    ("POST", "/v1/admin/violations/{violation_id}/review"): Probe(
+        ADMIN, 501, path=f"/v1/admin/violations/{USER_ID}/review", json={"decision": "uphold", "reason": "checked"}
+    ),
     # Authenticated by YourPropFirm's signature, not a bearer token: unsigned, every caller gets the same 400.
     ("POST", "/v1/webhooks/yourpropfirm"): Probe(PUBLIC, 400, json={"id": "evt_1", "type": "trade"}),
     # The WebSocket authenticates in its handshake (tests/integration/rules/test_gateway_routes.py); a plain HTTP

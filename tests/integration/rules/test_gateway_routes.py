@@ -157,3 +157,29 @@ def test_risk_updates_are_throttled_per_account_and_the_newest_wins():
     assert throttle.due() == []
     now[0] = 0.3
     assert throttle.offer("a", {"n": 4}) is False
+
+
+async def test_an_admin_overturns_a_breach_at_the_gateway(wired: Rules):
+    import time
+    from datetime import timedelta
+
+    rules = wired
+    account_id, platform_account, user_id = await rules.activate()
+    await rules.ingest(rules.platform.trade(platform_account, rules.start, "ES", "buy", 1, "5000.00"))
+    await rules.ingest(rules.platform.quote(rules.start + timedelta(seconds=5), ES="4900.00"))
+    (violation,) = await rules.violations(account_id, user_id)
+    admin = rules.keys.mint(str(uuid.uuid4()), "admin", amr=("pwd", "otp"), mfa_at=int(time.time()))
+    headers = {"Authorization": f"Bearer {admin}"}
+    path = f"/v1/admin/violations/{violation.violation_id}/review"
+
+    assert (
+        await rules.gateway.post(path, json={"decision": "maybe", "reason": "x"}, headers=headers)
+    ).status_code == 400
+    reply = await rules.gateway.post(path, json={"decision": "overturn", "reason": "bad tick"}, headers=headers)
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert (body["violation"]["review_status"], body["account_status"]) == ("overturned", "active")
+    queue = (await rules.gateway.get("/v1/admin/violations", headers=headers)).json()["violations"]
+    assert violation.violation_id not in {v["violation_id"] for v in queue}
+    again = await rules.gateway.post(path, json={"decision": "uphold", "reason": "no"}, headers=headers)
+    assert again.status_code == 409
