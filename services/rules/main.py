@@ -31,6 +31,7 @@ class Background:
 
     worker: object | None = None
     poller: object | None = None
+    ticker: object | None = None
     closers: list = field(default_factory=list)
 
 
@@ -41,6 +42,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
 
     def wire(runtime: Runtime) -> Wiring:
         from dynasty.rules.v1 import rules_service_pb2_grpc
+        from services.rules.adapters.clock_ticker import ClockTicker
         from services.rules.adapters.enforcement_worker import EnforcementWorker
         from services.rules.adapters.grpc.servicer import RulesServicer
         from services.rules.adapters.inbox_handlers import challenges_event_handlers
@@ -88,6 +90,8 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
             )
             background.poller = poller
             background.closers.append(poller.close)
+        if settings.rules_clock_tick_seconds > 0:
+            background.ticker = ClockTicker(ingest, runtime.clock, period_seconds=settings.rules_clock_tick_seconds)
         servicer = RulesServicer(
             ingest=ingest,
             get_risk_state=GetRiskStateHandler(uow),
@@ -118,13 +122,14 @@ async def _serve() -> None:
 
     background = Background()
     server, relay, sender, engine = await build_server(SERVICE, RulesSettings(), build_wire(None, background))
-    worker, poller = background.worker, background.poller
-    loops = [relay.run, worker.run] + ([poller.run] if poller is not None else [])
+    worker, poller, ticker = background.worker, background.poller, background.ticker
+    loops = [relay.run, worker.run] + [extra.run for extra in (poller, ticker) if extra is not None]
     try:
         await serve_until_signalled(server, background=loops)
     finally:
-        if poller is not None:
-            poller.stop()
+        for extra in (poller, ticker):
+            if extra is not None:
+                extra.stop()
         worker.stop()
         relay.stop()
         for close in background.closers:

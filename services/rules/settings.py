@@ -14,3 +14,5 @@ class RulesSettings(ServiceSettings):
     rules_enforcement_poll_seconds: float = 0.5
     # The reconciliation poller's period (GET /client/v1/events and the latest quotes); 0 turns it off.
     rules_reconciliation_poll_seconds: float = 1.0
+    # How often idle accounts are checked for a due boundary (flat-by, EOD snapshot, day roll); 0 turns it off.
+    rules_clock_tick_seconds: float = 15.0

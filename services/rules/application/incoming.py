@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.rules.domain.trade_events import Fill, Mark
+from services.rules.domain.trade_events import Fill, Mark, TimePassed
 
 TRADE = "trade"
 QUOTE = "quote"
 POSITION = "position"
 ACCOUNT = "account"
+CLOCK = "clock"  # ours, not the platform's: time passing for an idle account
 EVENT_TYPES = (TRADE, QUOTE, POSITION, ACCOUNT)
 
 
@@ -26,6 +27,7 @@ class IncomingEvent:
     fill: Fill | None = None  # trades
     marks: tuple[Mark, ...] = ()  # quotes
     order_id: str | None = None  # trades
+    tick: TimePassed | None = None  # clock ticks
 
     @property
     def symbols(self) -> tuple[str, ...]:

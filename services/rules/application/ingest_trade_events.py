@@ -13,17 +13,21 @@ deduplicated, a failed or passed account is not reported twice).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from services.rules.application.incoming import QUOTE, TRADE, IncomingEvent
+from services.rules.application.incoming import CLOCK, QUOTE, TRADE, IncomingEvent
 from services.rules.application.monitored_account import MONITORING, MonitoredAccount
 from services.rules.application.ports import LiveNotices, MonitoringStore, UnitOfWorkFactory
 from services.rules.application.record_decisions import record_decisions
 from services.rules.application.risk_runner import StoredEvent, TakenDecision, apply_stored, replay
 from services.rules.application.risk_states import restore
 from services.rules.domain.account_risk import AccountRisk
+from services.rules.domain.trade_events import TimePassed
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +132,10 @@ class IngestTradeEventsHandler:
     ) -> bool:
         risk = restore(account, account.snapshot)
         status_before = risk.status
-        stored = StoredEvent(row_id, event.provider_event_id, event.fill, event.marks)
+        stored = StoredEvent(row_id, event.provider_event_id, event.fill, event.marks, event.tick)
         last = (account.last_event_at, account.last_event_row) if account.last_event_at is not None else None
         if last is None or (event.at, row_id) >= last:
-            if event.fill is None and not any(mark.symbol in risk.positions for mark in event.marks):
+            if event.marks and not any(mark.symbol in risk.positions for mark in event.marks):
                 return False  # in order and none of the quote's symbols held: nothing moves
             taken: list[TakenDecision] = apply_stored(risk, stored)
             last_at, last_row = event.at, row_id
@@ -139,14 +143,56 @@ class IngestTradeEventsHandler:
             risk, taken = await self._reevaluate(store, account, event, row_id, until=last)
             last_at, last_row = last
         snapshot = risk.to_snapshot()
-        await store.save_state(account, snapshot, risk.status.value, sorted(risk.positions), last_at, last_row)
-        if event.fill is not None or last_row != row_id:
+        await store.save_state(
+            account, snapshot, risk.status.value, sorted(risk.positions), last_at, last_row, risk.next_boundary_at
+        )
+        if event.fill is not None or event.tick is not None or last_row != row_id:
             await store.add_snapshot(account, last_at, last_row, snapshot)
         notices = await record_decisions(store, account, taken, status_before, version=row_id)
         user = account.user_id
         live.extend((user, notice) for notice in notices)
         live.append((user, risk_figures(account, risk)))
-        return any(getattr(t.decision, "severity", None) is not None for t in taken)
+        return bool(taken)  # wake the enforcement worker: the decisions may have queued platform calls
+
+    async def tick(self, now: datetime, limit: int = 500) -> int:
+        """Clock ticks: time passes for idle accounts whose next boundary (flat-by, EOD snapshot, day roll, lockout
+        end) has come, so it fires on time rather than with the account's next event. A tick is stored like any
+        event (type clock), so replays see it too. Returns how many accounts were ticked."""
+        async with self._uow() as uow:
+            due = await uow.store.due_for_tick(now, limit)
+        ticked = 0
+        for account_id in due:
+            live: list[tuple[str, dict]] = []
+            async with self._uow() as uow:
+                store = uow.store
+                account = await store.get_account(account_id, for_update=True)
+                if account is None or account.status != MONITORING:
+                    continue
+                risk = restore(account, account.snapshot)
+                boundary = risk.next_boundary_at
+                if boundary is None or boundary > now or (account.last_event_at and now < account.last_event_at):
+                    continue  # ticked meanwhile, or an event already took it past now
+                payload = {"type": CLOCK, "accountId": account.platform_account_id, "occurredAt": now.isoformat()}
+                event = IncomingEvent(
+                    provider_event_id=f"clock:{account_id}:{now.isoformat()}",
+                    event_type=CLOCK,
+                    platform_account_id=account.platform_account_id,
+                    sequence=None,
+                    at=now,
+                    payload=payload,
+                    payload_sha256=hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest(),
+                    tick=TimePassed(at=now),
+                )
+                row_id = await store.store_event(event, account_id, APPLIED)
+                if row_id is None:
+                    continue
+                acted = await self._advance(store, account, event, row_id, live)
+                await uow.commit()
+            ticked += 1
+            if acted:
+                self._on_enforcement()
+            await self._send_live(live)
+        return ticked
 
     async def _reevaluate(
         self,

@@ -5,6 +5,7 @@
 - a hard breach (first time only) publishes AccountBreached to challenges and queues the platform enforcement:
   flatten, then disable, under idempotency keys derived from our ids, and a notice to the trader;
 - a soft breach queues a flatten (the engine's lockout holds until the day roll) and a notice;
+- the engine's flat-by liquidation queues a flatten on the platform;
 - a pass (first time only) publishes AccountPhasePassed.
 """
 
@@ -15,7 +16,13 @@ from services.rules.application.monitored_account import MonitoredAccount
 from services.rules.application.ports import MonitoringStore
 from services.rules.application.risk_runner import TakenDecision
 from services.rules.domain.account_risk import AccountStatus
-from services.rules.domain.decisions import BreachDetected, PhasePassed, PositionsLiquidated, ViolationRecorded
+from services.rules.domain.decisions import (
+    BreachDetected,
+    PhasePassed,
+    PositionsLiquidated,
+    RuleName,
+    ViolationRecorded,
+)
 
 HARD = "hard"
 
@@ -152,6 +159,18 @@ async def record_decisions(
                         "at": decision.occurred_at.isoformat(),
                     }
                 )
+        elif isinstance(decision, PositionsLiquidated) and decision.reason is RuleName.FLAT_BY:
+            # The engine closed what was open at the flat-by time; the platform must close it too.
+            await store.add_job(
+                account,
+                "flatten",
+                f"flatby:{account.account_id}:{account.attempt}:{decision.occurred_at.isoformat()}:flatten",
+                {
+                    "platform_account_id": account.platform_account_id,
+                    "reason": f"flat-by time {decision.occurred_at.isoformat()}",
+                },
+                decision.occurred_at,
+            )
         elif isinstance(decision, PhasePassed) and not already_passed:
             already_passed = True
             await store.publish(

@@ -136,7 +136,9 @@ class ReviewViolationHandler:
         base_status = risk.status
         taken = replay(risk, events)
         snapshot = risk.to_snapshot()
-        await store.save_state(account, snapshot, risk.status.value, sorted(risk.positions), *until)
+        await store.save_state(
+            account, snapshot, risk.status.value, sorted(risk.positions), *until, risk.next_boundary_at
+        )
         await store.add_snapshot(account, until[0], until[1], snapshot)
         await record_decisions(store, account, taken, base_status, version=until[1])
         return risk.status

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from services.rules.domain.account_risk import AccountRisk
 from services.rules.domain.decisions import Decision
-from services.rules.domain.trade_events import Fill, Mark
+from services.rules.domain.trade_events import Fill, Mark, TimePassed
 
 
 @dataclass(frozen=True)
@@ -23,10 +23,13 @@ class StoredEvent:
     provider_event_id: str
     fill: Fill | None
     marks: tuple[Mark, ...]
+    tick: TimePassed | None = None
 
     @property
     def at(self):
-        return self.fill.at if self.fill is not None else self.marks[0].at
+        if self.fill is not None:
+            return self.fill.at
+        return self.tick.at if self.tick is not None else self.marks[0].at
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,9 @@ class TakenDecision:
 
 def apply_stored(risk: AccountRisk, event: StoredEvent) -> list[TakenDecision]:
     taken: list[TakenDecision] = []
-    if event.fill is not None:
-        for decision in risk.apply(event.fill):
+    single = event.fill if event.fill is not None else event.tick
+    if single is not None:
+        for decision in risk.apply(single):
             taken.append(TakenDecision(decision, event.provider_event_id, event.row_id))
         return taken
     for mark in event.marks:

@@ -144,6 +144,12 @@ class AccountRisk:
     def is_terminal(self) -> bool:
         return self.status is AccountStatus.FAILED or self.status is AccountStatus.PASSED
 
+    @property
+    def next_boundary_at(self) -> datetime | None:
+        """When the next scheduled boundary fires (None before the first event): an idle account needs a clock tick
+        by then for its flat-by, EOD snapshot, day roll or lockout end to happen on time."""
+        return self._next_boundary_at
+
     def exposure(self) -> Decimal:
         return sum(
             (self._weighted(position.symbol, abs(position.net_qty)) for position in self.positions.values()),

@@ -290,7 +290,8 @@ async def running_rules(database_url, redis_url, tmp_path, *, with_gateway: bool
         yourpropfirm_api_key=YPF_KEY,
         yourpropfirm_webhook_secret=WEBHOOK_SECRET,
         rules_enforcement_poll_seconds=0.1,
-        rules_reconciliation_poll_seconds=0,  # tests drive the poller themselves
+        rules_reconciliation_poll_seconds=0,  # tests drive the poller and the clock themselves
+        rules_clock_tick_seconds=0,
     )
     background = Background()
     platform = YourPropFirmEnforcement(ypf_url, YPF_KEY, backoff_seconds=0.01)

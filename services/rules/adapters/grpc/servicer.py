@@ -10,8 +10,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from dynasty.rules.v1 import rules_service_pb2 as pb
 from dynasty.rules.v1 import rules_service_pb2_grpc as pb_grpc
 from libs.domain.errors import InvalidArgument, PermissionDenied
-from libs.platform.db import dumps, to_json
+from libs.platform.db import dumps
 from libs.platform.grpc_errors import current_caller
+from services.rules.adapters.sql.monitoring_store import jsonable
 from services.rules.adapters.yourpropfirm.envelopes import MalformedEvent, parse_envelope, payload_hash
 from services.rules.adapters.yourpropfirm.signature import BadSignature, verify
 from services.rules.application.ingest_trade_events import IngestTradeEventsHandler
@@ -148,7 +149,7 @@ class RulesServicer(pb_grpc.RulesServiceServicer):
                     kind=type(taken.decision).__name__,
                     occurred_at=_timestamp(taken.decision.occurred_at),
                     detail_json=dumps(
-                        {k: v for k, v in to_json(taken.decision).items() if k not in ("event_id", "occurred_at")}
+                        {k: v for k, v in jsonable(taken.decision).items() if k not in ("event_id", "occurred_at")}
                     ),
                     provider_event_id=taken.provider_event_id,
                 )

@@ -8,6 +8,7 @@ never deadlock each other.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 
@@ -35,6 +36,7 @@ from services.rules.application.incoming import IncomingEvent
 from services.rules.application.integration_events import EVENT_ROUTES
 from services.rules.application.monitored_account import MONITORING, MonitoredAccount
 from services.rules.application.risk_runner import StoredEvent
+from services.rules.domain.trade_events import TimePassed
 
 
 def _account(row) -> MonitoredAccount:
@@ -61,6 +63,13 @@ def _joined():
         s.c.last_event_at,
         s.c.last_event_row,
     ).select_from(m.outerjoin(s, s.c.account_id == m.c.account_id))
+
+
+def jsonable(value) -> object:
+    """JSON-ready evidence: to_json's decimals-as-strings, and dates (a boundary's trade date) in ISO form."""
+    return json.loads(
+        json.dumps(to_json(value), default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v))
+    )
 
 
 class SqlMonitoringStore:
@@ -131,6 +140,7 @@ class SqlMonitoringStore:
             "held_symbols": [],
             "last_event_at": None,
             "last_event_row": None,
+            "next_boundary_at": None,
             "updated_at": func.now(),
         }
         await self.session.execute(
@@ -154,6 +164,7 @@ class SqlMonitoringStore:
         held_symbols: list[str],
         last_event_at: datetime | None,
         last_event_row: int | None,
+        next_boundary_at: datetime | None,
     ) -> None:
         await self.session.execute(
             update(risk_states)
@@ -164,9 +175,27 @@ class SqlMonitoringStore:
                 held_symbols=held_symbols,
                 last_event_at=last_event_at,
                 last_event_row=last_event_row,
+                next_boundary_at=next_boundary_at,
                 updated_at=func.now(),
             )
         )
+
+    async def due_for_tick(self, now: datetime, limit: int) -> list[uuid.UUID]:
+        """Monitored, still-judged accounts whose next boundary has come."""
+        query = (
+            select(risk_states.c.account_id)
+            .select_from(
+                risk_states.join(monitored_accounts, monitored_accounts.c.account_id == risk_states.c.account_id)
+            )
+            .where(
+                risk_states.c.next_boundary_at <= now,
+                risk_states.c.engine_status.in_(("active", "locked")),
+                monitored_accounts.c.status == MONITORING,
+            )
+            .order_by(risk_states.c.next_boundary_at)
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars().all())
 
     # -- events -------------------------------------------------------------------------------------------------
     async def store_event(self, event: IncomingEvent, account_id: uuid.UUID | None, outcome: str) -> int | None:
@@ -231,8 +260,11 @@ class SqlMonitoringStore:
             later.append(tuple_(t.c.exchange_at, t.c.id) > tuple_(*after))
         fills = (
             await self.session.execute(
-                select(t.c.id, t.c.provider_event_id, t.c.payload, t.c.symbols, t.c.exchange_at).where(
-                    t.c.account_id == account_id, t.c.event_type == "trade", t.c.outcome == "applied", *later
+                select(t.c.id, t.c.provider_event_id, t.c.payload, t.c.symbols, t.c.exchange_at, t.c.event_type).where(
+                    t.c.account_id == account_id,
+                    t.c.event_type.in_(("trade", "clock")),
+                    t.c.outcome == "applied",
+                    *later,
                 )
             )
         ).all()
@@ -255,7 +287,13 @@ class SqlMonitoringStore:
                 )
             ).all()
         stored = []
-        for row in [*fills, *quotes]:
+        for row in fills:
+            if row.event_type == "clock":
+                stored.append(StoredEvent(row.id, row.provider_event_id, None, (), TimePassed(at=row.exchange_at)))
+            else:
+                fill, marks = stored_fill_or_marks(row.payload)
+                stored.append(StoredEvent(row.id, row.provider_event_id, fill, marks))
+        for row in quotes:
             fill, marks = stored_fill_or_marks(row.payload)
             stored.append(StoredEvent(row.id, row.provider_event_id, fill, marks))
         return stored
@@ -323,7 +361,7 @@ class SqlMonitoringStore:
                 rule=rule,
                 severity=severity,
                 occurred_at=occurred_at,
-                evidence=to_json(evidence),
+                evidence=jsonable(evidence),
                 trigger_event_id=trigger_event_id,
                 dedup_key=dedup_key,
             )

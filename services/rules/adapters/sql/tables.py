@@ -51,8 +51,11 @@ risk_states = Table(
     Column("held_symbols", ARRAY(String(16)), nullable=False, server_default=text("'{}'")),
     Column("last_event_at", DateTime(timezone=True)),
     Column("last_event_row", BigInteger),
+    # When the engine's next boundary fires: the clock ticker finds idle accounts that need a tick through it.
+    Column("next_boundary_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
+Index("ix_risk_states_next_boundary", risk_states.c.next_boundary_at)
 
 # Every platform event as received, deduplicated by the provider's id. Quotes have no account: one row serves
 # every account holding one of its symbols.
