@@ -163,9 +163,10 @@ def test_a_breach_is_enforced_end_to_end_and_a_killed_rules_service_loses_nothin
 
         platform_account = wait_for("the rules service to monitor the account", monitored)
         sim = f"{stack.ypf_url}/_sim"
-        # The platform's exchange clock at a fixed, ordinary moment (Tuesday 17 November 2026, 09:30 in Chicago), so
-        # the flat-by time, the day roll and the weekend never fall inside the test whenever it runs.
-        trading_moment = datetime(2026, 11, 17, 9, 30, tzinfo=ZoneInfo("America/Chicago"))
+        # The platform's exchange clock at a fixed, ordinary moment ahead of the wall clock (Tuesday 5 March 2030,
+        # 09:30 in Chicago), so the flat-by time, the day roll and the weekend never fall inside the test whenever it
+        # runs, and the rules service's clock ticks (wall clock) never find the account's next boundary due.
+        trading_moment = datetime(2030, 3, 5, 9, 30, tzinfo=ZoneInfo("America/Chicago"))
         offset = (trading_moment - datetime.now(UTC)).total_seconds()
         assert outside.post(f"{sim}/config", json={"clock_offset_seconds": offset}).status_code == 200
         listener = Listener(
