@@ -32,6 +32,7 @@ class Background:
     worker: object | None = None
     poller: object | None = None
     ticker: object | None = None
+    news: object | None = None
     closers: list = field(default_factory=list)
 
 
@@ -46,10 +47,12 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from services.rules.adapters.enforcement_worker import EnforcementWorker
         from services.rules.adapters.grpc.servicer import RulesServicer
         from services.rules.adapters.inbox_handlers import challenges_event_handlers
+        from services.rules.adapters.news_calendar import NewsCalendarRefresher
         from services.rules.adapters.notices import RedisNotices
         from services.rules.adapters.sql.unit_of_work import SqlMonitoringUnitOfWork
         from services.rules.adapters.yourpropfirm.enforcement import YourPropFirmEnforcement
         from services.rules.adapters.yourpropfirm.reconciliation import ReconciliationPoller
+        from services.rules.application.import_news_calendar import ImportNewsCalendarHandler
         from services.rules.application.ingest_trade_events import IngestTradeEventsHandler
         from services.rules.application.queries import (
             GetRiskStateHandler,
@@ -92,6 +95,8 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
             background.closers.append(poller.close)
         if settings.rules_clock_tick_seconds > 0:
             background.ticker = ClockTicker(ingest, runtime.clock, period_seconds=settings.rules_clock_tick_seconds)
+        news = NewsCalendarRefresher(runtime.sessions)
+        background.news = news
         servicer = RulesServicer(
             ingest=ingest,
             get_risk_state=GetRiskStateHandler(uow),
@@ -99,6 +104,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
             list_quarantined=ListQuarantinedHandler(uow),
             replay_account=ReplayAccountHandler(uow),
             review_violation=ReviewViolationHandler(uow, runtime.clock, on_enforcement=worker.wake),
+            import_news=ImportNewsCalendarHandler(uow, runtime.clock, on_imported=news.load),
             webhook_secret=lambda: settings.yourpropfirm_webhook_secret,
         )
 
@@ -123,11 +129,12 @@ async def _serve() -> None:
     background = Background()
     server, relay, sender, engine = await build_server(SERVICE, RulesSettings(), build_wire(None, background))
     worker, poller, ticker = background.worker, background.poller, background.ticker
-    loops = [relay.run, worker.run] + [extra.run for extra in (poller, ticker) if extra is not None]
+    extras = [extra for extra in (poller, ticker, background.news) if extra is not None]
+    loops = [relay.run, worker.run] + [extra.run for extra in extras]
     try:
         await serve_until_signalled(server, background=loops)
     finally:
-        for extra in (poller, ticker):
+        for extra in extras:
             if extra is not None:
                 extra.stop()
         worker.stop()

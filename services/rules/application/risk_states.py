@@ -1,4 +1,8 @@
-"""Build an account's AccountRisk from its rule set and a snapshot, parsing each rule set once per process."""
+"""Build an account's AccountRisk from its rule set and a snapshot, parsing each rule set once per process.
+
+The news calendar in force is this process's copy of the restricted events (set by the calendar's refresher after
+start and after every import); only rule sets with a news block look at it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,18 @@ from functools import lru_cache
 from libs.domain.rule_set import RuleSet, parse_rule_set
 from services.rules.application.monitored_account import MonitoredAccount
 from services.rules.domain.account_risk import AccountRisk
+from services.rules.domain.trade_events import NewsEvent
+
+_news: tuple[NewsEvent, ...] = ()
+
+
+def set_news_calendar(events: tuple[NewsEvent, ...]) -> None:
+    global _news
+    _news = tuple(sorted(events, key=lambda event: event.at))
+
+
+def news_calendar() -> tuple[NewsEvent, ...]:
+    return _news
 
 
 @lru_cache(maxsize=4096)
@@ -21,6 +37,7 @@ def rule_set_of(account: MonitoredAccount) -> RuleSet:
 
 def restore(account: MonitoredAccount, snapshot: dict | None) -> AccountRisk:
     rule_set = rule_set_of(account)
+    news = _news if rule_set.news is not None else ()
     if snapshot is None:
-        return AccountRisk(rule_set)
-    return AccountRisk.from_snapshot(rule_set, snapshot)
+        return AccountRisk(rule_set, news)
+    return AccountRisk.from_snapshot(rule_set, snapshot, news)

@@ -15,6 +15,7 @@ from libs.platform.grpc_errors import current_caller
 from services.rules.adapters.sql.monitoring_store import jsonable
 from services.rules.adapters.yourpropfirm.envelopes import MalformedEvent, parse_envelope, payload_hash
 from services.rules.adapters.yourpropfirm.signature import BadSignature, verify
+from services.rules.application.import_news_calendar import ImportNewsCalendar, ImportNewsCalendarHandler
 from services.rules.application.ingest_trade_events import IngestTradeEventsHandler
 from services.rules.application.queries import (
     GetRiskStateHandler,
@@ -96,6 +97,7 @@ class RulesServicer(pb_grpc.RulesServiceServicer):
         list_quarantined: ListQuarantinedHandler,
         replay_account: ReplayAccountHandler,
         review_violation: ReviewViolationHandler,
+        import_news: ImportNewsCalendarHandler,
         webhook_secret: Callable[[], str | None],
     ) -> None:
         self._ingest = ingest
@@ -104,6 +106,7 @@ class RulesServicer(pb_grpc.RulesServiceServicer):
         self._list_quarantined = list_quarantined
         self._replay_account = replay_account
         self._review_violation = review_violation
+        self._import_news = import_news
         self._webhook_secret = webhook_secret
 
     async def IngestTradeEvents(self, request, context):
@@ -179,6 +182,14 @@ class RulesServicer(pb_grpc.RulesServiceServicer):
         return pb.ReviewViolationResponse(
             violation=_violation(outcome.violation), account_status=outcome.account_status
         )
+
+    async def ImportNewsCalendar(self, request, context):
+        caller = current_caller()
+        tiers = frozenset(request.restricted_tiers) or frozenset({1})
+        imported, restricted = await self._import_news(
+            ImportNewsCalendar(caller.actor_id, caller.role, caller.ip, request.csv, tiers)
+        )
+        return pb.ImportNewsCalendarResponse(imported=imported, restricted=restricted)
 
     async def ListQuarantinedEvents(self, request, context):
         caller = current_caller()

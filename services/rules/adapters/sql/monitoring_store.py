@@ -25,6 +25,7 @@ from services.rules.adapters.sql.tables import (
     enforcement_jobs,
     excluded_events,
     monitored_accounts,
+    news_events,
     quarantined_events,
     risk_snapshots,
     risk_states,
@@ -414,6 +415,32 @@ class SqlMonitoringStore:
                 violation_id=violation_id,
             )
             .on_conflict_do_nothing()
+        )
+
+    async def upsert_news(self, rows: list) -> None:
+        if not rows:
+            return
+        values = [
+            {
+                "at": row.at,
+                "title": row.title,
+                "instruments": None if row.instruments is None else list(row.instruments),
+                "tier": row.tier,
+                "restricted": row.restricted,
+            }
+            for row in rows
+        ]
+        statement = insert(news_events).values(values)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[news_events.c.at, news_events.c.title],
+                set_={
+                    "instruments": statement.excluded.instruments,
+                    "tier": statement.excluded.tier,
+                    "restricted": statement.excluded.restricted,
+                    "imported_at": func.now(),
+                },
+            )
         )
 
     async def audit(self, entry: AuditEntry) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -182,4 +183,16 @@ excluded_events = Table(
     Column("provider_event_id", String(128), primary_key=True),
     Column("violation_id", UUID(as_uuid=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+# The economic-news calendar (imported by admins): the engine's news windows come from the restricted events.
+news_events = Table(
+    "news_events",
+    metadata,
+    Column("at", DateTime(timezone=True), primary_key=True),
+    Column("title", String(200), primary_key=True),
+    Column("instruments", ARRAY(String(16))),  # NULL: every instrument
+    Column("tier", Integer, nullable=False),
+    Column("restricted", Boolean, nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )

@@ -1,6 +1,6 @@
 """Monitoring: accounts under watch, raw trade events, quarantine, risk states and their history, violations with
 evidence, enforcement jobs, the reconciliation cursor,
-events excluded by an overturn.
+events excluded by an overturn, the news calendar.
 
 Revision ID: rules_0002
 Revises: rules_0001
@@ -13,6 +13,7 @@ from services.rules.adapters.sql.tables import (
     excluded_events,
     metadata,
     monitored_accounts,
+    news_events,
     platform_cursors,
     quarantined_events,
     risk_snapshots,
@@ -36,6 +37,7 @@ TABLES = (
     enforcement_jobs,
     platform_cursors,
     excluded_events,
+    news_events,
 )
 
 
