@@ -121,6 +121,7 @@ class CreateOrderHandler:
                 CheckoutRequest(
                     order_id=order_id,
                     product_name=version.terms.name,
+                    price_key=f"program-version:{version.version_id}",
                     amount=version.terms.price,
                     customer_email=email,
                     promotion_code=code,

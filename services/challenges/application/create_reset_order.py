@@ -82,6 +82,7 @@ class CreateResetOrderHandler:
                 CheckoutRequest(
                     order_id=order_id,
                     product_name=f"Reset: {version.terms.name}",
+                    price_key=f"reset:{version.version_id}",
                     amount=fee,
                     customer_email=account.user_email,
                     promotion_code=None,

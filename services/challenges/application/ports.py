@@ -67,6 +67,9 @@ class CatalogueUnitOfWork(Protocol):
 class CheckoutRequest:
     order_id: UUID
     product_name: str
+    # What is sold at this amount, stable across orders ("program-version:<id>", "reset:<id>"): one Stripe Price
+    # per key, reused, instead of a new Product and Price per checkout.
+    price_key: str
     amount: Money
     customer_email: str
     promotion_code: str | None

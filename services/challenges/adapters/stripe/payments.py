@@ -31,6 +31,7 @@ class StripePayments:
             max_network_retries=max_network_retries,
             http_client=stripe.HTTPXClient(timeout=30),
         )
+        self._prices: dict[str, str] = {}  # lookup key -> Stripe price id; prices are immutable, so never stale
 
     async def create_checkout(self, request: CheckoutRequest, *, idempotency_key: str) -> CheckoutSession:
         order_id = str(request.order_id)
@@ -43,17 +44,7 @@ class StripePayments:
             "metadata": {"order_id": order_id},
             # Copied onto the payment intent, so payment_intent.* events name the order too.
             "payment_intent_data": {"metadata": {"order_id": order_id}},
-            "line_items": [
-                {
-                    "quantity": 1,
-                    "price_data": {
-                        "currency": request.amount.currency.value.lower(),
-                        # No rounding mode: a sub-cent price is refused rather than rounded silently.
-                        "unit_amount": request.amount.to_minor_units(),
-                        "product_data": {"name": request.product_name},
-                    },
-                }
-            ],
+            "line_items": [{"quantity": 1, "price": await self._price_for(request)}],
         }
         if request.promotion_code:
             params["discounts"] = [{"promotion_code": await self._promotion_code_id(request.promotion_code)}]
@@ -61,6 +52,33 @@ class StripePayments:
             self._client.v1.checkout.sessions.create_async, params=params, options={"idempotency_key": idempotency_key}
         )
         return CheckoutSession(session_id=session.id, url=session.url)
+
+    async def _price_for(self, request: CheckoutRequest) -> str:
+        """The Stripe Price for what is sold (found by lookup key, else created once under an idempotency key)."""
+        # The amount is part of the key: a version's price never changes, but a key must never name two amounts.
+        # No rounding mode for the cents: a sub-cent price is refused rather than rounded silently.
+        cents = request.amount.to_minor_units()
+        lookup_key = f"{request.price_key}:{request.amount.currency.value.lower()}:{cents}"
+        cached = self._prices.get(lookup_key)
+        if cached is not None:
+            return cached
+        found = await self._call(self._client.v1.prices.list_async, params={"lookup_keys": [lookup_key], "limit": 1})
+        if found.data:
+            price_id = found.data[0].id
+        else:
+            created = await self._call(
+                self._client.v1.prices.create_async,
+                params={
+                    "currency": request.amount.currency.value.lower(),
+                    "unit_amount": cents,
+                    "lookup_key": lookup_key,
+                    "product_data": {"name": request.product_name},
+                },
+                options={"idempotency_key": f"price:{lookup_key}"},
+            )
+            price_id = created.id
+        self._prices[lookup_key] = price_id
+        return price_id
 
     async def refund(self, payment_intent_id: str, *, reason: str, idempotency_key: str) -> str:
         refund = await self._call(
