@@ -107,3 +107,15 @@ async def test_the_same_key_sent_twice_at_once_makes_one_order_and_the_loser_may
     assert len(created) == 1
     retried = await purchase.order(trader, key="racing-key-1")
     assert retried.status_code == 201 and retried.json()["id"] in created
+
+
+async def test_checkouts_of_one_program_version_reuse_one_stripe_price(purchase):
+    _, trader = purchase.trader()
+    sessions = []
+    for _ in range(2):
+        order = (await purchase.order(trader)).json()
+        sessions.append(order["checkout_url"].rsplit("/", 1)[-1])
+    prices = {purchase.stripe.v1.checkout.sessions.line_items.list(s).data[0].price.id for s in sessions}
+    assert len(prices) == 1
+    (price,) = [purchase.stripe.v1.prices.retrieve(p) for p in prices]
+    assert price.unit_amount == 24900 and price.lookup_key.startswith("program-version:")
