@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -11,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.domain.errors import InvalidArgument
 from libs.platform.inbox import ReceivedEvent
 from services.rules.adapters.sql.monitoring_store import SqlMonitoringStore
+from services.rules.adapters.yourpropfirm.envelopes import parse_envelope
 from services.rules.application.change_monitoring import change_monitoring
+from services.rules.application.ingest_trade_events import IngestTradeEventsHandler
 from services.rules.application.start_monitoring import StartMonitoring, start_monitoring
 
 
@@ -29,13 +32,15 @@ def _account_id(payload: dict, event_type: str) -> uuid.UUID:
         raise InvalidArgument(f"{event_type} needs account_id (UUID)", field="payload.account_id") from None
 
 
+def _reparse(payload: dict):
+    return parse_envelope(json.dumps(payload).encode())
+
+
 async def _activated(session: AsyncSession, event: ReceivedEvent) -> None:
     payload = event.payload
     kind = event.event_type
     rule_set = payload.get("rule_set")
     if isinstance(rule_set, str):
-        import json
-
         rule_set = json.loads(rule_set)
     if not isinstance(rule_set, dict):
         raise InvalidArgument("AccountActivated needs rule_set (a JSON object)", field="payload.rule_set")
@@ -53,6 +58,10 @@ async def _activated(session: AsyncSession, event: ReceivedEvent) -> None:
             if isinstance(event.occurred_at, datetime)
             else datetime.fromisoformat(event.occurred_at),
         ),
+    )
+    # Webhooks can overtake the activation: what was quarantined for this account is applied now, in this transaction.
+    await IngestTradeEventsHandler(uow=None).release_quarantined(
+        SqlMonitoringStore(session), _account_id(payload, kind), _reparse
     )
 
 

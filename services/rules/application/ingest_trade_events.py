@@ -154,6 +154,26 @@ class IngestTradeEventsHandler:
         live.append((user, risk_figures(account, risk)))
         return bool(taken)  # wake the enforcement worker: the decisions may have queued platform calls
 
+    async def release_quarantined(
+        self, store: MonitoringStore, account_id, parse: Callable[[dict], IncomingEvent]
+    ) -> int:
+        """Apply, in the caller's transaction, the events that arrived for this account before it was activated (the
+        platform's webhooks can overtake challenges' AccountActivated). Returns how many were applied."""
+        account = await store.get_account(account_id, for_update=True)
+        if account is None:
+            return 0
+        released = [parse(row["payload"]) for row in await store.take_quarantined(account.platform_account_id)]
+        applied = 0
+        for event in sorted(released, key=lambda e: (e.at, e.sequence or 0)):
+            applies = event.event_type == TRADE and account.status == MONITORING
+            row_id = await store.store_event(event, account.account_id, APPLIED if applies else RECORDED)
+            if row_id is None or not applies:
+                continue
+            await self._advance(store, account, event, row_id, [])
+            account = await store.get_account(account_id, for_update=True)  # the state just saved
+            applied += 1
+        return applied
+
     async def tick(self, now: datetime, limit: int = 500) -> int:
         """Clock ticks: time passes for idle accounts whose next boundary (flat-by, EOD snapshot, day roll, lockout
         end) has come, so it fires on time rather than with the account's next event. A tick is stored like any

@@ -193,21 +193,18 @@ class Rules:
         return reply.duplicate
 
     async def activate(
-        self, *, rules: dict | None = None, user_id: str | None = None, attempt: int = 1, phase: str = "phase_1"
+        self,
+        *,
+        rules: dict | None = None,
+        user_id: str | None = None,
+        attempt: int = 1,
+        phase: str = "phase_1",
+        platform_account: str | None = None,
     ) -> tuple[str, str, str]:
-        """A new monitored account: (our account id, its platform account id, its trader)."""
-        reply = await self.sim.post(
-            "/client/v1/users",
-            json={
-                "email": f"{uuid.uuid4().hex[:10]}@traders.test",
-                "firstname": "Ada",
-                "lastname": "Lovelace",
-                "programId": "eval-50k",
-            },
-            headers={"X-Client-Key": YPF_KEY},
-        )
-        reply.raise_for_status()
-        platform_account = reply.json()["accounts"][0]["id"]
+        """A new monitored account: (our account id, its platform account id, its trader). Without a platform account
+        id given, one is opened on the simulator."""
+        if platform_account is None:
+            platform_account = await self.open_platform_account()
         account_id = str(uuid.uuid4())
         self.created.append(account_id)
         user_id = user_id or str(uuid.uuid4())
@@ -225,6 +222,20 @@ class Rules:
             aggregate_id=account_id,
         )
         return account_id, platform_account, user_id
+
+    async def open_platform_account(self) -> str:
+        reply = await self.sim.post(
+            "/client/v1/users",
+            json={
+                "email": f"{uuid.uuid4().hex[:10]}@traders.test",
+                "firstname": "Ada",
+                "lastname": "Lovelace",
+                "programId": "eval-50k",
+            },
+            headers={"X-Client-Key": YPF_KEY},
+        )
+        reply.raise_for_status()
+        return reply.json()["accounts"][0]["id"]
 
     async def risk(self, account_id: str, user_id: str):
         from dynasty.rules.v1 import rules_service_pb2 as pb

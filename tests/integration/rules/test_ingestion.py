@@ -221,3 +221,26 @@ async def test_a_new_attempt_starts_a_fresh_risk_state(rules: Rules):
     )
     state = await rules.risk(account_id, user_id)
     assert (money(state.balance), money(state.floor)) == (money("50000.00"), money("47500.00"))
+
+
+async def test_events_that_overtake_the_activation_are_applied_when_it_comes(rules: Rules):
+    from dynasty.rules.v1 import rules_service_pb2 as pb
+
+    platform_account = str(uuid.uuid4())
+    early = [
+        rules.platform.trade(platform_account, rules.start, "ES", "buy", 1, "5000.00", fees="2.50"),
+        rules.platform.trade(platform_account, rules.start + timedelta(seconds=5), "ES", "sell", 1, "5010.00"),
+    ]
+    assert await rules.ingest(*early) == ["INGEST_OUTCOME_QUARANTINED"] * 2
+
+    account_id, _platform, user_id = await rules.activate(platform_account=platform_account)
+
+    state = await rules.risk(account_id, user_id)
+    assert money(state.balance) == money("50497.50")  # +10 points x 50, less the 2.50 fee
+    assert await count_events(rules, *(e["id"] for e in early)) == 2
+    listed = await rules.stub().ListQuarantinedEvents(
+        pb.ListQuarantinedEventsRequest(page_size=1000), metadata=rules.auth(role="admin")
+    )
+    assert not {e["id"] for e in early} & {q.provider_event_id for q in listed.events}
+    # Delivered again now: duplicates.
+    assert await rules.ingest(early[0]) == ["INGEST_OUTCOME_DUPLICATE"]

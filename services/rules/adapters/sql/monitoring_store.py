@@ -243,8 +243,22 @@ class SqlMonitoringStore:
         return result.scalar_one_or_none() is not None
 
     async def list_quarantined(self, limit: int) -> list[dict]:
-        rows = await self.session.execute(select(quarantined_events).order_by(quarantined_events.c.id).limit(limit))
+        q = quarantined_events
+        rows = await self.session.execute(select(q).where(q.c.released_at.is_(None)).order_by(q.c.id).limit(limit))
         return [dict(row) for row in rows.mappings().all()]
+
+    async def take_quarantined(self, platform_account_id: str) -> list[dict]:
+        """The account's quarantined events, now released (the caller applies them in this transaction)."""
+        q = quarantined_events
+        rows = (
+            await self.session.execute(
+                update(q)
+                .where(q.c.platform_account_id == platform_account_id, q.c.released_at.is_(None))
+                .values(released_at=func.now())
+                .returning(q.c.provider_event_id, q.c.payload)
+            )
+        ).all()
+        return [{"provider_event_id": row.provider_event_id, "payload": row.payload} for row in rows]
 
     async def events_for_replay(
         self,

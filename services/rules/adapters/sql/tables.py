@@ -101,6 +101,8 @@ quarantined_events = Table(
     Column("payload_sha256", String(64), nullable=False),
     Column("reason", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    # Set when the account was activated after all and the event was applied to it.
+    Column("released_at", DateTime(timezone=True)),
 )
 
 # Risk-state history: the snapshot after a fill, so a late event re-evaluates from the last one before it.
