@@ -2,9 +2,10 @@
 simulator as processes; real PostgreSQL and Redis):
 
 A trader buys a $50K challenge through the gateway; challenges activates it and the rules service starts judging
-it. The simulator fills and prices it (the devstack gives the simulator no webhook URL yet, so the fills and
-prices reach rules through its reconciliation poller, the same ingestion as webhooks). The rules service is killed
-mid-stream and restarted; a fill made while it was down is not lost. A price drop breaches the drawdown floor and
+it. The simulator fills and prices it; its signed webhooks reach the rules service through the gateway, and the
+reconciliation poller reads the same events from the platform's log (deduplicated by event id). The rules service is
+killed mid-stream and restarted; a fill made while it was down (its webhook refused with 503 and retried, and in the
+log) is not lost. A price drop breaches the drawdown floor and
 the test sees: the account failed in challenges, the flatten call received by the simulator, the violation with
 its evidence at the gateway, the WebSocket message; and the state the service recovered to equals a replay of every
 stored event through the engine.
