@@ -19,8 +19,9 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -103,6 +104,7 @@ class Listener:
 
     def __init__(self, url: str, token: str) -> None:
         self.messages: list[dict] = []
+        self.arrived: list[float] = []  # time.monotonic() of each message
         self._socket = connect(url, subprotocols=["bearer", token], open_timeout=10)
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -110,6 +112,7 @@ class Listener:
     def _read(self) -> None:
         try:
             for raw in self._socket:
+                self.arrived.append(time.monotonic())
                 self.messages.append(json.loads(raw))
         except Exception:  # closed
             return
@@ -203,6 +206,8 @@ def test_a_breach_is_enforced_end_to_end_and_a_killed_rules_service_loses_nothin
 
             # The program's floor is 8% below the start (46000.00) and its daily loss limit (4%) is soft, so only a gap
             # past both on one price fails the account: two ES contracts 40.25 points down, equity 45970.00.
+            sent = time.monotonic()
+            sent_wall = datetime.now(UTC)
             quote("4959.75")
             wait_for("the breach", lambda: risk().get("status") == "failed", timeout=30)
             assert risk()["failed_rule"] == "max_loss"
@@ -239,6 +244,12 @@ def test_a_breach_is_enforced_end_to_end_and_a_killed_rules_service_loses_nothin
 
             message = wait_for("the WebSocket's violation message", violation_message)
             assert message["account_id"] == account_id and message["rule"] == "max_loss"
+            # The firm's requirement: detected and enforced within 5 s of the price that breached (we aim far lower;
+            # the benchmark measures it, this shared machine's load makes a tighter bound flaky here).
+            assert listener.arrived[listener.messages.index(message)] - sent < 5.0
+            flattened_at = datetime.fromisoformat(commands[0]["receivedAt"].replace("Z", "+00:00"))
+            platform_sent = sent_wall + timedelta(seconds=offset)  # the simulator stamps with its offset clock
+            assert 0 <= (flattened_at - platform_sent).total_seconds() < 5.0
         finally:
             listener.close()
 
