@@ -61,4 +61,4 @@ def rules_event_handlers(
                     destinations=tuple(routes.get(recorded.event_type, ())),
                 )
 
-    return {"AccountBreached": handle, "AccountPhasePassed": handle}
+    return {"AccountBreached": handle, "AccountPhasePassed": handle, "AccountBreachOverturned": handle}

@@ -2,6 +2,8 @@
 
 - AccountBreached {account_id, rule, at}: a hard breach; the running attempt fails, naming the rule.
 - AccountPhasePassed {account_id, phase, at}: the phase's target was met under every rule; the account moves on.
+- AccountBreachOverturned {account_id, rule, at, reason}: an admin overturned the breach (rules spec section 7);
+  the failed attempt is reopened in its phase.
 
 The inbox runs each event at most once. An event that no longer fits the account (a breach on a closed account, a
 pass reported twice) is refused by the state machine; we record that and keep the inbox moving rather than retrying
@@ -21,11 +23,16 @@ from services.challenges.application.ports import AccountRepository, AuditLog
 
 log = logging.getLogger(__name__)
 RULES_ACTOR = "rules"
+AUDIT_ACTIONS = {
+    "AccountBreached": "account.breached",
+    "AccountPhasePassed": "account.phase_passed",
+    "AccountBreachOverturned": "account.breach_overturned",
+}
 
 
 @dataclass(frozen=True)
 class RulesVerdict:
-    event_type: str  # AccountBreached | AccountPhasePassed
+    event_type: str  # AccountBreached | AccountPhasePassed | AccountBreachOverturned
     account_id: UUID
     at: datetime
     rule: str | None = None
@@ -41,6 +48,8 @@ async def apply_rules_verdict(accounts: AccountRepository, audit: AuditLog, verd
     try:
         if verdict.event_type == "AccountBreached":
             account.breach(verdict.rule or "unspecified", verdict.at)
+        elif verdict.event_type == "AccountBreachOverturned":
+            account.breach_overturned(verdict.rule or "unspecified", verdict.at)
         else:
             account.phase_passed(verdict.phase or before, verdict.at)
     except InvalidTransition as refused:
@@ -53,7 +62,7 @@ async def apply_rules_verdict(accounts: AccountRepository, audit: AuditLog, verd
             actor_id=RULES_ACTOR,
             actor_role="system",
             ip=None,
-            action="account.breached" if verdict.event_type == "AccountBreached" else "account.phase_passed",
+            action=AUDIT_ACTIONS[verdict.event_type],
             subject_type="account",
             subject_id=str(account.account_id),
             before={"status": before},

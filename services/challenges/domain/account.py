@@ -37,8 +37,9 @@ class AccountStatus(StrEnum):
 
 S = AccountStatus
 # Which status may follow which. Anything not listed is refused with InvalidTransition naming the current status.
-# failed -> phase_1 is a reset (a new attempt); suspended -> X is a reinstatement, and only to the status the
-# account was suspended from (checked in `reinstate`).
+# failed -> phase_1 is a reset (a new attempt); failed -> the failed attempt's own phase is an overturned breach
+# (checked in `breach_overturned`); suspended -> X is a reinstatement, and only to the status the account was
+# suspended from (checked in `reinstate`).
 TRANSITIONS: Mapping[AccountStatus, frozenset[AccountStatus]] = {
     S.PENDING_PAYMENT: frozenset({S.PROVISIONING, S.CLOSED}),
     S.PROVISIONING: frozenset({S.PHASE_1, S.CLOSED}),
@@ -46,7 +47,7 @@ TRANSITIONS: Mapping[AccountStatus, frozenset[AccountStatus]] = {
     S.PHASE_2: frozenset({S.PHASE_1, S.PASSED, S.FAILED, S.SUSPENDED, S.CLOSED}),
     S.PASSED: frozenset({S.FUNDED, S.SUSPENDED, S.CLOSED}),
     S.FUNDED: frozenset({S.FAILED, S.SUSPENDED, S.CLOSED}),
-    S.FAILED: frozenset({S.PHASE_1, S.CLOSED}),
+    S.FAILED: frozenset({S.PHASE_1, S.PHASE_2, S.FUNDED, S.CLOSED}),
     S.SUSPENDED: frozenset({S.PHASE_1, S.PHASE_2, S.PASSED, S.FUNDED, S.CLOSED}),
     S.CLOSED: frozenset(),
 }
@@ -252,6 +253,18 @@ class TradingAccount(Aggregate):
         self._move(S.FAILED, f"rule breached: {rule}", at)
         self.failed_rule = rule
         self._end_attempt("failed", at, failed_rule=rule)
+
+    def breach_overturned(self, rule: str, at: datetime) -> None:
+        """An admin overturned the breach that failed this account (rules spec section 7): the failed attempt is
+        reopened in its own phase, as if the breach had not happened. Only the breach that ended the current attempt
+        can be overturned; anything else (a reset since, another rule, an account not failed) is refused."""
+        current = self.current_attempt
+        if self.status is not S.FAILED or current is None or current.outcome != "failed" or current.failed_rule != rule:
+            raise InvalidTransition("account", self.status.value, f"breach of {rule} overturned")
+        phase = AccountStatus(current.phase)
+        self._move(phase, f"breach of {rule} overturned", at)
+        self.failed_rule = None
+        self.attempts = (*self.attempts[:-1], replace(current, ended_at=None, outcome=None, failed_rule=None))
 
     def phase_passed(self, phase: str, at: datetime) -> None:
         """The rules service says the phase's target was reached. A report for a phase the account is no longer in

@@ -132,6 +132,18 @@ async def test_rules_verdicts_through_the_inbox_move_the_account_once(purchase, 
     actions = [a for a, _ in await audit_actions(database_url, account["id"])]
     assert actions[-2:] == ["account.phase_passed", "account.breached"]
 
+    # An admin overturns the breach in the rules service, which tells us: the phase 2 attempt is open again.
+    await deliver(
+        purchase,
+        "AccountBreachOverturned",
+        {"account_id": account["id"], "rule": "daily_loss", "at": at, "reason": "bad price print"},
+    )
+    restored = (await purchase.gateway.get(f"/v1/accounts/{account['id']}", headers=trader)).json()
+    assert restored["status"] == "phase_2" and restored["failed_rule"] is None
+    assert [(a["number"], a["phase"], a["outcome"]) for a in restored["attempts"]][-1] == (2, "phase_2", None)
+    actions = [a for a, _ in await audit_actions(database_url, account["id"])]
+    assert actions[-1] == "account.breach_overturned"
+
 
 async def test_admin_suspends_and_reinstates_audited_and_a_trader_cannot(purchase, database_url):
     _, trader = purchase.trader()

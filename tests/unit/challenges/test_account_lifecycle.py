@@ -243,3 +243,35 @@ def test_any_sequence_of_commands_keeps_the_account_consistent(names):
         assert account.status in TRANSITIONS[before[0]]
     assert [a.number for a in account.attempts] == list(range(1, len(account.attempts) + 1))
     assert all(a.ended_at is not None for a in account.attempts[:-1])
+
+
+def test_an_overturned_breach_reopens_the_failed_attempt_in_its_phase():
+    account = account_in(S.PHASE_2)
+    account.breach("daily_loss", T0 + timedelta(hours=1))
+    account.pull_events()
+    account.breach_overturned("daily_loss", T0 + timedelta(hours=2))
+    assert account.status is S.PHASE_2 and account.failed_rule is None
+    current = account.current_attempt
+    assert (current.phase, current.outcome, current.ended_at, current.failed_rule) == ("phase_2", None, None, None)
+    [announced] = account.pull_events()
+    assert (announced.previous, announced.status) == ("failed", "phase_2")
+
+
+@pytest.mark.parametrize("status", [S.PHASE_1, S.PASSED, S.SUSPENDED, S.CLOSED])
+def test_only_a_failed_account_can_have_its_breach_overturned(status):
+    account = account_in(status)
+    with pytest.raises(InvalidTransition) as refused:
+        account.breach_overturned("daily_loss", T0)
+    assert refused.value.metadata["current_state"] == status.value
+
+
+def test_an_overturn_naming_another_rule_or_after_a_reset_is_refused():
+    account = account_in(S.PHASE_1)
+    account.breach("max_loss", T0)
+    with pytest.raises(InvalidTransition):
+        account.breach_overturned("daily_loss", T0)
+    account.reset(T0 + timedelta(hours=1))
+    account.breach("max_loss", T0 + timedelta(hours=2))
+    account.close("refunded", T0 + timedelta(hours=3))
+    with pytest.raises(InvalidTransition):
+        account.breach_overturned("max_loss", T0 + timedelta(hours=4))
