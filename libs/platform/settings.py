@@ -72,3 +72,10 @@ class IdentitySettings(ServiceSettings):
     identity_oauth_devstack_client_id: str | None = None
     identity_oauth_devstack_client_secret: str | None = None
     identity_oauth_state_ttl_seconds: int = 600
+    # AWS adapters (issue 4): SES email, S3 documents, KMS master key. The region comes from AWS_REGION (set by the
+    # ECS task) unless DYNASTY_AWS_REGION says otherwise; the endpoint is None in production and points at a local
+    # AWS emulator (moto) in tests. The HMAC key derives purpose keys (link tokens), which KMS cannot export.
+    aws_region: str | None = Field(default=None, validation_alias=AliasChoices("DYNASTY_AWS_REGION", "AWS_REGION"))
+    aws_endpoint_url: str | None = None  # DYNASTY_AWS_ENDPOINT_URL
+    identity_kms_mac_key_id: str | None = None  # DYNASTY_IDENTITY_KMS_MAC_KEY_ID (a KMS HMAC_256 key)
+    identity_ses_configuration_set: str | None = None  # DYNASTY_IDENTITY_SES_CONFIGURATION_SET

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from libs.platform.crypto import EnvelopeCipher, LocalMasterKey
 from libs.platform.mailbox import LocalMailbox
 from libs.platform.settings import IdentitySettings
 from services.identity.adapters.argon2_hasher import Argon2PasswordHasher
+
+if TYPE_CHECKING:  # boto3 is imported only when settings ask for an AWS adapter
+    from libs.platform.aws_email import SesEmailSender
+    from libs.platform.aws_kms import KmsMasterKey
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -17,17 +22,35 @@ def repo_path(value: str) -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
-def master_key(settings: IdentitySettings) -> LocalMasterKey:
+def aws_client(settings: IdentitySettings, service: str):
+    """A boto3 client for one AWS service. Credentials come from boto3's own chain (the ECS task role in AWS);
+    the endpoint is None in production and a local emulator in tests (DYNASTY_AWS_ENDPOINT_URL)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
+    return boto3.session.Session().client(
+        service, region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url, config=config
+    )
+
+
+def master_key(settings: IdentitySettings) -> LocalMasterKey | KmsMasterKey:
     if settings.identity_kms_key_id:
-        # The KMS adapter (wrap = kms.Encrypt, unwrap = kms.Decrypt with the same encryption context) needs boto3,
-        # which is not installed here; refuse to start rather than silently use a local key in AWS.
-        raise SystemExit("DYNASTY_IDENTITY_KMS_KEY_ID is set but the KMS master-key adapter is not available")
+        # In AWS the master key stays in KMS. Link tokens need a derived key, which KMS only gives through an HMAC
+        # key: refuse to start without it rather than silently fall back to a local key.
+        if not settings.identity_kms_mac_key_id:
+            raise SystemExit("DYNASTY_IDENTITY_KMS_KEY_ID is set but DYNASTY_IDENTITY_KMS_MAC_KEY_ID is not")
+        from libs.platform.aws_kms import KmsMasterKey
+
+        return KmsMasterKey(
+            aws_client(settings, "kms"), settings.identity_kms_key_id, mac_key_id=settings.identity_kms_mac_key_id
+        )
     if settings.identity_master_key:
         return LocalMasterKey.from_base64(settings.identity_master_key)
     return LocalMasterKey.from_file(repo_path(settings.identity_master_key_file))
 
 
-def cipher(settings: IdentitySettings, key: LocalMasterKey | None = None) -> EnvelopeCipher:
+def cipher(settings: IdentitySettings, key: LocalMasterKey | KmsMasterKey | None = None) -> EnvelopeCipher:
     return EnvelopeCipher(key or master_key(settings))
 
 
@@ -39,11 +62,17 @@ def password_hasher(settings: IdentitySettings) -> Argon2PasswordHasher:
     )
 
 
-def email_sender(settings: IdentitySettings) -> LocalMailbox:
-    if settings.identity_email_backend != "local":
-        raise SystemExit(
-            f"email backend {settings.identity_email_backend!r} is not available (the SES adapter needs boto3)"
+def email_sender(settings: IdentitySettings) -> LocalMailbox | SesEmailSender:
+    if settings.identity_email_backend == "ses":
+        from libs.platform.aws_email import SesEmailSender
+
+        return SesEmailSender(
+            aws_client(settings, "sesv2"),
+            settings.identity_mail_from,
+            configuration_set=settings.identity_ses_configuration_set,
         )
+    if settings.identity_email_backend != "local":
+        raise SystemExit(f"email backend {settings.identity_email_backend!r} is not one of local, ses")
     return LocalMailbox(repo_path(settings.identity_mail_dir), settings.identity_mail_from)
 
 
@@ -119,8 +148,15 @@ def identity_verifier(settings: IdentitySettings):
 
 def object_storage(settings: IdentitySettings):
     if settings.identity_object_storage_bucket:
-        # The S3 adapter (put_object/get_object with SSE-KMS) needs boto3, which is not installed here.
-        raise SystemExit("DYNASTY_IDENTITY_OBJECT_STORAGE_BUCKET is set but the S3 adapter is not available")
+        # SSE-KMS under the identity key when there is one (S3's second layer, ADR 0039); without it S3 uses the
+        # AWS-managed aws/s3 key, still SSE-KMS.
+        from libs.platform.aws_storage import S3ObjectStorage
+
+        return S3ObjectStorage(
+            aws_client(settings, "s3"),
+            settings.identity_object_storage_bucket,
+            kms_key_id=settings.identity_kms_key_id,
+        )
     from libs.platform.object_storage import LocalDirectoryObjectStorage
 
     return LocalDirectoryObjectStorage(repo_path(settings.identity_object_storage_dir))
