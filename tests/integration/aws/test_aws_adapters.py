@@ -151,6 +151,11 @@ def test_kms_envelope_round_trip_and_wrong_context_refused(endpoint, kms_key_id)
     assert cipher.decrypt_text(stored, context="tax:user-1") == "123-45-6789"
     with pytest.raises(DecryptionFailed):
         cipher.decrypt_text(stored, context="tax:user-2")
+    # KMS itself binds the context (not only the AES-GCM layer above it): the wrapped data key alone is refused.
+    master = KmsMasterKey(client(endpoint, "kms"), kms_key_id)
+    wrapped = master.wrap(b"d" * 32, "tax:user-1")
+    with pytest.raises(DecryptionFailed):
+        master.unwrap(wrapped, "tax:user-2")
 
 
 def test_kms_refuses_an_altered_wrapped_key_and_another_master_key(endpoint, kms_key_id):
