@@ -27,6 +27,8 @@ class GatewaySettings(BaseSettings):
     jwks_cache_seconds: float = 300.0
     # Stripe's webhook signing secret (whsec_...), from Secrets Manager in AWS; the devstack sets its stand-in's.
     stripe_webhook_secret: str | None = None
+    # YourPropFirm's webhook signing secret (X-YPF-Signature), likewise.
+    yourpropfirm_webhook_secret: str | None = None
     log_level: str = "INFO"
     otel_exporter: str = "none"
 

@@ -21,7 +21,6 @@ import time
 import grpc
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.client import call_metadata
 from gateway.problems import problem
@@ -33,19 +32,9 @@ SEEN_TTL_SECONDS = 7 * 24 * 3600
 SIGNATURE_HEADER = "x-ypf-signature"
 
 
-class YourPropFirmWebhookSettings(BaseSettings):
-    """DYNASTY_YOURPROPFIRM_WEBHOOK_SECRET: the name the devstack sets and production reads from Secrets Manager."""
-
-    model_config = SettingsConfigDict(env_prefix="DYNASTY_", extra="ignore")
-    yourpropfirm_webhook_secret: str | None = None
-
-
 def _secret(request: Request) -> str | None:
-    state = request.app.state
-    if not hasattr(state, "ypf_webhook_secret"):
-        configured = getattr(state.settings, "yourpropfirm_webhook_secret", None)
-        state.ypf_webhook_secret = configured or YourPropFirmWebhookSettings().yourpropfirm_webhook_secret
-    return state.ypf_webhook_secret
+    """DYNASTY_YOURPROPFIRM_WEBHOOK_SECRET (GatewaySettings), from Secrets Manager in production."""
+    return request.app.state.settings.yourpropfirm_webhook_secret
 
 
 def signature_problem(secret: str, header: str, body: bytes, now: float) -> str | None:

@@ -328,9 +328,9 @@ async def running_rules(database_url, redis_url, tmp_path, *, with_gateway: bool
             challenges_target=target,
             rules_target=target,
             payouts_target=target,
+            yourpropfirm_webhook_secret=WEBHOOK_SECRET,
         )
         app = create_app(gateway_settings, jwks_source=keys.jwks_source)
-        app.state.ypf_webhook_secret = WEBHOOK_SECRET
         threads.append(ServerThread(app, gateway_port))
     fixture = None
     try:
