@@ -12,6 +12,7 @@ module "platform" {
   vpc_cidr_block              = var.vpc_cidr_block
   single_nat_gateway          = var.single_nat_gateway
   domain_name                 = var.domain_name
+  yourpropfirm_api_base_url   = var.yourpropfirm_api_base_url
   route53_zone_id             = var.route53_zone_id
   dmarc_report_address        = var.dmarc_report_address
   image_digest                = var.image_digest

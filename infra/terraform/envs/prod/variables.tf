@@ -50,6 +50,11 @@ variable "domain_name" {
   type        = string
 }
 
+variable "yourpropfirm_api_base_url" {
+  description = "Base URL of the YourPropFirm platform API given by YourPropFirm for this environment."
+  type        = string
+}
+
 variable "route53_zone_id" {
   description = "Id of the public hosted zone of domain_name."
   type        = string

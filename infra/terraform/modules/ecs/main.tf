@@ -223,7 +223,7 @@ data "aws_iam_policy_document" "task" {
     for_each = length(each.value.kms_key_arns) > 0 ? [1] : []
     content {
       sid       = "EnvelopeEncryption"
-      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      actions   = ["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt", "kms:GenerateMac"]
       resources = each.value.kms_key_arns
     }
   }

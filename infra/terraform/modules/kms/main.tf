@@ -91,3 +91,41 @@ resource "aws_kms_alias" "this" {
   name          = "alias/${var.name}-${each.key}"
   target_key_id = each.value.key_id
 }
+
+################################################################################
+# HMAC key: identity derives purpose-specific secrets (signed email links) with KMS GenerateMac, because a KMS key
+# never leaves KMS and so cannot be fed to a local KDF.
+################################################################################
+
+resource "aws_kms_key" "mac" {
+  #checkov:skip=CKV_AWS_7:HMAC keys do not support automatic rotation; rotate by creating a new key and switching DYNASTY_IDENTITY_KMS_MAC_KEY_ID (runbook identity-master-key)
+  description              = "${var.name} identity-mac: HMAC key for derived secrets (GenerateMac)"
+  customer_master_key_spec = "HMAC_256"
+  key_usage                = "GENERATE_VERIFY_MAC"
+  deletion_window_in_days  = var.deletion_window_in_days
+  multi_region             = false
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # Without this statement no IAM policy in the account could grant use of the key.
+        Sid       = "AccountAdministersKeyThroughIam"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+    ]
+  })
+
+  tags = merge(var.tags, {
+    Name      = "${var.name}-identity-mac"
+    DataClass = "secrets"
+  })
+}
+
+resource "aws_kms_alias" "mac" {
+  name          = "alias/${var.name}-identity-mac"
+  target_key_id = aws_kms_key.mac.key_id
+}

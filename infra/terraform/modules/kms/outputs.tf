@@ -12,3 +12,8 @@ output "alias_names" {
   description = "Alias of each key, by class name."
   value       = { for class, alias in aws_kms_alias.this : class => alias.name }
 }
+
+output "mac_key_arn" {
+  description = "ARN of the HMAC key identity uses for derived secrets (DYNASTY_IDENTITY_KMS_MAC_KEY_ID)."
+  value       = aws_kms_key.mac.arn
+}

@@ -37,7 +37,6 @@ locals {
         DYNASTY_STRIPE_WEBHOOK_SECRET         = local.secret["stripe/webhook-signing"]
         DYNASTY_STRIPE_CONNECT_WEBHOOK_SECRET = local.secret["stripe/connect-webhook"]
         DYNASTY_YOURPROPFIRM_WEBHOOK_SECRET   = local.secret["yourpropfirm/webhook-signing"]
-        DYNASTY_JWT_SIGNING_KEYS              = local.secret["jwt/signing-keys"]
       })
       s3_bucket_arns = []
       kms_key_arns   = []
@@ -56,19 +55,24 @@ locals {
       target_requests_per_task_minute = 6000
       load_balanced                   = false
       migrations                      = true
+      # Names as libs/platform/settings.py IdentitySettings reads them. Signing keys live in identity's schema,
+      # sealed by the KMS key below (ADR 0032), so no JWT key material is passed in.
       environment = {
-        DYNASTY_GRPC_PORT            = "50051"
-        DYNASTY_KYC_BUCKET           = module.s3.data_bucket_names["kyc-documents"]
-        DYNASTY_ENVELOPE_KMS_KEY_ARN = local.key["documents"]
-        DYNASTY_SES_CONFIGURATION    = module.notifications.ses_configuration_set_name
-        DYNASTY_EMAIL_FROM           = "no-reply@${var.domain_name}"
+        DYNASTY_GRPC_PORT                      = "50051"
+        DYNASTY_IDENTITY_OBJECT_STORAGE_BUCKET = module.s3.data_bucket_names["kyc-documents"]
+        DYNASTY_IDENTITY_KMS_KEY_ID            = local.key["documents"]
+        DYNASTY_IDENTITY_KMS_MAC_KEY_ID        = module.kms.mac_key_arn
+        DYNASTY_IDENTITY_EMAIL_BACKEND         = "ses"
+        DYNASTY_IDENTITY_SES_CONFIGURATION_SET = module.notifications.ses_configuration_set_name
+        DYNASTY_IDENTITY_MAIL_FROM             = "Dynasty Futures <no-reply@${var.domain_name}>"
+        DYNASTY_IDENTITY_PUBLIC_BASE_URL       = "https://${local.api_domain_name}"
       }
       secrets = merge(local.redis_url, {
-        DATABASE_URL             = local.db_url["identity"]
-        DYNASTY_JWT_SIGNING_KEYS = local.secret["jwt/signing-keys"]
+        DATABASE_URL           = local.db_url["identity"]
+        DYNASTY_STRIPE_API_KEY = local.secret["stripe/api-key"] # Stripe Identity (KYC)
       })
       s3_bucket_arns = [local.bucket["kyc-documents"]]
-      kms_key_arns   = [local.key["documents"]]
+      kms_key_arns   = [local.key["documents"], module.kms.mac_key_arn]
       send_email     = true
       send_sms       = true
     }
@@ -85,15 +89,17 @@ locals {
       load_balanced                   = false
       migrations                      = true
       environment = {
-        DYNASTY_GRPC_PORT         = "50052"
-        DYNASTY_REPORTS_BUCKET    = module.s3.data_bucket_names["reports"]
-        DYNASTY_SES_CONFIGURATION = module.notifications.ses_configuration_set_name
-        DYNASTY_EMAIL_FROM        = "no-reply@${var.domain_name}"
+        DYNASTY_GRPC_PORT             = "50052"
+        DYNASTY_YOURPROPFIRM_API_BASE = var.yourpropfirm_api_base_url
+        DYNASTY_REPORTS_BUCKET        = module.s3.data_bucket_names["reports"]
+        DYNASTY_SES_CONFIGURATION     = module.notifications.ses_configuration_set_name
+        DYNASTY_EMAIL_FROM            = "no-reply@${var.domain_name}"
       }
       secrets = merge(local.redis_url, {
-        DATABASE_URL                 = local.db_url["challenges"]
-        DYNASTY_STRIPE_API_KEY       = local.secret["stripe/api-key"]
-        DYNASTY_YOURPROPFIRM_API_KEY = local.secret["yourpropfirm/api-key"]
+        DATABASE_URL                  = local.db_url["challenges"]
+        DYNASTY_STRIPE_API_KEY        = local.secret["stripe/api-key"]
+        DYNASTY_STRIPE_WEBHOOK_SECRET = local.secret["stripe/webhook-signing"] # it checks the forwarded signature again
+        DYNASTY_YOURPROPFIRM_API_KEY  = local.secret["yourpropfirm/api-key"]
       })
       s3_bucket_arns = [local.bucket["reports"]]
       kms_key_arns   = [local.key["documents"]]
@@ -112,10 +118,11 @@ locals {
       target_requests_per_task_minute = 12000
       load_balanced                   = false
       migrations                      = true
-      environment                     = { DYNASTY_GRPC_PORT = "50053" }
+      environment                     = { DYNASTY_GRPC_PORT = "50053", DYNASTY_YOURPROPFIRM_API_BASE = var.yourpropfirm_api_base_url }
       secrets = merge(local.redis_url, {
-        DATABASE_URL                 = local.db_url["rules"]
-        DYNASTY_YOURPROPFIRM_API_KEY = local.secret["yourpropfirm/api-key"]
+        DATABASE_URL                        = local.db_url["rules"]
+        DYNASTY_YOURPROPFIRM_API_KEY        = local.secret["yourpropfirm/api-key"]
+        DYNASTY_YOURPROPFIRM_WEBHOOK_SECRET = local.secret["yourpropfirm/webhook-signing"] # checked again on ingest
       })
       s3_bucket_arns = []
       kms_key_arns   = []
