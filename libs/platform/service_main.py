@@ -9,6 +9,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import grpc
 from redis.asyncio import Redis
@@ -59,9 +60,30 @@ def require_redis_url(settings: ServiceSettings) -> str:
     return settings.redis_url
 
 
-def run_service(service: str, wire: Callable[[Runtime], Wiring]) -> None:
+class BackgroundLoop(Protocol):
+    """A loop that runs beside the gRPC server (a job worker, a poller) until told to stop."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def _none() -> Sequence:
+    return ()
+
+
+def run_service(
+    service: str,
+    wire: Callable[[Runtime], Wiring],
+    *,
+    settings_class: type[ServiceSettings] = ServiceSettings,
+    loops: Callable[[], Sequence[BackgroundLoop]] = _none,
+    closers: Callable[[], Sequence[Callable[[], Awaitable[None]]]] = _none,
+) -> None:
+    """Run a service until SIGTERM/SIGINT. `loops` and `closers` are read after `wire` has run (a service's wiring
+    builds its workers), then the loops run beside the outbox relay and everything is stopped and closed on exit."""
     ensure_generated()
-    settings = ServiceSettings()
+    settings = settings_class()
     from libs.platform.logging import configure_logging
     from libs.platform.telemetry import configure_tracing
 
@@ -72,7 +94,7 @@ def run_service(service: str, wire: Callable[[Runtime], Wiring]) -> None:
     except MissingSetting as exc:
         print(f"{service}: cannot start: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    asyncio.run(_serve(service, settings, wire))
+    asyncio.run(_serve(service, settings, wire, loops, closers))
 
 
 async def build_server(service: str, settings: ServiceSettings, wire: Callable[[Runtime], Wiring]):
@@ -132,13 +154,24 @@ async def build_server(service: str, settings: ServiceSettings, wire: Callable[[
     return server, relay, sender, engine
 
 
-async def _serve(service: str, settings: ServiceSettings, wire: Callable[[Runtime], Wiring]) -> None:
+async def _serve(
+    service: str,
+    settings: ServiceSettings,
+    wire: Callable[[Runtime], Wiring],
+    loops: Callable[[], Sequence[BackgroundLoop]] = _none,
+    closers: Callable[[], Sequence[Callable[[], Awaitable[None]]]] = _none,
+) -> None:
     from libs.platform.grpc_server import serve_until_signalled
 
     server, relay, sender, engine = await build_server(service, settings, wire)
+    extra = list(loops())
     try:
-        await serve_until_signalled(server, background=[relay.run])
+        await serve_until_signalled(server, background=[relay.run, *(loop.run for loop in extra)])
     finally:
+        for loop in extra:
+            loop.stop()
         relay.stop()
+        for close in closers():
+            await close()
         await sender.close()
         await engine.dispose()

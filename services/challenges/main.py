@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from libs.platform.service_main import Runtime, Wiring
+from libs.platform.service_main import Runtime, Wiring, run_service
 
 SERVICE = "challenges"
 # Which services receive which of our events (outbox routing). The rules service starts judging an account when it
@@ -130,44 +128,18 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
 wire = build_wire()
 
 
-async def _serve() -> None:
-    from libs.platform.grpc_server import serve_until_signalled
-    from libs.platform.service_main import build_server
+def main() -> None:
     from services.challenges.settings import ChallengesSettings
 
+    # The provisioning worker runs beside the outbox relay; the platform's serving loop starts and stops both.
     background = Background()
-    server, relay, sender, engine = await build_server(SERVICE, ChallengesSettings(), build_wire(None, background))
-    worker = background.worker
-    try:
-        await serve_until_signalled(server, background=[relay.run, worker.run])
-    finally:
-        worker.stop()
-        relay.stop()
-        for close in background.closers:
-            await close()
-        await sender.close()
-        await engine.dispose()
-
-
-def main() -> None:
-    # run_service's checks and set-up (generated code, logging, tracing, Redis required), with our own serving loop
-    # so the provisioning worker runs beside the outbox relay.
-    from libs.platform.logging import configure_logging
-    from libs.platform.protogen import ensure_generated
-    from libs.platform.service_main import MissingSetting, require_redis_url
-    from libs.platform.settings import ServiceSettings
-    from libs.platform.telemetry import configure_tracing
-
-    ensure_generated()
-    settings = ServiceSettings()
-    configure_logging(SERVICE, settings.log_level)
-    configure_tracing(SERVICE, settings.otel_exporter)
-    try:
-        require_redis_url(settings)
-    except MissingSetting as exc:
-        print(f"{SERVICE}: cannot start: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    asyncio.run(_serve())
+    run_service(
+        SERVICE,
+        build_wire(None, background),
+        settings_class=ChallengesSettings,
+        loops=lambda: [background.worker],
+        closers=lambda: background.closers,
+    )
 
 
 __all__ = ["build_wire", "main", "wire"]

@@ -8,11 +8,9 @@ reconciliation poller (what webhooks missed).
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from dataclasses import dataclass, field
 
-from libs.platform.service_main import Runtime, Wiring
+from libs.platform.service_main import Runtime, Wiring, run_service
 
 SERVICE = "rules"
 
@@ -121,48 +119,22 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
 wire = build_wire()
 
 
-async def _serve() -> None:
-    from libs.platform.grpc_server import serve_until_signalled
-    from libs.platform.service_main import build_server
+def main() -> None:
     from services.rules.settings import RulesSettings
 
+    # The enforcement worker, the reconciliation poller, the clock ticker and the news loop run beside the relay.
     background = Background()
-    server, relay, sender, engine = await build_server(SERVICE, RulesSettings(), build_wire(None, background))
-    worker, poller, ticker = background.worker, background.poller, background.ticker
-    extras = [extra for extra in (poller, ticker, background.news) if extra is not None]
-    loops = [relay.run, worker.run] + [extra.run for extra in extras]
-    try:
-        await serve_until_signalled(server, background=loops)
-    finally:
-        for extra in extras:
-            if extra is not None:
-                extra.stop()
-        worker.stop()
-        relay.stop()
-        for close in background.closers:
-            await close()
-        await sender.close()
-        await engine.dispose()
 
+    def loops() -> list:
+        return [b for b in (background.worker, background.poller, background.ticker, background.news) if b is not None]
 
-def main() -> None:
-    # run_service's checks and set-up, with our own serving loop so the enforcement worker runs beside the relay.
-    from libs.platform.logging import configure_logging
-    from libs.platform.protogen import ensure_generated
-    from libs.platform.service_main import MissingSetting, require_redis_url
-    from libs.platform.settings import ServiceSettings
-    from libs.platform.telemetry import configure_tracing
-
-    ensure_generated()
-    settings = ServiceSettings()
-    configure_logging(SERVICE, settings.log_level)
-    configure_tracing(SERVICE, settings.otel_exporter)
-    try:
-        require_redis_url(settings)
-    except MissingSetting as exc:
-        print(f"{SERVICE}: cannot start: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    asyncio.run(_serve())
+    run_service(
+        SERVICE,
+        build_wire(None, background),
+        settings_class=RulesSettings,
+        loops=loops,
+        closers=lambda: background.closers,
+    )
 
 
 __all__ = ["build_wire", "main", "wire"]
