@@ -9,7 +9,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,18 +20,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from devstack.ypf_simulator.app import build_app
+from tests.support.servers import ServerThread, free_port
 
 CLIENT_KEY = "ypf_test_client_key"
 WEBHOOK_SECRET = "ypf_test_webhook_secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def verify_signature(body: bytes, header: str, secret: str = WEBHOOK_SECRET, tolerance: int = 300) -> bool:
@@ -42,25 +35,6 @@ def verify_signature(body: bytes, header: str, secret: str = WEBHOOK_SECRET, tol
     timestamp = int(parts["t"])
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return abs(time.time() - timestamp) <= tolerance and hmac.compare_digest(expected, parts["v1"])
-
-
-class ServerThread:
-    def __init__(self, app: Any, port: int) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @dataclass
