@@ -15,20 +15,12 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from libs.domain.money import Money
+from libs.platform.yourpropfirm_http import YourPropFirmCallFailed, YourPropFirmHttp, json_object
 from services.challenges.application.ports import PlatformCredentials, PlatformUnavailable
 
 log = logging.getLogger(__name__)
-
-
-class _Retryable(Exception):
-    """A 5xx, a 429 or a transport failure: worth the same request again."""
-
-
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, _Retryable | httpx.TransportError)
 
 
 class YourPropFirmClient:
@@ -42,17 +34,17 @@ class YourPropFirmClient:
         backoff_seconds: float = 0.2,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers={"X-Client-Key": client_key},
-            timeout=timeout_seconds,
+        self._http = YourPropFirmHttp(
+            base_url,
+            client_key,
+            timeout_seconds=timeout_seconds,
+            attempts=attempts,
+            backoff_seconds=backoff_seconds,
             transport=transport,
         )
-        self._attempts = attempts
-        self._backoff = backoff_seconds
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._http.close()
 
     async def open_account(
         self,
@@ -114,35 +106,17 @@ class YourPropFirmClient:
 
     async def _post(self, path: str, payload: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
         try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(_retryable),
-                stop=stop_after_attempt(self._attempts),
-                wait=wait_exponential_jitter(multiplier=self._backoff, max=2.0),
-                reraise=True,
-            ):
-                with attempt:
-                    response = await self._http.post(path, json=payload, headers={"Idempotency-Key": idempotency_key})
-                    if response.status_code == 409:
-                        raise _Conflict(_json(response))
-                    if response.status_code == 429 or response.status_code >= 500:
-                        raise _Retryable(f"{path} answered {response.status_code}")
-                    if response.status_code not in (200, 201):
-                        raise PlatformUnavailable(f"{path} refused: {response.status_code} {response.text[:200]}")
-                    return _json(response)
-        except (_Retryable, httpx.TransportError) as exc:
-            raise PlatformUnavailable(f"YourPropFirm {path} kept failing: {exc}") from exc
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+            response = await self._http.post(path, payload, idempotency_key=idempotency_key)
+        except YourPropFirmCallFailed as exc:
+            raise PlatformUnavailable(str(exc)) from exc
+        if response.status_code == 409:
+            raise _Conflict(json_object(response))
+        if response.status_code not in (200, 201):
+            raise PlatformUnavailable(f"{path} refused: {response.status_code} {response.text[:200]}")
+        return json_object(response)
 
 
 class _Conflict(Exception):
     def __init__(self, body: dict[str, Any]) -> None:
         super().__init__("conflict")
         self.body = body
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

@@ -5,7 +5,8 @@ Idempotency-Key, so a retry (or the whole job retried after a crash) never acts 
 from __future__ import annotations
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from libs.platform.yourpropfirm_http import YourPropFirmCallFailed, YourPropFirmHttp, json_object
 
 
 class PlatformUnavailable(Exception):
@@ -14,14 +15,6 @@ class PlatformUnavailable(Exception):
 
 class PlatformRefused(Exception):
     """A 4xx: the platform will never carry this command out (an unknown account); retrying cannot help."""
-
-
-class _Retryable(Exception):
-    pass
-
-
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, _Retryable | httpx.TransportError)
 
 
 class YourPropFirmEnforcement:
@@ -35,17 +28,17 @@ class YourPropFirmEnforcement:
         backoff_seconds: float = 0.1,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers={"X-Client-Key": client_key},
-            timeout=timeout_seconds,
+        self._http = YourPropFirmHttp(
+            base_url,
+            client_key,
+            timeout_seconds=timeout_seconds,
+            attempts=attempts,
+            backoff_seconds=backoff_seconds,
             transport=transport,
         )
-        self._attempts = attempts
-        self._backoff = backoff_seconds
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._http.close()
 
     async def flatten(self, platform_account_id: str, idempotency_key: str, reason: str) -> dict:
         return await self._post(f"/client/v1/accounts/{platform_account_id}/flatten", idempotency_key, reason)
@@ -58,18 +51,9 @@ class YourPropFirmEnforcement:
 
     async def _post(self, path: str, key: str, reason: str) -> dict:
         try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(_retryable),
-                stop=stop_after_attempt(self._attempts),
-                wait=wait_exponential_jitter(multiplier=self._backoff, max=2.0),
-                reraise=True,
-            ):
-                with attempt:
-                    reply = await self._http.post(path, json={"reason": reason}, headers={"Idempotency-Key": key})
-                    if reply.status_code >= 500 or reply.status_code == 429:
-                        raise _Retryable(f"{path}: {reply.status_code}")
-        except (_Retryable, httpx.TransportError) as exc:
-            raise PlatformUnavailable(str(exc) or type(exc).__name__) from None
+            reply = await self._http.post(path, {"reason": reason}, idempotency_key=key)
+        except YourPropFirmCallFailed as exc:
+            raise PlatformUnavailable(str(exc)) from None
         if reply.status_code >= 400:
             raise PlatformRefused(f"{path}: {reply.status_code} {reply.text[:200]}")
-        return reply.json()
+        return json_object(reply)

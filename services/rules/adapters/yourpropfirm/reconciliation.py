@@ -6,7 +6,8 @@
 - Prices: GET /client/v1/quotes/latest for the symbols monitored accounts hold, each quote ingested under an id
   derived from its symbol and timestamp, so a quote also delivered by webhook (or read twice) is applied once.
 
-Both run every `poll_seconds`; with webhooks healthy they find nothing new. httpx + tenacity like the other calls.
+Both run every `poll_seconds`; with webhooks healthy they find nothing new. Calls go through
+libs/platform/yourpropfirm_http.py like every other YourPropFirm call.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from libs.domain.errors import InvalidArgument
+from libs.platform.yourpropfirm_http import YourPropFirmHttp, json_object
 from services.rules.adapters.sql.tables import monitored_accounts, platform_cursors, risk_states
 from services.rules.adapters.yourpropfirm.envelopes import parse_envelope
 from services.rules.application.ingest_trade_events import IngestTradeEventsHandler
@@ -30,10 +31,6 @@ from services.rules.application.monitored_account import MONITORING
 log = logging.getLogger(__name__)
 EVENTS_CURSOR = "yourpropfirm:events"
 PAGE = 500
-
-
-class _Retryable(Exception):
-    pass
 
 
 class ReconciliationPoller:
@@ -51,18 +48,13 @@ class ReconciliationPoller:
         self._sessions = sessions
         self._ingest = ingest
         self._poll_seconds = poll_seconds
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers={"X-Client-Key": client_key},
-            timeout=timeout_seconds,
-            transport=transport,
-        )
+        self._http = YourPropFirmHttp(base_url, client_key, timeout_seconds=timeout_seconds, transport=transport)
         self._stopping = asyncio.Event()
         # One cursor per platform address: a platform's event log numbers its own events.
         self._cursor_name = f"{EVENTS_CURSOR}:{base_url.rstrip('/')}"[:64]
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._http.close()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -83,19 +75,9 @@ class ReconciliationPoller:
         return await self._events() + await self._quotes()
 
     async def _get(self, path: str, params: dict) -> dict:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type((_Retryable, httpx.TransportError)),
-            stop=stop_after_attempt(3),
-            wait=wait_exponential_jitter(multiplier=0.1, max=2.0),
-            reraise=True,
-        ):
-            with attempt:
-                reply = await self._http.get(path, params=params)
-                if reply.status_code >= 500 or reply.status_code == 429:
-                    raise _Retryable(f"{path}: {reply.status_code}")
-                reply.raise_for_status()
-                return reply.json()
-        raise AssertionError("unreachable: tenacity reraises")
+        reply = await self._http.get(path, params)  # YourPropFirmCallFailed ends this pass; the next one retries
+        reply.raise_for_status()
+        return json_object(reply)
 
     async def _events(self) -> int:
         read = 0
