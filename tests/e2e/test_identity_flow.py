@@ -7,7 +7,6 @@ call is refused with 403.
 from __future__ import annotations
 
 import re
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -16,41 +15,10 @@ import httpx
 import pyotp
 import pytest
 
-from devstack.stack import SERVICES, Stack, free_port
 from libs.platform.mailbox import read_mailbox
 
 PASSWORD = "a quiet orange lighthouse"
 VERIFY_LINK = re.compile(r"verify-email\?token=(\S+)")
-
-
-@pytest.fixture(scope="module")
-def own_database_url(database_url):
-    """A database of this module's own on the test server: identity's signing keys and users start empty, so
-    nothing another test left behind (a key under another master key) decides this journey."""
-    import psycopg
-
-    name = f"e2e_identity_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _old = database_url.partition("?")[0].rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def stack(own_database_url, redis_url):
-    ports = {name: free_port() for name in (*SERVICES, "gateway")}
-    running = Stack(
-        data_dir=Path(tempfile.mkdtemp(prefix="dynasty-e2e-identity-")),
-        ports=ports,
-        database_url=own_database_url,
-        redis_url=redis_url,
-        log=lambda m: None,
-    )
-    running.start(timeout=90)
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="module")

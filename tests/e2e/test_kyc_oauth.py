@@ -11,45 +11,14 @@ from __future__ import annotations
 
 import html
 import re
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
 
-from devstack.stack import SERVICES, Stack, free_port
 from tests.e2e.test_identity_flow import PASSWORD, bearer, verification_token
-
-
-@pytest.fixture(scope="module")
-def own_database_url(database_url):
-    import psycopg
-
-    name = f"e2e_kyc_oauth_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _old = database_url.partition("?")[0].rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def stack(own_database_url, redis_url):
-    ports = {name: free_port() for name in (*SERVICES, "gateway", "stripe", "oidc")}
-    running = Stack(
-        data_dir=Path(tempfile.mkdtemp(prefix="dynasty-e2e-kyc-oauth-")),
-        ports=ports,
-        database_url=own_database_url,
-        redis_url=redis_url,
-        log=lambda m: None,
-    )
-    running.start(timeout=90)
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -17,47 +17,19 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
-import pytest
 from websockets.sync.client import connect
 
-from devstack.stack import SERVICES, YPF_CLIENT_KEY, Stack, free_port
+from devstack.stack import YPF_CLIENT_KEY, Stack
 from tests.e2e.test_purchase import signed_in_trader, wait_for
-
-
-@pytest.fixture(scope="module")
-def own_database_url(database_url):
-    name = f"e2e_monitoring_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _old = database_url.partition("?")[0].rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def stack(own_database_url, redis_url):
-    running = Stack(
-        data_dir=Path(tempfile.mkdtemp(prefix="dynasty-e2e-monitoring-")),
-        ports={name: free_port() for name in (*SERVICES, "gateway", "stripe", "oidc", "ypf")},
-        database_url=own_database_url,
-        redis_url=redis_url,
-        log=lambda m: None,
-    )
-    running.start(timeout=90)
-    yield running
-    running.stop()
 
 
 def buy_active_account(stack: Stack, http: httpx.Client, outside: httpx.Client) -> tuple[dict, dict[str, str]]:

@@ -7,47 +7,16 @@ the trader sees it at GET /v1/accounts, with the platform credentials in their m
 from __future__ import annotations
 
 import re
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import httpx
-import pytest
 
-from devstack.stack import SERVICES, Stack, free_port
+from devstack.stack import Stack
 from libs.platform.mailbox import read_mailbox
 
 PASSWORD = "a quiet orange lighthouse"
 VERIFY_LINK = re.compile(r"verify-email\?token=(\S+)")
-
-
-@pytest.fixture(scope="module")
-def own_database_url(database_url):
-    """A database of this module's own, so identity's signing keys start fresh (see test_identity_flow)."""
-    import psycopg
-
-    name = f"e2e_purchase_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _old = database_url.partition("?")[0].rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def stack(own_database_url, redis_url):
-    running = Stack(
-        data_dir=Path(tempfile.mkdtemp(prefix="dynasty-e2e-purchase-")),
-        ports={name: free_port() for name in (*SERVICES, "gateway", "stripe", "oidc", "ypf")},
-        database_url=own_database_url,
-        redis_url=redis_url,
-        log=lambda m: None,
-    )
-    running.start(timeout=90)
-    yield running
-    running.stop()
 
 
 def wait_for(what: str, probe, timeout: float = 30.0):
