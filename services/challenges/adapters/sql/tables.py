@@ -47,6 +47,7 @@ program_versions = Table(
     Column("phases", JSONB, nullable=False),
     Column("status", String(16), nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("billing", String(16), nullable=False),  # one_time | monthly (migration 0005)
     UniqueConstraint("program_id", "version", name="program_versions_program_version_key"),
     CheckConstraint("status IN ('published', 'retired')", name="program_versions_status_check"),
 )
@@ -71,6 +72,8 @@ orders = Table(
     Column("duplicate_payments", JSONB, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("reset_account_id", UUID(as_uuid=True)),
+    Column("billing", String(16), nullable=False),
+    Column("subscription_id", String(255)),
     Column("row_version", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -103,6 +106,12 @@ trading_accounts = Table(
     Column("platform_user_id", String(128)),
     Column("platform_account_id", String(128)),
     Column("platform_login", String(128)),
+    Column("billing", String(16), nullable=False),
+    Column("subscription_id", String(255)),
+    Column("subscription_status", String(16)),
+    Column("paid_through", DateTime(timezone=True)),
+    Column("grace_until", DateTime(timezone=True)),
+    Column("suspension_reason", String(32)),
     Column("row_version", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -136,6 +145,32 @@ platform_resets = Table(
     metadata,
     Column("order_id", UUID(as_uuid=True), primary_key=True),
     Column("account_id", UUID(as_uuid=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("done_at", DateTime(timezone=True)),
+)
+
+subscription_invoices = Table(
+    "subscription_invoices",
+    metadata,
+    Column("invoice_id", String(255), primary_key=True),
+    Column("subscription_id", String(255), nullable=False),
+    Column("order_id", UUID(as_uuid=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("period_end", DateTime(timezone=True)),
+    Column("amount_paid", MONEY),
+    Column("currency", String(3)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+subscription_cancellations = Table(
+    "subscription_cancellations",
+    metadata,
+    Column("account_id", UUID(as_uuid=True), primary_key=True),
+    Column("subscription_id", String(255), nullable=False),
+    Column("reason", String(64), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("lease_until", DateTime(timezone=True)),
