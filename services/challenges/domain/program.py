@@ -21,6 +21,7 @@ from libs.domain.events import DomainEvent
 from libs.domain.ids import ProgramId
 from libs.domain.money import Money, MoneyError, to_decimal
 from services.challenges.domain.rule_set import InvalidRuleSet, validate_rule_set
+from services.challenges.domain.scaling import ScalingStep, validate_scaling_plan
 
 
 class PhaseKind(StrEnum):
@@ -34,6 +35,8 @@ class VersionStatus(StrEnum):
     RETIRED = "retired"
 
 
+# More free retries than this is a data-entry slip, not a promotion.
+MAX_FREE_RETRIES = 5
 # A program runs its phases in this order; it may skip phase 2 (one-step evaluations) or the funded stage.
 _PHASE_ORDER = (PhaseKind.PHASE_1, PhaseKind.PHASE_2, PhaseKind.FUNDED)
 
@@ -59,6 +62,10 @@ class ProgramTerms:
     price: Money
     profit_split: Decimal
     phases: tuple[Phase, ...]
+    # Resets, free retries and scaling (ADR 0054). No reset fee: this version sells no resets.
+    reset_fee: Money | None = None
+    free_retries: int = 0
+    scaling_plan: tuple[ScalingStep, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name or len(self.name) > 100:
@@ -81,10 +88,35 @@ class ProgramTerms:
         for i, phase in enumerate(self.phases):
             if to_decimal(phase.rule_set["start_balance"]) != self.account_size.amount:
                 raise InvalidRuleSet(f"phases[{i}].rule_set.start_balance", "must equal the program's account_size")
+        self._check_retry_and_scaling_terms()
+
+    def _check_retry_and_scaling_terms(self) -> None:
+        if self.reset_fee is not None:
+            if self.reset_fee.amount <= 0:
+                raise InvalidArgument("reset_fee must be greater than 0", field="reset_fee")
+            if self.reset_fee.currency is not self.price.currency:
+                raise InvalidArgument("reset_fee must be in the price's currency", field="reset_fee")
+        if isinstance(self.free_retries, bool) or not isinstance(self.free_retries, int):
+            raise InvalidArgument("free_retries must be a whole number", field="free_retries")
+        if not 0 <= self.free_retries <= MAX_FREE_RETRIES:
+            raise InvalidArgument(f"free_retries must be 0 to {MAX_FREE_RETRIES}", field="free_retries")
+        validate_scaling_plan(
+            self.scaling_plan,
+            account_size=self.account_size,
+            has_funded_phase=any(p.kind is PhaseKind.FUNDED for p in self.phases),
+        )
 
 
 def build_terms(
-    *, name: str, account_size: Money, price: Money, profit_split: str, phases: Sequence[tuple[str, Any]]
+    *,
+    name: str,
+    account_size: Money,
+    price: Money,
+    profit_split: str,
+    phases: Sequence[tuple[str, Any]],
+    reset_fee: Money | None = None,
+    free_retries: int = 0,
+    scaling_plan: Sequence[ScalingStep] = (),
 ) -> ProgramTerms:
     """Turn raw input (phase kind names and rule-set JSON objects) into validated terms, naming any bad field."""
     try:
@@ -98,7 +130,16 @@ def build_terms(
         except ValueError:
             raise InvalidArgument(f"phases[{i}].kind {kind!r} is not a phase", field=f"phases[{i}].kind") from None
         built.append(Phase(phase_kind, validate_rule_set(rule_set, f"phases[{i}].rule_set")))
-    return ProgramTerms(name=name, account_size=account_size, price=price, profit_split=split, phases=tuple(built))
+    return ProgramTerms(
+        name=name,
+        account_size=account_size,
+        price=price,
+        profit_split=split,
+        phases=tuple(built),
+        reset_fee=reset_fee,
+        free_retries=free_retries,
+        scaling_plan=tuple(scaling_plan),
+    )
 
 
 @dataclass(frozen=True)
