@@ -21,6 +21,8 @@ from libs.domain.aggregate import Aggregate
 from libs.domain.errors import FailedPrecondition, InvalidTransition
 from libs.domain.events import DomainEvent
 from libs.domain.ids import ProgramId
+from libs.domain.money import Money
+from services.challenges.domain.scaling import ScalingStep, next_step, scale_rule_set
 
 
 class AccountStatus(StrEnum):
@@ -79,6 +81,29 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class BoughtTerms:
+    """The retry and scaling terms of the version bought, snapshotted like its rule sets (ADR 0054): a later
+    version with another fee or plan never changes what this trader paid for."""
+
+    account_size: Money
+    reset_fee: Money | None  # None: this version sells no resets
+    free_retries: int
+    scaling_plan: tuple[ScalingStep, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScaleStep:
+    """One step of the scaling plan taken: kept for the admin's history."""
+
+    number: int  # the step's place in the plan, 1-based
+    from_size: Money
+    to_size: Money
+    payouts: int  # payouts counted when the step was taken
+    payout_id: str  # the payout that reached it
+    at: datetime
+
+
+@dataclass(frozen=True)
 class PlatformAccount:
     user_id: str
     account_id: str
@@ -116,6 +141,33 @@ class AccountActivated(DomainEvent):
     platform_account_id: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class AccountScaled(DomainEvent):
+    """A funded account stepped up its size: the rules service judges it from now on by this rule set."""
+
+    account_id: UUID
+    user_id: str
+    program_id: str
+    phase: str
+    attempt: int
+    step: int
+    payouts: int
+    previous_size: str
+    account_size: str
+    currency: str
+    rule_set: Mapping[str, Any]
+    platform_account_id: str
+
+
+class NoFreeRetryLeft(FailedPrecondition):
+    def __init__(self, bought: int) -> None:
+        super().__init__(
+            f"this account has no free retry left (it came with {bought}); a paid reset is still possible",
+            reason="NO_FREE_RETRY_LEFT",
+            free_retries=str(bought),
+        )
+
+
 @dataclass(eq=False)
 class TradingAccount(Aggregate):
     account_id: UUID
@@ -132,6 +184,12 @@ class TradingAccount(Aggregate):
     suspended_from: AccountStatus | None = None
     failed_rule: str | None = None
     platform: PlatformAccount | None = None
+    # Retry and scaling terms (ADR 0054); None only for an account built without them (then: none of either).
+    terms: BoughtTerms | None = None
+    free_retries_left: int = 0
+    account_size: Money | None = None  # the size now: the bought one until a scaling step
+    payouts_counted: int = 0  # payouts of the current funded run, counted toward the scaling plan
+    scale_steps: tuple[ScaleStep, ...] = ()
     version: int = 0
     _events: list[DomainEvent] = field(default_factory=list, repr=False)
 
@@ -153,6 +211,7 @@ class TradingAccount(Aggregate):
         program_version: int,
         phases: Sequence[PhaseSnapshot],
         at: datetime,
+        terms: BoughtTerms | None = None,
     ) -> TradingAccount:
         """An account is born awaiting payment; the order that creates it is paid, so it goes to provisioning."""
         if not phases or phases[0].kind != S.PHASE_1.value:
@@ -168,6 +227,9 @@ class TradingAccount(Aggregate):
             phases=tuple(PhaseSnapshot(p.kind, dict(p.rule_set)) for p in phases),
             status=S.PENDING_PAYMENT,
             created_at=at,
+            terms=terms,
+            free_retries_left=terms.free_retries if terms else 0,
+            account_size=terms.account_size if terms else None,
         )
         account._move(S.PROVISIONING, "order paid", at, announce=False)
         return account
@@ -317,11 +379,88 @@ class TradingAccount(Aggregate):
     def reset(self, at: datetime) -> None:
         """A paid reset: a new attempt at phase 1 with a fresh balance; earlier attempts stay in the history."""
         self.ensure_resettable()
+        self._restart("reset", at)
+
+    def ensure_free_retry(self) -> None:
+        """Refuse, naming why, a free retry: only a failed run (not for fraud) of an account with one left."""
+        self.ensure_resettable()
+        if self.status is not S.FAILED:
+            raise InvalidTransition("account", self.status.value, "free retry")
+        if self.free_retries_left <= 0:
+            raise NoFreeRetryLeft(self.terms.free_retries if self.terms else 0)
+
+    def free_retry(self, at: datetime) -> None:
+        """A free retry the program included: the same new attempt as a paid reset, one retry fewer left."""
+        self.ensure_free_retry()
+        self.free_retries_left -= 1
+        self._restart("free retry", at)
+
+    def _restart(self, reason: str, at: datetime) -> None:
         self._end_attempt("reset", at)
-        self._move(S.PHASE_1, "reset", at, announce=False)
+        self._move(S.PHASE_1, reason, at, announce=False)
         self.failed_rule = None
+        # The evaluation starts over at the size bought; a later funded run counts its payouts from zero.
+        if self.terms is not None:
+            self.account_size = self.terms.account_size
+        self.payouts_counted = 0
         self._start_attempt(S.PHASE_1, at)
         self._activated(S.PHASE_1, at)
+
+    # -- scaling -------------------------------------------------------------------------------------------------
+    def funded_rule_set(self) -> Mapping[str, Any]:
+        """The funded rule set at the account's current size (the bought one until a scaling step)."""
+        bought = self.rule_set_for(S.FUNDED.value)
+        if self.terms is None or self.account_size is None or self.account_size == self.terms.account_size:
+            return bought
+        return scale_rule_set(bought, self.terms.account_size, self.account_size)
+
+    def record_payout(self, payout_id: str, at: datetime) -> tuple[ScaleStep, ...]:
+        """A payout of this funded run was completed: count it, and take every step of the plan now due, in
+        order. A payout counted while the account is not trading (suspended) is kept; its step waits for the next
+        payout of a funded account. Returns the steps taken."""
+        current = self.current_attempt
+        if current is None or current.phase != S.FUNDED.value or self.status is S.CLOSED:
+            raise FailedPrecondition(
+                f"account in {self.status.value} has no funded run to count a payout for",
+                reason="NOT_FUNDED",
+                current_state=self.status.value,
+            )
+        self.payouts_counted += 1
+        self.version += 1
+        taken: list[ScaleStep] = []
+        while self.status is S.FUNDED and self.terms is not None and self.account_size is not None:
+            due = next_step(self.terms.scaling_plan, self.payouts_counted, self.account_size)
+            if due is None:
+                break
+            number, step = due
+            taken.append(self._scale(number, step, payout_id, at))
+        return tuple(taken)
+
+    def _scale(self, number: int, step: ScalingStep, payout_id: str, at: datetime) -> ScaleStep:
+        previous = self.account_size
+        if self.platform is None or previous is None:  # a funded account was provisioned and sized
+            raise RuntimeError(f"account {self.account_id} has no platform account or size")
+        self.account_size = step.account_size
+        record = ScaleStep(number, previous, step.account_size, self.payouts_counted, payout_id, at)
+        self.scale_steps = (*self.scale_steps, record)
+        self._record_event(
+            AccountScaled(
+                occurred_at=at,
+                account_id=self.account_id,
+                user_id=self.user_id,
+                program_id=self.program_id,
+                phase=S.FUNDED.value,
+                attempt=self.current_attempt.number if self.current_attempt else 0,
+                step=number,
+                payouts=self.payouts_counted,
+                previous_size=str(previous.amount),
+                account_size=str(step.account_size.amount),
+                currency=step.account_size.currency.value,
+                rule_set=dict(self.funded_rule_set()),
+                platform_account_id=self.platform.account_id,
+            )
+        )
+        return record
 
     def close(self, reason: str, at: datetime) -> None:
         self._move(S.CLOSED, reason, at)
