@@ -13,6 +13,9 @@ SERVICE = "challenges"
 EVENT_ROUTES: dict[str, tuple[str, ...]] = {
     "AccountActivated": ("rules",),
     "AccountStatusChanged": ("rules",),
+    # A chargeback flags the user for review in identity (issue 5; ADR 0057).
+    "ChargebackOpened": ("identity",),
+    "ChargebackClosed": ("identity",),
 }
 
 

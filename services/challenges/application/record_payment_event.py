@@ -49,6 +49,9 @@ class PaymentNotice:
     amount: Money | None = None
     failure_reason: str | None = None
     dispute_won: bool | None = None
+    dispute_id: str | None = None
+    dispute_reason: str | None = None  # Stripe's reason code, e.g. "fraudulent"
+    dispute_status: str | None = None  # on closing: "won" or "lost"
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,21 @@ class RecordPaymentEventHandler:
             account = await uow.accounts.get(order.reset_account_id, for_update=True)
         else:
             account = await uow.accounts.get_by_order(order.order_id)
+        # The user is flagged for review by identity (ChargebackOpened through the outbox) whatever the account's
+        # state: a chargeback on a closed or already suspended account is still a signal support must see.
+        account_id = account.account_id if account is not None else None
+        dispute_id = notice.dispute_id or notice.event_id
+        if notice.kind is NoticeKind.DISPUTE_OPENED:
+            order.record_chargeback_opened(
+                dispute_id=dispute_id,
+                account_id=account_id,
+                amount=notice.amount,
+                reason=notice.dispute_reason or "unknown",
+                at=now,
+            )
+        else:
+            status = notice.dispute_status or ("won" if notice.dispute_won else "lost")
+            order.record_chargeback_closed(dispute_id=dispute_id, account_id=account_id, status=status, at=now)
         if account is None:
             return "dispute_without_account"
         before = account.status.value

@@ -65,6 +65,30 @@ class OrderPaid(DomainEvent):
     amount: Money
 
 
+@dataclass(frozen=True, kw_only=True)
+class ChargebackOpened(DomainEvent):
+    """The cardholder disputed the payment of this order: identity flags the user for review (not a suspension)."""
+
+    order_id: UUID
+    user_id: str
+    account_id: UUID | None
+    dispute_id: str
+    payment_intent_id: str | None
+    amount: Money | None
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChargebackClosed(DomainEvent):
+    """The bank decided the dispute ("won": in our favour, "lost": the money stays with the cardholder)."""
+
+    order_id: UUID
+    user_id: str
+    account_id: UUID | None
+    dispute_id: str
+    status: str
+
+
 @dataclass(eq=False)
 class Order(Aggregate):
     order_id: UUID
@@ -125,6 +149,42 @@ class Order(Aggregate):
             )
         )
         return PaymentOutcome.FIRST
+
+    def record_chargeback_opened(
+        self,
+        *,
+        dispute_id: str,
+        account_id: UUID | None,
+        amount: Money | None,
+        reason: str,
+        at: datetime,
+    ) -> None:
+        """A dispute of this order's payment opened. The order itself does not change (the money is Stripe's to
+        move); the event tells identity who to flag, whatever state the account is in."""
+        self._record_event(
+            ChargebackOpened(
+                occurred_at=at,
+                order_id=self.order_id,
+                user_id=self.user_id,
+                account_id=account_id,
+                dispute_id=dispute_id,
+                payment_intent_id=self.payment_intent_id,
+                amount=amount,
+                reason=reason,
+            )
+        )
+
+    def record_chargeback_closed(self, *, dispute_id: str, account_id: UUID | None, status: str, at: datetime) -> None:
+        self._record_event(
+            ChargebackClosed(
+                occurred_at=at,
+                order_id=self.order_id,
+                user_id=self.user_id,
+                account_id=account_id,
+                dispute_id=dispute_id,
+                status=status,
+            )
+        )
 
     def record_failed_payment(self, reason: str) -> bool:
         """A declined attempt. Once paid, a late (out-of-order) failure of an earlier attempt changes nothing."""

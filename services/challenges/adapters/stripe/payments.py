@@ -184,5 +184,9 @@ def to_notice(event: dict[str, Any]) -> PaymentNotice:
             kind=NoticeKind.DISPUTE_OPENED if event_type.endswith("created") else NoticeKind.DISPUTE_CLOSED,
             payment_intent_id=_id(obj.get("payment_intent")),
             dispute_won=obj.get("status") == "won",
+            dispute_id=obj.get("id"),
+            dispute_reason=obj.get("reason"),
+            dispute_status=obj.get("status"),
+            amount=_money(obj.get("amount"), obj.get("currency")),
         )
     return PaymentNotice(**base, kind=NoticeKind.IGNORED)
