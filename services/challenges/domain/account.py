@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from libs.domain.aggregate import Aggregate
@@ -23,6 +23,9 @@ from libs.domain.events import DomainEvent
 from libs.domain.ids import ProgramId
 from libs.domain.money import Money
 from services.challenges.domain.scaling import ScalingStep, next_step, scale_rule_set
+
+if TYPE_CHECKING:  # the subscription policy (domain/subscription.py) imports this module
+    from services.challenges.domain.subscription import Subscription
 
 
 class AccountStatus(StrEnum):
@@ -184,6 +187,10 @@ class TradingAccount(Aggregate):
     suspended_from: AccountStatus | None = None
     failed_rule: str | None = None
     platform: PlatformAccount | None = None
+    # Monthly programs only: the Stripe subscription paying for the evaluation (domain/subscription.py).
+    subscription: Subscription | None = None
+    # A machine-readable cause of the current suspension when one was given (e.g. non_payment, lifted by payment).
+    suspended_for: str | None = None
     # Retry and scaling terms (ADR 0054); None only for an account built without them (then: none of either).
     terms: BoughtTerms | None = None
     free_retries_left: int = 0
@@ -355,10 +362,11 @@ class TradingAccount(Aggregate):
         self._start_attempt(S.FUNDED, at)
         self._activated(S.FUNDED, at)
 
-    def suspend(self, reason: str, at: datetime) -> None:
+    def suspend(self, reason: str, at: datetime, *, cause: str | None = None) -> None:
         previous = self.status
         self._move(S.SUSPENDED, reason, at)
         self.suspended_from = previous
+        self.suspended_for = cause
 
     def reinstate(self, reason: str, at: datetime) -> None:
         if self.status is not S.SUSPENDED or self.suspended_from is None:
@@ -366,6 +374,7 @@ class TradingAccount(Aggregate):
         target = self.suspended_from
         self._move(target, reason, at)
         self.suspended_from = None
+        self.suspended_for = None
 
     def ensure_resettable(self) -> None:
         """Refuse, naming why, a reset this account cannot take (checked before the trader pays for one)."""

@@ -108,6 +108,8 @@ class Order(Aggregate):
     duplicate_payments: tuple[str, ...] = ()
     kind: OrderKind = OrderKind.PURCHASE
     reset_account_id: UUID | None = None  # the account a reset order resets
+    billing: str = "one_time"  # one_time | monthly (domain/subscription.py's Billing)
+    subscription_id: str | None = None  # monthly: the Stripe subscription that paid the order
     version: int = 0
     _events: list[DomainEvent] = field(default_factory=list, repr=False)
 
@@ -185,6 +187,35 @@ class Order(Aggregate):
                 status=status,
             )
         )
+
+    def record_subscription(self, subscription_id: str, amount: Money | None, at: datetime) -> PaymentOutcome:
+        """A monthly order is paid by its subscription: its first paid invoice or Checkout's completion, whichever
+        arrives first (the other is then ALREADY_APPLIED). Another subscription for an order already paid (a second
+        checkout of the same order) is a DUPLICATE every time it is seen, so the caller's cancel and refund, keyed by
+        the subscription and payment, are repeated safely until they have happened."""
+        if self.subscription_id == subscription_id:
+            return PaymentOutcome.ALREADY_APPLIED
+        if subscription_id in self.duplicate_payments:
+            return PaymentOutcome.DUPLICATE
+        if self.status is OrderStatus.REFUNDED:
+            return PaymentOutcome.IGNORED
+        if self.status is OrderStatus.PAID:
+            self.duplicate_payments = (*self.duplicate_payments, subscription_id)
+            self.version += 1
+            return PaymentOutcome.DUPLICATE
+        self._move(OrderStatus.PAID)
+        self.subscription_id = subscription_id
+        self.failure_reason = None
+        self._record_event(
+            OrderPaid(
+                occurred_at=at,
+                order_id=self.order_id,
+                user_id=self.user_id,
+                payment_intent_id=subscription_id,  # for a monthly order the subscription is what paid
+                amount=amount if amount is not None else self.price,
+            )
+        )
+        return PaymentOutcome.FIRST
 
     def record_failed_payment(self, reason: str) -> bool:
         """A declined attempt. Once paid, a late (out-of-order) failure of an earlier attempt changes nothing."""

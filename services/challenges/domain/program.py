@@ -22,6 +22,7 @@ from libs.domain.ids import ProgramId
 from libs.domain.money import Money, MoneyError, to_decimal
 from services.challenges.domain.rule_set import InvalidRuleSet, validate_rule_set
 from services.challenges.domain.scaling import ScalingStep, validate_scaling_plan
+from services.challenges.domain.subscription import Billing
 
 
 class PhaseKind(StrEnum):
@@ -67,7 +68,12 @@ class ProgramTerms:
     free_retries: int = 0
     scaling_plan: tuple[ScalingStep, ...] = ()
 
+    # one_time: `price` buys the evaluation; monthly: `price` is charged every month by a subscription (ADR 0051).
+    billing: Billing = Billing.ONE_TIME
+
     def __post_init__(self) -> None:
+        if not isinstance(self.billing, Billing):
+            raise InvalidArgument("billing must be one_time or monthly", field="billing")
         if not self.name or len(self.name) > 100:
             raise InvalidArgument("name must be 1 to 100 characters", field="name")
         if self.account_size.amount <= 0:
@@ -117,6 +123,7 @@ def build_terms(
     reset_fee: Money | None = None,
     free_retries: int = 0,
     scaling_plan: Sequence[ScalingStep] = (),
+    billing: str = "",
 ) -> ProgramTerms:
     """Turn raw input (phase kind names and rule-set JSON objects) into validated terms, naming any bad field."""
     try:
@@ -130,6 +137,10 @@ def build_terms(
         except ValueError:
             raise InvalidArgument(f"phases[{i}].kind {kind!r} is not a phase", field=f"phases[{i}].kind") from None
         built.append(Phase(phase_kind, validate_rule_set(rule_set, f"phases[{i}].rule_set")))
+    try:
+        billing_term = Billing(billing or Billing.ONE_TIME.value)  # empty: the default, one-time
+    except ValueError:
+        raise InvalidArgument(f"billing {billing!r} must be one_time or monthly", field="billing") from None
     return ProgramTerms(
         name=name,
         account_size=account_size,
@@ -139,6 +150,7 @@ def build_terms(
         reset_fee=reset_fee,
         free_retries=free_retries,
         scaling_plan=tuple(scaling_plan),
+        billing=billing_term,
     )
 
 

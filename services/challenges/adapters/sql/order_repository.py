@@ -30,6 +30,7 @@ from services.challenges.domain.account import (
     TradingAccount,
 )
 from services.challenges.domain.order import Order, OrderKind, OrderStatus
+from services.challenges.domain.subscription import Billing, Subscription, SubscriptionStatus
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -55,6 +56,8 @@ def _row_to_order(row) -> Order:
         duplicate_payments=tuple(row.duplicate_payments),
         kind=OrderKind(row.kind),
         reset_account_id=row.reset_account_id,
+        billing=row.billing,
+        subscription_id=row.subscription_id,
         version=row.row_version,
     )
 
@@ -96,6 +99,8 @@ class SqlAlchemyOrderRepository:
                 duplicate_payments=list(order.duplicate_payments),
                 kind=order.kind.value,
                 reset_account_id=order.reset_account_id,
+                billing=order.billing,
+                subscription_id=order.subscription_id,
                 row_version=order.version,
                 created_at=order.created_at,
                 updated_at=order.created_at,
@@ -128,6 +133,7 @@ class SqlAlchemyOrderRepository:
                 payment_intent_id=order.payment_intent_id,
                 failure_reason=order.failure_reason,
                 duplicate_payments=list(order.duplicate_payments),
+                subscription_id=order.subscription_id,
                 row_version=order.version,
                 updated_at=func.now(),
             )
@@ -170,6 +176,29 @@ class SqlAlchemyStripeEventStore:
         )
 
 
+def _row_to_subscription(row) -> Subscription | None:
+    if row.subscription_id is None:
+        return None
+    return Subscription(
+        subscription_id=row.subscription_id,
+        status=SubscriptionStatus(row.subscription_status),
+        paid_through=row.paid_through,
+        grace_until=row.grace_until,
+    )
+
+
+def _subscription_columns(account: TradingAccount) -> dict:
+    sub = account.subscription
+    return {
+        "billing": Billing.MONTHLY.value if sub else Billing.ONE_TIME.value,
+        "subscription_id": sub.subscription_id if sub else None,
+        "subscription_status": sub.status.value if sub else None,
+        "paid_through": sub.paid_through if sub else None,
+        "grace_until": sub.grace_until if sub else None,
+        "suspension_reason": account.suspended_for,
+    }
+
+
 def _row_to_account(row, attempt_rows) -> TradingAccount:
     platform = None
     if row.platform_account_id:
@@ -199,6 +228,8 @@ def _row_to_account(row, attempt_rows) -> TradingAccount:
         suspended_from=AccountStatus(row.suspended_from) if row.suspended_from else None,
         failed_rule=row.failed_rule,
         platform=platform,
+        subscription=_row_to_subscription(row),
+        suspended_for=row.suspension_reason,
         version=row.row_version,
     )
 
@@ -242,6 +273,7 @@ class SqlAlchemyAccountRepository:
             "platform_user_id": platform.user_id if platform else None,
             "platform_account_id": platform.account_id if platform else None,
             "platform_login": platform.login if platform else None,
+            **_subscription_columns(account),
         }
 
     async def _rows_to_accounts(self, rows) -> list[TradingAccount]:

@@ -19,6 +19,7 @@ from services.challenges.domain.program import (
     ProgramVersion,
     VersionStatus,
 )
+from services.challenges.domain.subscription import Billing
 
 
 def _row_to_version(row) -> ProgramVersion:
@@ -33,6 +34,7 @@ def _row_to_version(row) -> ProgramVersion:
             price=Money(_normal(row.price), currency),
             profit_split=_normal(row.profit_split),
             phases=tuple(Phase(PhaseKind(p["kind"]), p["rule_set"]) for p in row.phases),
+            billing=Billing(row.billing),
         ),
         status=VersionStatus(row.status),
         published_at=row.published_at,
@@ -105,6 +107,7 @@ class SqlAlchemyProgramRepository:
                 phases=[{"kind": p.kind.value, "rule_set": dict(p.rule_set)} for p in terms.phases],
                 status=version.status.value,
                 published_at=version.published_at,
+                billing=terms.billing.value,
             )
         )
 

@@ -164,16 +164,3 @@ subscription_invoices = Table(
     Column("currency", String(3)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
-
-subscription_cancellations = Table(
-    "subscription_cancellations",
-    metadata,
-    Column("account_id", UUID(as_uuid=True), primary_key=True),
-    Column("subscription_id", String(255), nullable=False),
-    Column("reason", String(64), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
-    Column("lease_until", DateTime(timezone=True)),
-    Column("last_error", Text),
-    Column("done_at", DateTime(timezone=True)),
-)

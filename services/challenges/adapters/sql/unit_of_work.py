@@ -15,6 +15,7 @@ from services.challenges.adapters.sql.order_repository import (
     SqlAlchemyStripeEventStore,
 )
 from services.challenges.adapters.sql.program_repository import SqlAlchemyProgramRepository
+from services.challenges.adapters.sql.subscription_repository import SqlAlchemySubscriptions
 from services.challenges.adapters.sql.tables import SCHEMA
 
 
@@ -28,3 +29,4 @@ class SqlAlchemyChallengesUnitOfWork(SqlAlchemyUnitOfWork):
         self.stripe_events = SqlAlchemyStripeEventStore(session)
         self.provisioning = SqlAlchemyProvisioningJobs(session)
         self.platform_resets = SqlAlchemyPlatformResets(session)
+        self.subscriptions = SqlAlchemySubscriptions(session)

@@ -1,9 +1,11 @@
 """Monthly subscriptions: a billing term on program versions, the Stripe subscription on orders and accounts,
-paid-through and grace-period dates, the invoices seen, and a queue of subscription cancellations at Stripe.
+paid-through and grace-period dates, and the invoices already acted on.
 
 Revision ID: challenges_0005
 Revises: challenges_0004
 """
+
+import uuid
 
 import sqlalchemy as sa
 from alembic import op
@@ -16,6 +18,14 @@ depends_on = None
 
 SCHEMA = "challenges"
 NOW = sa.text("now()")
+# Monthly variants of three tiers: (program id, the one-time tier whose version-1 terms they share, monthly price).
+# Priced like the market's monthly evaluations (roughly 60% of our one-time price each month: a trader who passes
+# in the first month pays less, one who needs three pays more).
+MONTHLY = [
+    ("eval-25k-monthly", "eval-25k", "89.00"),
+    ("eval-50k-monthly", "eval-50k", "149.00"),
+    ("eval-100k-monthly", "eval-100k", "269.00"),
+]
 
 
 def upgrade() -> None:
@@ -52,6 +62,7 @@ def upgrade() -> None:
         schema=SCHEMA,
         postgresql_where=sa.text("grace_until IS NOT NULL"),
     )
+    _seed_monthly_programs()
     # One row per invoice acted on: a replayed or late event for an invoice already settled changes nothing.
     op.create_table(
         "subscription_invoices",
@@ -67,28 +78,38 @@ def upgrade() -> None:
         schema=SCHEMA,
     )
     op.create_index("subscription_invoices_subscription", "subscription_invoices", ["subscription_id"], schema=SCHEMA)
-    # Cancelling at Stripe happens outside the transaction that funds the account, as provisioning does.
-    op.create_table(
-        "subscription_cancellations",
-        sa.Column(
-            "account_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey(f"{SCHEMA}.trading_accounts.account_id"),
-            primary_key=True,
-        ),
-        sa.Column("subscription_id", sa.String(255), nullable=False),
-        sa.Column("reason", sa.String(64), nullable=False),
-        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
-        sa.Column("lease_until", sa.DateTime(timezone=True)),
-        sa.Column("last_error", sa.Text),
-        sa.Column("done_at", sa.DateTime(timezone=True)),
-        schema=SCHEMA,
-    )
+
+
+def _seed_monthly_programs() -> None:
+    """The rule sets are copied from the one-time tier's version 1 (immutable): same evaluation, billed monthly."""
+    for program_id, source, price in MONTHLY:
+        op.execute(
+            sa.text(
+                f"INSERT INTO {SCHEMA}.programs (program_id, current_version, row_version, created_at) "  # noqa: S608 - constant schema
+                "VALUES (:p, 1, 1, now())"
+            ).bindparams(p=program_id)
+        )
+        op.execute(
+            sa.text(
+                f"INSERT INTO {SCHEMA}.program_versions (version_id, program_id, version, name, currency, "  # noqa: S608 - constant schema
+                "account_size, price, profit_split, phases, status, published_at, billing) "
+                "SELECT CAST(:vid AS UUID), :p, 1, replace(name, 'Evaluation', 'Monthly Evaluation'), currency, account_size, "
+                f"CAST(:price AS NUMERIC), profit_split, phases, 'published', now(), 'monthly' FROM {SCHEMA}.program_versions "
+                "WHERE program_id = :src AND version = 1"
+            ).bindparams(
+                # Deterministic ids, as in 0002: every environment names the same versions.
+                vid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"dynasty-futures/programs/{program_id}/1")),
+                p=program_id,
+                price=price,
+                src=source,
+            )
+        )
 
 
 def downgrade() -> None:
-    op.drop_table("subscription_cancellations", schema=SCHEMA)
+    ids = ", ".join(f"'{m[0]}'" for m in MONTHLY)
+    op.execute(f"DELETE FROM {SCHEMA}.program_versions WHERE program_id IN ({ids})")  # noqa: S608 - constants
+    op.execute(f"DELETE FROM {SCHEMA}.programs WHERE program_id IN ({ids})")  # noqa: S608 - constants
     op.drop_table("subscription_invoices", schema=SCHEMA)
     op.drop_index("trading_accounts_grace_due", "trading_accounts", schema=SCHEMA)
     for name in (
