@@ -7,6 +7,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -48,6 +49,10 @@ program_versions = Table(
     Column("status", String(16), nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False),
     Column("billing", String(16), nullable=False),  # one_time | monthly (migration 0005)
+    # Retry and scaling terms (migration 0006, ADR 0054). No reset fee: the version sells no resets.
+    Column("reset_fee", MONEY),
+    Column("free_retries", Integer, nullable=False),
+    Column("scaling_plan", JSONB, nullable=False),  # [{after_payouts, account_size, currency}, ...]
     UniqueConstraint("program_id", "version", name="program_versions_program_version_key"),
     CheckConstraint("status IN ('published', 'retired')", name="program_versions_status_check"),
 )
@@ -112,6 +117,15 @@ trading_accounts = Table(
     Column("paid_through", DateTime(timezone=True)),
     Column("grace_until", DateTime(timezone=True)),
     Column("suspension_reason", String(32)),
+    # The retry and scaling terms bought (migration 0006), and where the account stands against them.
+    Column("currency", String(3)),
+    Column("reset_fee", MONEY),
+    Column("free_retries", Integer, nullable=False),
+    Column("free_retries_left", Integer, nullable=False),
+    Column("scaling_plan", JSONB, nullable=False),
+    Column("bought_account_size", MONEY),
+    Column("account_size", MONEY),
+    Column("payouts_counted", Integer, nullable=False),
     Column("row_version", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -150,6 +164,35 @@ platform_resets = Table(
     Column("lease_until", DateTime(timezone=True)),
     Column("last_error", Text),
     Column("done_at", DateTime(timezone=True)),
+)
+
+# Payouts completed on funded accounts (PayoutCompleted from payouts), one row per payout id: counted once.
+account_payouts = Table(
+    "account_payouts",
+    metadata,
+    Column("payout_id", String(128), primary_key=True),
+    Column("account_id", UUID(as_uuid=True), ForeignKey(f"{SCHEMA}.trading_accounts.account_id"), nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("paid_at", DateTime(timezone=True), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("account_payouts_account", "account_id"),
+)
+
+# The scaling steps each account took, in order: the admin's history.
+account_scale_steps = Table(
+    "account_scale_steps",
+    metadata,
+    Column("account_id", UUID(as_uuid=True), ForeignKey(f"{SCHEMA}.trading_accounts.account_id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("step", Integer, nullable=False),
+    Column("from_size", MONEY, nullable=False),
+    Column("to_size", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("payouts", Integer, nullable=False),
+    Column("payout_id", String(128), nullable=False),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
 )
 
 subscription_invoices = Table(
