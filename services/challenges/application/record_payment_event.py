@@ -276,6 +276,7 @@ class RecordPaymentEventHandler:
             program_version=version.version,
             phases=[PhaseSnapshot(p.kind.value, p.rule_set) for p in version.terms.phases],
             at=now,
+            terms=version.terms.bought(),  # reset fee, free retries, scaling plan (ADR 0054)
         )
         await uow.accounts.add(account)
         await uow.provisioning.enqueue(account.account_id)

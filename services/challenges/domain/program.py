@@ -20,6 +20,7 @@ from libs.domain.errors import ConcurrencyConflict, InvalidArgument, NotFound
 from libs.domain.events import DomainEvent
 from libs.domain.ids import ProgramId
 from libs.domain.money import Money, MoneyError, to_decimal
+from services.challenges.domain.account import BoughtTerms
 from services.challenges.domain.rule_set import InvalidRuleSet, validate_rule_set
 from services.challenges.domain.scaling import ScalingStep, validate_scaling_plan
 from services.challenges.domain.subscription import Billing
@@ -95,6 +96,15 @@ class ProgramTerms:
             if to_decimal(phase.rule_set["start_balance"]) != self.account_size.amount:
                 raise InvalidRuleSet(f"phases[{i}].rule_set.start_balance", "must equal the program's account_size")
         self._check_retry_and_scaling_terms()
+
+    def bought(self) -> BoughtTerms:
+        """The retry and scaling terms an account bought from this version snapshots (ADR 0054)."""
+        return BoughtTerms(
+            account_size=self.account_size,
+            reset_fee=self.reset_fee,
+            free_retries=self.free_retries,
+            scaling_plan=self.scaling_plan,
+        )
 
     def _check_retry_and_scaling_terms(self) -> None:
         if self.reset_fee is not None:

@@ -16,6 +16,7 @@ from libs.domain.ids import ProgramId
 from libs.domain.money import Currency, Money
 from services.challenges.adapters.sql.tables import (
     account_attempts,
+    account_scale_steps,
     orders,
     platform_resets,
     provisioning_jobs,
@@ -25,11 +26,14 @@ from services.challenges.adapters.sql.tables import (
 from services.challenges.domain.account import (
     AccountStatus,
     Attempt,
+    BoughtTerms,
     PhaseSnapshot,
     PlatformAccount,
+    ScaleStep,
     TradingAccount,
 )
 from services.challenges.domain.order import Order, OrderKind, OrderStatus
+from services.challenges.domain.scaling import plan_from_json, plan_to_json
 from services.challenges.domain.subscription import Billing, Subscription, SubscriptionStatus
 
 
@@ -234,12 +238,54 @@ def _row_to_account(row, attempt_rows) -> TradingAccount:
     )
 
 
+def _apply_scaling_columns(account: TradingAccount, row, step_rows) -> None:
+    """The retry and scaling terms bought (migration 0006) and where the account stands against them."""
+    if row.currency is None or row.bought_account_size is None:
+        return  # an account stored without terms: no resets sold, no retries, no scaling
+    currency = Currency(row.currency)
+    account.terms = BoughtTerms(
+        account_size=Money(_cents(row.bought_account_size), currency),
+        reset_fee=Money(_cents(row.reset_fee), currency) if row.reset_fee is not None else None,
+        free_retries=row.free_retries,
+        scaling_plan=plan_from_json(row.scaling_plan),
+    )
+    account.free_retries_left = row.free_retries_left
+    account.account_size = Money(_cents(row.account_size), currency)
+    account.payouts_counted = row.payouts_counted
+    account.scale_steps = tuple(
+        ScaleStep(
+            number=s.step,
+            from_size=Money(_cents(s.from_size), Currency(s.currency)),
+            to_size=Money(_cents(s.to_size), Currency(s.currency)),
+            payouts=s.payouts,
+            payout_id=s.payout_id,
+            at=s.taken_at,
+        )
+        for s in sorted(step_rows, key=lambda s: s.seq)
+    )
+
+
+def _scaling_columns(account: TradingAccount) -> dict:
+    terms = account.terms
+    return {
+        "currency": terms.account_size.currency.value if terms else None,
+        "reset_fee": terms.reset_fee.amount if terms and terms.reset_fee else None,
+        "free_retries": terms.free_retries if terms else 0,
+        "free_retries_left": account.free_retries_left,
+        "scaling_plan": plan_to_json(terms.scaling_plan) if terms else [],
+        "bought_account_size": terms.account_size.amount if terms else None,
+        "account_size": account.account_size.amount if account.account_size else None,
+        "payouts_counted": account.payouts_counted,
+    }
+
+
 class SqlAlchemyAccountRepository:
     def __init__(self, session: AsyncSession, track) -> None:
         self._session = session
         self._track = track
         self._versions: dict[UUID, int] = {}
         self._attempts_seen: dict[UUID, tuple[Attempt, ...]] = {}
+        self._steps_seen: dict[UUID, int] = {}
 
     async def add(self, account: TradingAccount) -> None:
         await self._session.execute(
@@ -259,6 +305,7 @@ class SqlAlchemyAccountRepository:
             )
         )
         await self._save_attempts(account, ())
+        await self._save_scale_steps(account)
         self._versions[account.account_id] = account.version
         self._attempts_seen[account.account_id] = account.attempts
         self._track(account)
@@ -274,6 +321,7 @@ class SqlAlchemyAccountRepository:
             "platform_account_id": platform.account_id if platform else None,
             "platform_login": platform.login if platform else None,
             **_subscription_columns(account),
+            **_scaling_columns(account),
         }
 
     async def _rows_to_accounts(self, rows) -> list[TradingAccount]:
@@ -284,7 +332,41 @@ class SqlAlchemyAccountRepository:
                 select(account_attempts).where(account_attempts.c.account_id.in_(ids))
             ):
                 attempts[a.account_id].append(a)
-        return [_row_to_account(r, attempts[r.account_id]) for r in rows]
+        accounts = [_row_to_account(r, attempts[r.account_id]) for r in rows]
+        steps: dict[UUID, list] = {i: [] for i in ids}
+        if ids:
+            for s in await self._session.execute(
+                select(account_scale_steps).where(account_scale_steps.c.account_id.in_(ids))
+            ):
+                steps[s.account_id].append(s)
+        for row, account in zip(rows, accounts, strict=True):
+            _apply_scaling_columns(account, row, steps[row.account_id])
+            self._steps_seen[account.account_id] = len(account.scale_steps)
+        return accounts
+
+    async def _save_scale_steps(self, account: TradingAccount) -> None:
+        """Steps are only ever appended: store the ones taken since the account was loaded."""
+        seen = self._steps_seen.get(account.account_id, 0)
+        new = account.scale_steps[seen:]
+        if new:
+            await self._session.execute(
+                insert(account_scale_steps),
+                [
+                    {
+                        "account_id": account.account_id,
+                        "seq": seen + i,
+                        "step": s.number,
+                        "from_size": s.from_size.amount,
+                        "to_size": s.to_size.amount,
+                        "currency": s.to_size.currency.value,
+                        "payouts": s.payouts,
+                        "payout_id": s.payout_id,
+                        "taken_at": s.at,
+                    }
+                    for i, s in enumerate(new, start=1)
+                ],
+            )
+        self._steps_seen[account.account_id] = len(account.scale_steps)
 
     async def get(self, account_id: UUID, *, for_update: bool = False) -> TradingAccount | None:
         query = select(trading_accounts).where(trading_accounts.c.account_id == account_id)
@@ -319,6 +401,7 @@ class SqlAlchemyAccountRepository:
         if result.rowcount != 1:
             raise ConcurrencyConflict(f"account {account.account_id} was changed by someone else; retry")
         await self._save_attempts(account, self._attempts_seen.get(account.account_id, ()))
+        await self._save_scale_steps(account)
         self._versions[account.account_id] = account.version
         self._attempts_seen[account.account_id] = account.attempts
 

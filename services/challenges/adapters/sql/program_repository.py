@@ -19,6 +19,7 @@ from services.challenges.domain.program import (
     ProgramVersion,
     VersionStatus,
 )
+from services.challenges.domain.scaling import plan_from_json, plan_to_json
 from services.challenges.domain.subscription import Billing
 
 
@@ -35,6 +36,9 @@ def _row_to_version(row) -> ProgramVersion:
             profit_split=_normal(row.profit_split),
             phases=tuple(Phase(PhaseKind(p["kind"]), p["rule_set"]) for p in row.phases),
             billing=Billing(row.billing),
+            reset_fee=Money(_normal(row.reset_fee), currency) if row.reset_fee is not None else None,
+            free_retries=row.free_retries,
+            scaling_plan=plan_from_json(row.scaling_plan),
         ),
         status=VersionStatus(row.status),
         published_at=row.published_at,
@@ -108,6 +112,9 @@ class SqlAlchemyProgramRepository:
                 status=version.status.value,
                 published_at=version.published_at,
                 billing=terms.billing.value,
+                reset_fee=terms.reset_fee.amount if terms.reset_fee else None,
+                free_retries=terms.free_retries,
+                scaling_plan=plan_to_json(terms.scaling_plan),
             )
         )
 
