@@ -57,6 +57,7 @@ def build_identity(
     from services.identity.adapters.tokens import Es256SigningKeyFactory, HmacLinkTokens, JwtAccessTokenIssuer
     from services.identity.application.apply_kyc_verification_event import ApplyKycVerificationEventHandler
     from services.identity.application.change_role import ChangeRoleHandler
+    from services.identity.application.clear_review_flag import ClearReviewFlagHandler
     from services.identity.application.complete_mfa_login import CompleteMfaLoginHandler
     from services.identity.application.complete_oauth import CompleteOAuthHandler
     from services.identity.application.confirm_totp import ConfirmTotpHandler
@@ -156,6 +157,7 @@ def build_identity(
         review_kyc=ReviewKycHandler(uow, clock),
         upload_kyc_document=UploadKycDocumentHandler(uow, clock, cipher, storage),
         read_kyc_document=ReadKycDocumentHandler(uow, clock, cipher, storage),
+        clear_review_flag=ClearReviewFlagHandler(uow, clock),
     )
     return IdentityComponents(
         use_cases=use_cases,
@@ -169,6 +171,7 @@ def build_identity(
 def wire(runtime: Runtime) -> Wiring:
     from dynasty.identity.v1 import identity_service_pb2_grpc
     from services.identity.adapters.grpc.servicer import IdentityServicer
+    from services.identity.adapters.inbox_handlers import challenges_event_handlers
 
     if runtime.redis is None:
         raise SystemExit("identity needs Redis (REDIS_URL): throttling and token revocation live there")
@@ -179,7 +182,12 @@ def wire(runtime: Runtime) -> Wiring:
         identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(servicer, server)
         return ["dynasty.identity.v1.IdentityService"]
 
-    return Wiring(register=register, jwks_source=components.jwks, max_message_bytes=MAX_MESSAGE_BYTES)
+    return Wiring(
+        register=register,
+        event_handlers=challenges_event_handlers(),
+        jwks_source=components.jwks,
+        max_message_bytes=MAX_MESSAGE_BYTES,
+    )
 
 
 async def _rotate_signing_key(emergency: bool):

@@ -1,9 +1,11 @@
-"""Query: page through users (support and admin), filtered by status, role or part of the email."""
+"""Query: page through users (support and admin), filtered by status, role, part of the email or an open review
+flag; each user on the page says whether they are flagged for review."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from uuid import UUID
 
 from libs.domain.errors import InvalidArgument
 from services.identity.application.common import Actor, require_staff
@@ -20,6 +22,7 @@ class ListUsers:
     status: UserStatus | None = None
     role: Role | None = None
     email_contains: str | None = None
+    flagged_for_review: bool = False
     page_size: int = 0
     after_key: str | None = None
 
@@ -28,6 +31,7 @@ class ListUsers:
 class UserPage:
     users: list[User]
     next_after_key: str | None
+    flagged: frozenset[UUID] = frozenset()  # the users on this page with an open review flag
 
 
 def sort_key(user: User) -> str:
@@ -50,6 +54,12 @@ class ListUsersHandler:
                 email_contains=(query.email_contains or "").strip().lower() or None,
                 after_key=query.after_key,
                 limit=limit + 1,
+                flagged_for_review=query.flagged_for_review,
             )
-        page = users[:limit]
-        return UserPage(users=page, next_after_key=sort_key(page[-1]) if len(users) > limit else None)
+            page = users[:limit]
+            flagged = await uow.review_flags.users_with_open_flags([u.user_id for u in page])
+        return UserPage(
+            users=page,
+            next_after_key=sort_key(page[-1]) if len(users) > limit else None,
+            flagged=frozenset(flagged),
+        )

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from libs.domain.audit import AuditEntry
 from services.identity.domain.login_events import LoginEvent
+from services.identity.domain.review_flags import ReviewFlag, ReviewFlagReason
 from services.identity.domain.sessions import MfaChallenge, RefreshTokenState, Session
 from services.identity.domain.signing_keys import SigningKey
 from services.identity.domain.tax_profile import TaxProfile
@@ -54,8 +55,32 @@ class UserRepository(Protocol):
         email_contains: str | None,
         after_key: str | None,
         limit: int,
+        flagged_for_review: bool = False,
     ) -> list[User]:
-        """Ordered by (created_at, user_id); after_key is the last item's sort key."""
+        """Ordered by (created_at, user_id); after_key is the last item's sort key. flagged_for_review keeps only
+        users with an open review flag."""
+        ...
+
+
+class ReviewFlagRepository(Protocol):
+    async def add(self, flag: ReviewFlag) -> bool:
+        """Insert; False (nothing written) when the user already has a flag for this reason and source_ref."""
+        ...
+
+    async def get(self, flag_id: UUID, *, for_update: bool = False) -> ReviewFlag | None: ...
+
+    async def find(
+        self, user_id: UUID, reason: ReviewFlagReason, source_ref: str, *, for_update: bool = False
+    ) -> ReviewFlag | None: ...
+
+    async def for_user(self, user_id: UUID) -> list[ReviewFlag]:
+        """Newest first, open and cleared."""
+        ...
+
+    async def users_with_open_flags(self, user_ids: list[UUID]) -> set[UUID]: ...
+
+    async def save(self, flag: ReviewFlag) -> None:
+        """Persist a changed flag; raises ConcurrencyConflict if someone else changed it first."""
         ...
 
 
@@ -185,6 +210,7 @@ class IdentityUnitOfWork(Protocol):
     allow_lists: IpAllowListRepository
     tax_profiles: TaxProfileRepository
     verification_tokens: VerificationTokenLedger
+    review_flags: ReviewFlagRepository
     audit: AuditLog
 
     async def __aenter__(self) -> IdentityUnitOfWork: ...

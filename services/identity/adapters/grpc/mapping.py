@@ -12,6 +12,7 @@ from services.identity.application.common import Actor, ClientInfo, SessionToken
 from services.identity.application.kyc_ports import KycDocument
 from services.identity.domain.kyc import KycCase, ReviewDecision
 from services.identity.domain.login_events import LoginEvent
+from services.identity.domain.review_flags import ReviewFlag, ReviewFlagStatus
 from services.identity.domain.tax_profile import TaxForm, TaxProfile
 from services.identity.domain.user import KycStatus, Role, User, UserStatus
 
@@ -69,8 +70,9 @@ def client_from_pb(client: pb.ClientContext) -> ClientInfo:
     )
 
 
-def user_to_pb(user: User) -> pb.User:
+def user_to_pb(user: User, *, flagged_for_review: bool = False) -> pb.User:
     return pb.User(
+        flagged_for_review=flagged_for_review,
         user_id=str(user.user_id),
         email=user.email,
         email_verified=user.email_verified,
@@ -80,6 +82,28 @@ def user_to_pb(user: User) -> pb.User:
         kyc_status=KYC_TO_PB[user.kyc_status],
         created_at=timestamp(user.created_at),
         status_reason=user.status_reason,
+    )
+
+
+FLAG_STATUS_TO_PB = {
+    ReviewFlagStatus.OPEN: pb.REVIEW_FLAG_STATUS_OPEN,
+    ReviewFlagStatus.CLEARED: pb.REVIEW_FLAG_STATUS_CLEARED,
+}
+
+
+def review_flag_to_pb(flag: ReviewFlag) -> pb.ReviewFlag:
+    return pb.ReviewFlag(
+        flag_id=str(flag.flag_id),
+        user_id=str(flag.user_id),
+        reason=flag.reason.value,
+        source=flag.source,
+        source_ref=flag.source_ref,
+        evidence={str(k): str(v) for k, v in flag.evidence.items()},
+        status=FLAG_STATUS_TO_PB[flag.status],
+        raised_at=timestamp(flag.raised_at),
+        cleared_at=timestamp(flag.cleared_at),
+        cleared_by=flag.cleared_by or "",
+        clear_reason=flag.clear_reason or "",
     )
 
 

@@ -17,6 +17,7 @@ from libs.platform.paging import decode_page_token, encode_page_token
 from services.identity.adapters.grpc import mapping as m
 from services.identity.application.apply_kyc_verification_event import ApplyKycVerificationEvent
 from services.identity.application.change_role import ChangeRole
+from services.identity.application.clear_review_flag import ClearReviewFlag
 from services.identity.application.complete_mfa_login import CompleteMfaLogin
 from services.identity.application.complete_oauth import CompleteOAuth
 from services.identity.application.confirm_totp import ConfirmTotp
@@ -79,6 +80,7 @@ class IdentityUseCases:
     review_kyc: Handler
     upload_kyc_document: Handler
     read_kyc_document: Handler
+    clear_review_flag: Handler
 
 
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
@@ -188,15 +190,26 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
                 email_contains=request.email_contains or None,
                 page_size=request.page_size,
                 after_key=decode_page_token(request.page_token),
+                flagged_for_review=request.flagged_for_review,
             )
         )
         return pb.ListUsersResponse(
-            users=[m.user_to_pb(u) for u in page.users], next_page_token=encode_page_token(page.next_after_key)
+            users=[m.user_to_pb(u, flagged_for_review=u.user_id in page.flagged) for u in page.users],
+            next_page_token=encode_page_token(page.next_after_key),
         )
 
     async def GetUser(self, request: pb.GetUserRequest, context) -> pb.GetUserResponse:
-        user = await self._uc.get_user(GetUser(actor=m.actor(), user_id=request.user_id))
-        return pb.GetUserResponse(user=m.user_to_pb(user))
+        detail = await self._uc.get_user(GetUser(actor=m.actor(), user_id=request.user_id))
+        return pb.GetUserResponse(
+            user=m.user_to_pb(detail.user, flagged_for_review=detail.flagged_for_review),
+            review_flags=[m.review_flag_to_pb(f) for f in detail.review_flags],
+        )
+
+    async def ClearReviewFlag(self, request: pb.ClearReviewFlagRequest, context) -> pb.ClearReviewFlagResponse:
+        flag = await self._uc.clear_review_flag(
+            ClearReviewFlag(actor=m.actor(), user_id=request.user_id, flag_id=request.flag_id, reason=request.reason)
+        )
+        return pb.ClearReviewFlagResponse(flag=m.review_flag_to_pb(flag))
 
     async def SuspendUser(self, request: pb.SuspendUserRequest, context) -> pb.SuspendUserResponse:
         user = await self._uc.suspend_user(SuspendUser(actor=m.actor(), user_id=request.user_id, reason=request.reason))

@@ -15,6 +15,7 @@ from libs.domain.ids import new_uuid
 from services.identity.adapters.sql import tables as t
 from services.identity.application.ports import TotpEnrolment
 from services.identity.domain.login_events import LoginEvent, LoginOutcome
+from services.identity.domain.review_flags import ReviewFlag, ReviewFlagReason, ReviewFlagStatus
 from services.identity.domain.sessions import MfaChallenge, RefreshTokenState, Session
 from services.identity.domain.signing_keys import SigningKey
 from services.identity.domain.tax_profile import TaxForm, TaxProfile
@@ -115,9 +116,16 @@ class SqlAlchemyUserRepository:
             .values(password_hash=password_hash, updated_at=at)
         )
 
-    async def list(self, *, status, role, email_contains, after_key, limit) -> list[User]:
+    async def list(self, *, status, role, email_contains, after_key, limit, flagged_for_review=False) -> list[User]:
         u = t.users
         query = select(u)
+        if flagged_for_review:
+            f = t.review_flags
+            query = query.where(
+                select(f.c.flag_id)
+                .where(f.c.user_id == u.c.user_id, f.c.status == ReviewFlagStatus.OPEN.value)
+                .exists()
+            )
         if status is not None:
             query = query.where(u.c.status == status.value)
         if role is not None:
@@ -523,3 +531,105 @@ class SqlAlchemyVerificationTokenLedger:
             .on_conflict_do_nothing(index_elements=[t.used_verification_tokens.c.token_id])
         )
         return result.rowcount == 1
+
+
+def _row_to_flag(row) -> ReviewFlag:
+    return ReviewFlag(
+        flag_id=row.flag_id,
+        user_id=row.user_id,
+        reason=ReviewFlagReason(row.reason),
+        source=row.source,
+        source_ref=row.source_ref,
+        evidence=dict(row.evidence),
+        raised_at=row.raised_at,
+        status=ReviewFlagStatus(row.status),
+        cleared_at=row.cleared_at,
+        cleared_by=row.cleared_by,
+        clear_reason=row.clear_reason,
+        version=row.row_version,
+    )
+
+
+def _flag_values(flag: ReviewFlag) -> dict:
+    return {
+        "evidence": dict(flag.evidence),
+        "status": flag.status.value,
+        "cleared_at": flag.cleared_at,
+        "cleared_by": flag.cleared_by,
+        "clear_reason": flag.clear_reason,
+        "row_version": flag.version,
+    }
+
+
+class SqlAlchemyReviewFlagRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._loaded_versions: dict[UUID, int] = {}
+
+    def _hand_out(self, row) -> ReviewFlag | None:
+        if row is None:
+            return None
+        flag = _row_to_flag(row)
+        self._loaded_versions[flag.flag_id] = flag.version
+        return flag
+
+    async def add(self, flag: ReviewFlag) -> bool:
+        """False when the user already has a flag for this reason and reference (nothing is written)."""
+        f = t.review_flags
+        result = await self._session.execute(
+            insert(f)
+            .values(
+                flag_id=flag.flag_id,
+                user_id=flag.user_id,
+                reason=flag.reason.value,
+                source=flag.source,
+                source_ref=flag.source_ref,
+                raised_at=flag.raised_at,
+                **_flag_values(flag),
+            )
+            .on_conflict_do_nothing(constraint="review_flags_user_reason_ref_key")
+            .returning(f.c.flag_id)
+        )
+        if result.first() is None:
+            return False
+        self._loaded_versions[flag.flag_id] = flag.version
+        return True
+
+    async def get(self, flag_id: UUID, *, for_update: bool = False) -> ReviewFlag | None:
+        query = select(t.review_flags).where(t.review_flags.c.flag_id == flag_id)
+        if for_update:
+            query = query.with_for_update()
+        return self._hand_out((await self._session.execute(query)).first())
+
+    async def find(
+        self, user_id: UUID, reason: ReviewFlagReason, source_ref: str, *, for_update: bool = False
+    ) -> ReviewFlag | None:
+        f = t.review_flags
+        query = select(f).where(f.c.user_id == user_id, f.c.reason == reason.value, f.c.source_ref == source_ref)
+        if for_update:
+            query = query.with_for_update()
+        return self._hand_out((await self._session.execute(query)).first())
+
+    async def for_user(self, user_id: UUID) -> list[ReviewFlag]:
+        f = t.review_flags
+        query = select(f).where(f.c.user_id == user_id).order_by(f.c.raised_at.desc(), f.c.flag_id)
+        return [_row_to_flag(row) for row in await self._session.execute(query)]
+
+    async def users_with_open_flags(self, user_ids: list[UUID]) -> set[UUID]:
+        if not user_ids:
+            return set()
+        f = t.review_flags
+        query = (
+            select(f.c.user_id).where(f.c.user_id.in_(user_ids), f.c.status == ReviewFlagStatus.OPEN.value).distinct()
+        )
+        return set((await self._session.execute(query)).scalars())
+
+    async def save(self, flag: ReviewFlag) -> None:
+        f = t.review_flags
+        expected = self._loaded_versions.get(flag.flag_id)
+        result = await self._session.execute(
+            update(f).where(f.c.flag_id == flag.flag_id, f.c.row_version == expected).values(**_flag_values(flag))
+        )
+        if result.rowcount != 1:
+            raise ConcurrencyConflict(f"review flag {flag.flag_id} was changed by someone else; retry")
+        self._loaded_versions[flag.flag_id] = flag.version

@@ -144,3 +144,20 @@ tax_profiles = Table(
     Column("address", Text, nullable=False),
     Column("updated_at", TS, nullable=False),
 )
+# Review flags (0005): raised by events (a chargeback), cleared by staff; never deleted.
+review_flags = Table(
+    "review_flags",
+    metadata,
+    Column("flag_id", UUID(as_uuid=True), primary_key=True),
+    Column("user_id", UUID(as_uuid=True), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("source_ref", String(255), nullable=False),
+    Column("evidence", JSONB, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("raised_at", TS, nullable=False),
+    Column("cleared_at", TS),
+    Column("cleared_by", String(128)),
+    Column("clear_reason", Text),
+    Column("row_version", Integer, nullable=False),
+)

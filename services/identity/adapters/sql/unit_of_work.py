@@ -11,6 +11,7 @@ from services.identity.adapters.sql.repositories import (
     SqlAlchemyIpAllowListRepository,
     SqlAlchemyLoginHistory,
     SqlAlchemyMfaRepository,
+    SqlAlchemyReviewFlagRepository,
     SqlAlchemySessionRepository,
     SqlAlchemySigningKeyRepository,
     SqlAlchemyTaxProfileRepository,
@@ -33,3 +34,4 @@ class SqlAlchemyIdentityUnitOfWork(SqlAlchemyUnitOfWork):
         self.audit = SqlAlchemyAuditLog(session, SCHEMA)
         self.kyc = SqlAlchemyKycRepository(session, self.track)
         self.oauth_identities = SqlAlchemyOAuthIdentityRepository(session)
+        self.review_flags = SqlAlchemyReviewFlagRepository(session)
