@@ -1,5 +1,6 @@
 """Command: a trader buys a reset of their account (a new attempt at phase 1); we open a Stripe Checkout for the
-reset fee. The account's resettability is checked now, before the trader pays, and again when the payment lands.
+reset fee the account bought with its program version (ADR 0054: a term of the program, snapshotted on the
+account). The account's resettability is checked now, before the trader pays, and again when the payment lands.
 Idempotent by request id, with the order id derived from it as for purchases.
 """
 
@@ -17,7 +18,7 @@ from services.challenges.application.actor import Caller, require_role
 from services.challenges.application.create_order import checkout_idempotency_key, order_id_for
 from services.challenges.application.get_account import AccountNotFound, parse_account_id
 from services.challenges.application.ports import ChallengesUnitOfWork, CheckoutRequest, PaymentProvider
-from services.challenges.domain.order import Order, OrderKind, OrderStatus, reset_fee
+from services.challenges.domain.order import Order, OrderKind, OrderStatus
 
 OPERATION = "CreateResetOrder"
 
@@ -62,8 +63,12 @@ class CreateResetOrderHandler:
             version = await uow.programs.get_version(account.program_id, account.program_version)
             if version is None:
                 raise FailedPrecondition("the account's program version is gone", reason="INTERNAL")
+            fee = account.terms.reset_fee if account.terms is not None else None
+            if fee is None:
+                raise FailedPrecondition(
+                    "this account's program version does not sell resets", reason="RESETS_NOT_OFFERED"
+                )
             now = self._clock.now()
-            fee = reset_fee(version.terms.price)
             order = Order(
                 order_id=order_id,
                 user_id=cmd.caller.actor_id,
@@ -82,7 +87,8 @@ class CreateResetOrderHandler:
                 CheckoutRequest(
                     order_id=order_id,
                     product_name=f"Reset: {version.terms.name}",
-                    price_key=f"reset:{version.version_id}",
+                    # The fee is in the key: one Stripe Price per amount, even for accounts snapshotted differently.
+                    price_key=f"reset:{version.version_id}:{fee.amount}",
                     amount=fee,
                     customer_email=account.user_email,
                     promotion_code=None,

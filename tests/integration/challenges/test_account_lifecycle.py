@@ -248,7 +248,7 @@ async def test_a_paid_reset_starts_a_new_attempt_here_and_on_the_platform_keepin
     reply = await purchase.gateway.post(f"/v1/accounts/{account['id']}/reset", json=body, headers=headers)
     assert reply.status_code == 201, reply.text
     order = reply.json()
-    assert order["reset_account_id"] == account["id"] and order["price"] == {"amount": "99.60", "currency": "USD"}
+    assert order["reset_account_id"] == account["id"] and order["price"] == {"amount": "99.00", "currency": "USD"}
     again = await purchase.gateway.post(f"/v1/accounts/{account['id']}/reset", json=body, headers=headers)
     assert again.json()["id"] == order["id"]
     await purchase.pay(session_id(order))
