@@ -46,6 +46,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from services.rules.adapters.grpc.servicer import RulesServicer
         from services.rules.adapters.inbox_handlers import challenges_event_handlers
         from services.rules.adapters.news_calendar import NewsCalendarRefresher
+        from services.rules.adapters.news_ics import parse_ics_calendar
         from services.rules.adapters.notices import RedisNotices
         from services.rules.adapters.sql.unit_of_work import SqlMonitoringUnitOfWork
         from services.rules.adapters.yourpropfirm.enforcement import YourPropFirmEnforcement
@@ -102,7 +103,9 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
             list_quarantined=ListQuarantinedHandler(uow),
             replay_account=ReplayAccountHandler(uow),
             review_violation=ReviewViolationHandler(uow, runtime.clock, on_enforcement=worker.wake),
-            import_news=ImportNewsCalendarHandler(uow, runtime.clock, on_imported=news.load),
+            import_news=ImportNewsCalendarHandler(
+                uow, runtime.clock, on_imported=news.load, ics_parser=parse_ics_calendar
+            ),
             webhook_secret=lambda: settings.yourpropfirm_webhook_secret,
         )
 

@@ -186,8 +186,22 @@ class RulesServicer(pb_grpc.RulesServiceServicer):
     async def ImportNewsCalendar(self, request, context):
         caller = current_caller()
         tiers = frozenset(request.restricted_tiers) or frozenset({1})
+        # Unspecified stays CSV, as before the field existed; an enum value this build does not know is refused.
+        formats = {
+            pb.NEWS_CALENDAR_FORMAT_UNSPECIFIED: "csv",
+            pb.NEWS_CALENDAR_FORMAT_CSV: "csv",
+            pb.NEWS_CALENDAR_FORMAT_ICS: "ics",
+        }
         imported, restricted = await self._import_news(
-            ImportNewsCalendar(caller.actor_id, caller.role, caller.ip, request.csv, tiers)
+            ImportNewsCalendar(
+                caller.actor_id,
+                caller.role,
+                caller.ip,
+                request.csv,
+                tiers,
+                format=formats.get(request.format, f"unknown ({request.format})"),
+                ics_text=request.ics,
+            )
         )
         return pb.ImportNewsCalendarResponse(imported=imported, restricted=restricted)
 
