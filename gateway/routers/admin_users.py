@@ -3,7 +3,8 @@ standing, role or IP allow-list. Both need a session signed in with TOTP. Identi
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -18,12 +19,12 @@ from gateway.identity_models import (
     KycDecisionName,
     LoginEventList,
     RoleName,
-    UserList,
     UserOut,
     UserStatusName,
     code_of,
     kyc_case_out,
     login_event_out,
+    timestamp_or_none,
     user_out,
 )
 from gateway.problems import problem
@@ -33,6 +34,7 @@ router = APIRouter(prefix="/v1/admin/users", tags=["admin: users"])
 
 UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 DocumentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+FlagId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 DOCUMENT_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 Reason = Annotated[str, Field(min_length=1, max_length=1000, description="Why; recorded in the audit log")]
 
@@ -56,6 +58,56 @@ class IpAllowListOut(BaseModel):
     cidrs: list[str]
 
 
+class AdminUserOut(UserOut):
+    """A user as staff see them: with whether support should review them. Not on /v1/me: a trader is not told."""
+
+    flagged_for_review: bool = False
+
+
+class AdminUserList(BaseModel):
+    users: list[AdminUserOut]
+    next_page_token: str | None = None
+
+
+class ReviewFlagOut(BaseModel):
+    id: str
+    reason: str = Field(description='Why the user was flagged, e.g. "chargeback"')
+    source: str = Field(description='The service whose event raised it, e.g. "challenges"')
+    source_ref: str = Field(description="What it is about there, e.g. the Stripe dispute id")
+    evidence: dict[str, str] = Field(description="The facts that raised it (account, order, amount, outcome...)")
+    status: Literal["open", "cleared"] | None
+    raised_at: datetime | None
+    cleared_at: datetime | None = None
+    cleared_by: str | None = None
+    clear_reason: str | None = None
+
+
+class AdminUserDetail(AdminUserOut):
+    review_flags: list[ReviewFlagOut] = Field(description="Open and cleared, newest first")
+
+
+FLAG_STATUSES = {1: "open", 2: "cleared"}
+
+
+def _admin_user(u) -> AdminUserOut:
+    return AdminUserOut(**user_out(u).model_dump(), flagged_for_review=u.flagged_for_review)
+
+
+def _flag_out(f) -> ReviewFlagOut:
+    return ReviewFlagOut(
+        id=f.flag_id,
+        reason=f.reason,
+        source=f.source,
+        source_ref=f.source_ref,
+        evidence=dict(f.evidence),
+        status=FLAG_STATUSES.get(f.status),
+        raised_at=timestamp_or_none(f.raised_at),
+        cleared_at=timestamp_or_none(f.cleared_at),
+        cleared_by=f.cleared_by or None,
+        clear_reason=f.clear_reason or None,
+    )
+
+
 class KycReviewIn(BaseModel):
     decision: KycDecisionName
     notes: str = Field(min_length=1, max_length=4000)
@@ -67,32 +119,49 @@ def _pb():
     return pb
 
 
-@router.get("", response_model=UserList, summary="Page through users (support, admin)")
+@router.get("", response_model=AdminUserList, summary="Page through users (support, admin)")
 async def list_users(
     request: Request,
     claims: Staff,
     status: Annotated[UserStatusName | None, Query()] = None,
     role: Annotated[RoleName | None, Query()] = None,
     email_contains: Annotated[str, Query(max_length=320)] = "",
+    flagged_for_review: Annotated[bool, Query(description="Only users with an open review flag")] = False,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     page_token: Annotated[str, Query(max_length=512)] = "",
-) -> UserList:
+) -> AdminUserList:
     pb = _pb()
     message = pb.ListUsersRequest(
         status=code_of(USER_STATUSES, status) if status else 0,
         role=code_of(ROLES, role) if role else 0,
         email_contains=email_contains,
+        flagged_for_review=flagged_for_review,
         page_size=page_size,
         page_token=page_token,
     )
     reply = await identity_rpc(request, "ListUsers", message, claims)
-    return UserList(users=[user_out(u) for u in reply.users], next_page_token=reply.next_page_token or None)
+    return AdminUserList(users=[_admin_user(u) for u in reply.users], next_page_token=reply.next_page_token or None)
 
 
-@router.get("/{user_id}", response_model=UserOut, summary="One user (support, admin)")
-async def get_user(request: Request, claims: Staff, user_id: UserId) -> UserOut:
+@router.get("/{user_id}", response_model=AdminUserDetail, summary="One user, with their review flags (support, admin)")
+async def get_user(request: Request, claims: Staff, user_id: UserId) -> AdminUserDetail:
     reply = await identity_rpc(request, "GetUser", _pb().GetUserRequest(user_id=user_id), claims)
-    return user_out(reply.user)
+    return AdminUserDetail(
+        **_admin_user(reply.user).model_dump(), review_flags=[_flag_out(f) for f in reply.review_flags]
+    )
+
+
+@router.post(
+    "/{user_id}/review-flags/{flag_id}/clear",
+    response_model=ReviewFlagOut,
+    summary="Clear a review flag after looking into it, with a reason (support, admin; audited)",
+)
+async def clear_review_flag(
+    request: Request, claims: Staff, user_id: UserId, flag_id: FlagId, body: ReasonIn
+) -> ReviewFlagOut:
+    message = _pb().ClearReviewFlagRequest(user_id=user_id, flag_id=flag_id, reason=body.reason)
+    reply = await identity_rpc(request, "ClearReviewFlag", message, claims)
+    return _flag_out(reply.flag)
 
 
 @router.post("/{user_id}/suspend", response_model=UserOut, summary="Suspend: every session ends at once (admin)")

@@ -163,6 +163,22 @@ class CannedIdentity(pb_grpc.IdentityServiceServicer):
         reply = pb.SetIpAllowListResponse(cidrs=list(request.cidrs))
         return await self._answer("SetIpAllowList", request, context, reply)
 
+    async def ClearReviewFlag(self, request, context):
+        flag = pb.ReviewFlag(
+            flag_id=request.flag_id,
+            user_id=request.user_id,
+            reason="chargeback",
+            source="challenges",
+            source_ref="dp_canned",
+            evidence={"amount": "549.00", "currency": "USD"},
+            status=pb.REVIEW_FLAG_STATUS_CLEARED,
+            raised_at=NOW,
+            cleared_at=NOW,
+            cleared_by="00000000-0000-4000-8000-00000000057a",
+            clear_reason=request.reason,
+        )
+        return await self._answer("ClearReviewFlag", request, context, pb.ClearReviewFlagResponse(flag=flag))
+
     async def UploadKycDocument(self, request, context):
         # Echo what arrived, so a test sees the bytes and media type the gateway forwarded.
         document = pb.KycDocument()

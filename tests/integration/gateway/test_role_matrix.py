@@ -128,6 +128,11 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("PUT", "/v1/admin/users/{user_id}/role"): Probe(
         ADMIN, path=f"/v1/admin/users/{USER_ID}/role", json={"role": "support", "reason": "hired"}
     ),
+    ("POST", "/v1/admin/users/{user_id}/review-flags/{flag_id}/clear"): Probe(
+        STAFF,
+        path=f"/v1/admin/users/{USER_ID}/review-flags/00000000-0000-4000-8000-0000000f1a90/clear",
+        json={"reason": "dispute won, customer confirmed the purchase"},
+    ),
     ("PUT", "/v1/admin/users/{user_id}/ip-allow-list"): Probe(
         ADMIN, path=f"/v1/admin/users/{USER_ID}/ip-allow-list", json={"cidrs": ["203.0.113.0/24"]}
     ),
