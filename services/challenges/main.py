@@ -16,6 +16,8 @@ EVENT_ROUTES: dict[str, tuple[str, ...]] = {
     # A chargeback flags the user for review in identity (issue 5; ADR 0057).
     "ChargebackOpened": ("identity",),
     "ChargebackClosed": ("identity",),
+    # A funded account stepped up its size: rules judges it by the rule set at the new size (ADR 0054).
+    "AccountScaled": ("rules",),
 }
 
 
@@ -50,6 +52,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from services.challenges.adapters.grpc.servicer import ChallengesServicer, PurchaseHandlers
         from services.challenges.adapters.inbox_handlers import rules_event_handlers
         from services.challenges.adapters.notices import IdentityUserDirectory, RedisNotifier
+        from services.challenges.adapters.payout_events import payout_event_handlers
         from services.challenges.adapters.sql.unit_of_work import SqlAlchemyChallengesUnitOfWork
         from services.challenges.adapters.stripe.payments import StripePayments
         from services.challenges.adapters.yourpropfirm.client import YourPropFirmClient
@@ -65,6 +68,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from services.challenges.application.provision_accounts import ProvisionAccountsWorker
         from services.challenges.application.record_payment_event import RecordPaymentEventHandler
         from services.challenges.application.refund_account import RefundAccountHandler
+        from services.challenges.application.use_free_retry import UseFreeRetryHandler
         from services.challenges.settings import ChallengesSettings
 
         settings = given_settings or ChallengesSettings(DATABASE_URL=runtime.settings.database_url)
@@ -114,6 +118,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
                 change_standing=ChangeAccountStandingHandler(uow, runtime.clock),
                 refund_account=RefundAccountHandler(uow, payments, runtime.clock),
                 create_reset_order=CreateResetOrderHandler(uow, payments, runtime.clock),
+                use_free_retry=UseFreeRetryHandler(uow, runtime.clock, on_reset=worker.wake),
                 webhook_secret=lambda: settings.stripe_webhook_secret,
             ),
         )
@@ -122,7 +127,8 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
             challenges_service_pb2_grpc.add_ChallengesServiceServicer_to_server(servicer, server)
             return ["dynasty.challenges.v1.ChallengesService"]
 
-        return Wiring(register=register, event_handlers=rules_event_handlers(EVENT_ROUTES))
+        handlers = {**rules_event_handlers(EVENT_ROUTES), **payout_event_handlers(EVENT_ROUTES)}
+        return Wiring(register=register, event_handlers=handlers)
 
     return wire
 

@@ -17,6 +17,7 @@ from libs.domain.ids import new_uuid, parse_program_id, parse_uuid
 from libs.domain.money import Money
 from services.challenges.application.ports import CatalogueUnitOfWork
 from services.challenges.domain.program import Program, ProgramNotFound, ProgramVersion, build_terms
+from services.challenges.domain.scaling import ScalingStep, plan_to_json
 
 OPERATION = "CreateProgramVersion"
 
@@ -39,6 +40,10 @@ class CreateProgramVersion:
     profit_split: str
     phases: Sequence[tuple[str, Any]]  # (phase kind, rule-set JSON object)
     actor: Actor
+    # Retry and scaling terms (ADR 0054): no reset fee means the version sells no resets.
+    reset_fee: Money | None = None
+    free_retries: int = 0
+    scaling_plan: tuple[ScalingStep, ...] = ()
 
     def fingerprint(self) -> str:
         return fingerprint(
@@ -50,6 +55,10 @@ class CreateProgramVersion:
                 "price": str(self.price),
                 "profit_split": self.profit_split,
                 "phases": [[k, r] for k, r in self.phases],
+                # Only when given, so a key remembered before these terms existed still matches its retry.
+                **({"reset_fee": str(self.reset_fee)} if self.reset_fee else {}),
+                **({"free_retries": self.free_retries} if self.free_retries else {}),
+                **({"scaling_plan": plan_to_json(self.scaling_plan)} if self.scaling_plan else {}),
             }
         )
 
@@ -72,6 +81,9 @@ class CreateProgramVersionHandler:
             price=cmd.price,
             profit_split=cmd.profit_split,
             phases=cmd.phases,
+            reset_fee=cmd.reset_fee,
+            free_retries=cmd.free_retries,
+            scaling_plan=cmd.scaling_plan,
         )
         params = cmd.fingerprint()
         async with self._uow() as uow:

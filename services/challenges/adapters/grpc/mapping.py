@@ -14,6 +14,7 @@ from services.challenges.application.create_program_version import Actor, Create
 from services.challenges.domain.account import AccountStatus, TradingAccount
 from services.challenges.domain.order import Order, OrderStatus
 from services.challenges.domain.program import PhaseKind, ProgramVersion, VersionStatus
+from services.challenges.domain.scaling import ScalingStep
 
 _PHASE_TO_PB = {
     PhaseKind.PHASE_1: pb.PHASE_KIND_PHASE_1,
@@ -43,7 +44,32 @@ def program_to_pb(version: ProgramVersion) -> pb.Program:
         ],
     )
     message.published_at.FromDatetime(version.published_at)
+    _retry_terms_to_pb(message, version.terms.reset_fee, version.terms.free_retries, version.terms.scaling_plan)
     return message
+
+
+def _retry_terms_to_pb(message, reset_fee, free_retries: int, plan) -> None:
+    if reset_fee is not None:
+        message.reset_fee.CopyFrom(money_to_proto(reset_fee, money_pb2.Money))
+    message.free_retries = free_retries
+    for step in plan:
+        message.scaling_plan.add(
+            after_payouts=step.after_payouts, account_size=money_to_proto(step.account_size, money_pb2.Money)
+        )
+
+
+def _scaling_plan_from_pb(request: pb.CreateProgramVersionRequest) -> tuple[ScalingStep, ...]:
+    steps = []
+    for i, step in enumerate(request.scaling_plan):
+        if not step.HasField("account_size"):
+            raise InvalidArgument("account_size is required", field=f"scaling_plan[{i}].account_size")
+        steps.append(
+            ScalingStep(
+                after_payouts=step.after_payouts,
+                account_size=money_from_proto(step.account_size, field=f"scaling_plan[{i}].account_size"),
+            )
+        )
+    return tuple(steps)
 
 
 def create_program_version_from_pb(request: pb.CreateProgramVersionRequest, caller: Caller) -> CreateProgramVersion:
@@ -72,6 +98,9 @@ def create_program_version_from_pb(request: pb.CreateProgramVersionRequest, call
         profit_split=request.profit_split or "0.80",
         phases=phases,
         actor=Actor(actor_id=caller.actor_id, role=caller.role, ip=caller.ip),
+        reset_fee=money_from_proto(request.reset_fee, field="reset_fee") if request.HasField("reset_fee") else None,
+        free_retries=request.free_retries,
+        scaling_plan=_scaling_plan_from_pb(request),
     )
 
 
@@ -129,6 +158,7 @@ def account_to_pb(account: TradingAccount) -> pb.TradingAccount:
         failed_rule=account.failed_rule or "",
     )
     message.created_at.FromDatetime(account.created_at)
+    _account_scaling_to_pb(message, account)
     for attempt in account.attempts:
         out = message.attempts.add(
             number=attempt.number,
@@ -140,3 +170,23 @@ def account_to_pb(account: TradingAccount) -> pb.TradingAccount:
         if attempt.ended_at is not None:
             out.ended_at.FromDatetime(attempt.ended_at)
     return message
+
+
+def _account_scaling_to_pb(message: pb.TradingAccount, account: TradingAccount) -> None:
+    """The retry and scaling terms the account bought, its free retries left, size now and scale steps taken."""
+    terms = account.terms
+    if terms is not None:
+        _retry_terms_to_pb(message, terms.reset_fee, terms.free_retries, terms.scaling_plan)
+    message.free_retries_left = account.free_retries_left
+    if account.account_size is not None:
+        message.account_size.CopyFrom(money_to_proto(account.account_size, money_pb2.Money))
+    message.payouts_counted = account.payouts_counted
+    for step in account.scale_steps:
+        out = message.scale_steps.add(
+            step=step.number,
+            from_size=money_to_proto(step.from_size, money_pb2.Money),
+            to_size=money_to_proto(step.to_size, money_pb2.Money),
+            payouts=step.payouts,
+            payout_id=step.payout_id,
+        )
+        out.taken_at.FromDatetime(step.at)

@@ -35,6 +35,7 @@ from services.challenges.application.list_accounts import ListAccounts, ListAcco
 from services.challenges.application.list_programs import ListPrograms, ListProgramsHandler
 from services.challenges.application.record_payment_event import RecordPaymentEventHandler
 from services.challenges.application.refund_account import RefundAccount, RefundAccountHandler
+from services.challenges.application.use_free_retry import UseFreeRetry, UseFreeRetryHandler
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class PurchaseHandlers:
     refund_account: RefundAccountHandler
     create_reset_order: CreateResetOrderHandler
     webhook_secret: Callable[[], str | None]
+    use_free_retry: UseFreeRetryHandler | None = None
 
 
 class ChallengesServicer(pb_grpc.ChallengesServiceServicer):
@@ -109,6 +111,16 @@ class ChallengesServicer(pb_grpc.ChallengesServiceServicer):
             )
         )
         return pb.CreateResetOrderResponse(order=order_to_pb(order))
+
+    async def RetryAccount(self, request: pb.RetryAccountRequest, context) -> pb.RetryAccountResponse:
+        used = await self._purchases.use_free_retry(
+            UseFreeRetry(
+                request_id=request.request_id,
+                account_id=request.account_id,
+                caller=use_case_caller(current_caller()),
+            )
+        )
+        return pb.RetryAccountResponse(account=account_to_pb(used.account), retry_id=str(used.retry_id))
 
     async def GetOrder(self, request: pb.GetOrderRequest, context) -> pb.GetOrderResponse:
         order, account_id = await self._purchases.get_order(
