@@ -13,6 +13,7 @@ from libs.domain.errors import InvalidArgument
 from libs.platform.inbox import ReceivedEvent
 from services.rules.adapters.sql.monitoring_store import SqlMonitoringStore
 from services.rules.adapters.yourpropfirm.envelopes import parse_envelope
+from services.rules.application.apply_account_scaled import ScaleMonitoring, apply_account_scaled
 from services.rules.application.change_monitoring import change_monitoring
 from services.rules.application.ingest_trade_events import IngestTradeEventsHandler
 from services.rules.application.start_monitoring import StartMonitoring, start_monitoring
@@ -76,5 +77,26 @@ async def _status_changed(session: AsyncSession, event: ReceivedEvent) -> None:
     )
 
 
+async def _scaled(session: AsyncSession, event: ReceivedEvent) -> None:
+    payload = event.payload
+    kind = event.event_type
+    rule_set = payload.get("rule_set")
+    if not isinstance(rule_set, dict):
+        raise InvalidArgument("AccountScaled needs rule_set (a JSON object)", field="payload.rule_set")
+    await apply_account_scaled(
+        SqlMonitoringStore(session),
+        ScaleMonitoring(
+            account_id=_account_id(payload, kind),
+            attempt=_field(payload, "attempt", int, kind),
+            step=_field(payload, "step", int, kind),
+            account_size=_field(payload, "account_size", str, kind),
+            rule_set=rule_set,
+            at=event.occurred_at
+            if isinstance(event.occurred_at, datetime)
+            else datetime.fromisoformat(event.occurred_at),
+        ),
+    )
+
+
 def challenges_event_handlers() -> dict[str, Callable]:
-    return {"AccountActivated": _activated, "AccountStatusChanged": _status_changed}
+    return {"AccountActivated": _activated, "AccountStatusChanged": _status_changed, "AccountScaled": _scaled}
