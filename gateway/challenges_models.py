@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from gateway.routers.programs import MoneyOut, PhaseOut, _money
+from gateway.routers.programs import MoneyOut, PhaseOut, ScalingStepOut, _money, scaling_plan_out
 
 OrderStatus = Literal["pending", "paid", "failed", "refunded"]
 AccountStatus = Literal[
@@ -65,6 +65,15 @@ class AttemptOut(BaseModel):
     failed_rule: str | None = None
 
 
+class ScaleStepOut(BaseModel):
+    step: int = Field(description="The step's place in the plan, 1 for the first")
+    from_size: MoneyOut
+    to_size: MoneyOut
+    payouts: int = Field(description="Payouts counted when the step was taken")
+    payout_id: str = Field(description="The payout that reached it")
+    taken_at: datetime
+
+
 class AccountOut(BaseModel):
     id: str
     user_id: str
@@ -77,6 +86,19 @@ class AccountOut(BaseModel):
     platform_login: str | None = None
     failed_rule: str | None = None
     created_at: datetime
+    # The retry and scaling terms bought with the program version, and where the account stands (ADR 0054).
+    reset_fee: MoneyOut | None = Field(default=None, description="What a reset costs; null: no resets sold")
+    free_retries: int = Field(default=0, description="Free retries the account came with")
+    free_retries_left: int = Field(default=0, description="Free retries still unused (POST .../retry uses one)")
+    scaling_plan: list[ScalingStepOut] = Field(default_factory=list)
+    account_size: MoneyOut | None = Field(default=None, description="The size now (raised by scaling steps)")
+    payouts_counted: int = Field(default=0, description="Payouts of the funded run counted toward the plan")
+    scale_steps: list[ScaleStepOut] = Field(default_factory=list, description="Scaling steps taken, oldest first")
+
+
+class RetryOut(BaseModel):
+    account: AccountOut = Field(description="The account in its new attempt at phase 1")
+    retry_id: str = Field(description="The free retry's id; the platform reset is keyed by it")
 
 
 class AccountList(BaseModel):
@@ -131,4 +153,21 @@ def account_out(account: Any) -> AccountOut:
         platform_login=account.platform_login or None,
         failed_rule=account.failed_rule or None,
         created_at=account.created_at.ToDatetime(tzinfo=UTC),
+        reset_fee=_money(account.reset_fee) if account.HasField("reset_fee") else None,
+        free_retries=account.free_retries,
+        free_retries_left=account.free_retries_left,
+        scaling_plan=scaling_plan_out(account.scaling_plan),
+        account_size=_money(account.account_size) if account.HasField("account_size") else None,
+        payouts_counted=account.payouts_counted,
+        scale_steps=[
+            ScaleStepOut(
+                step=s.step,
+                from_size=_money(s.from_size),
+                to_size=_money(s.to_size),
+                payouts=s.payouts,
+                payout_id=s.payout_id,
+                taken_at=s.taken_at.ToDatetime(tzinfo=UTC),
+            )
+            for s in account.scale_steps
+        ],
     )

@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from gateway.auth import require_role
-from gateway.challenges_models import AccountList, AccountOut, OrderOut, ResetIn, account_out, order_out
+from gateway.challenges_models import (
+    AccountList,
+    AccountOut,
+    OrderOut,
+    ResetIn,
+    RetryOut,
+    account_out,
+    order_out,
+)
 from gateway.client import call_metadata
 from libs.platform.auth import Claims
 
@@ -76,3 +84,32 @@ async def reset_account(
         metadata=call_metadata(request, claims),
     )
     return order_out(reply.order)
+
+
+@router.post(
+    "/{account_id}/retry",
+    response_model=RetryOut,
+    status_code=201,
+    summary="Use a free retry the program included: a failed account starts a new attempt at phase 1, no payment",
+    responses={
+        409: {
+            "description": "No free retry left (NO_FREE_RETRY_LEFT), failed for fraud (FAILED_FOR_FRAUD), or the "
+            "account is not failed (its status named)"
+        }
+    },
+)
+async def retry_account(
+    request: Request,
+    account_id: str,
+    claims: Trader,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+) -> RetryOut:
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    reply = await upstreams.challenges().RetryAccount(
+        pb.RetryAccountRequest(request_id=idempotency_key, account_id=account_id),
+        timeout=upstreams.timeout,
+        metadata=call_metadata(request, claims),
+    )
+    return RetryOut(account=account_out(reply.account), retry_id=reply.retry_id)

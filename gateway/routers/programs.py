@@ -27,6 +27,11 @@ class PhaseOut(BaseModel):
     rule_set: dict[str, Any] = Field(description="The rule set in the replay `rule_set` format")
 
 
+class ScalingStepOut(BaseModel):
+    after_payouts: int = Field(description="Completed payouts on the funded account that make the step due")
+    account_size: MoneyOut = Field(description="The size the funded account steps up to")
+
+
 class ProgramOut(BaseModel):
     id: str = Field(examples=["eval-50k"])
     version: int
@@ -35,6 +40,9 @@ class ProgramOut(BaseModel):
     account_size: MoneyOut
     price: MoneyOut
     profit_split: str = Field(examples=["0.80"])
+    reset_fee: MoneyOut | None = Field(description="What a reset costs; null when this version sells no resets")
+    free_retries: int = Field(description="Free retries (a new attempt after a failure, without payment) included")
+    scaling_plan: list[ScalingStepOut] = Field(description="The funded account's scaling plan, in order")
     status: Literal["published", "retired"]
     phases: list[PhaseOut]
     published_at: datetime
@@ -50,6 +58,10 @@ def _money(message) -> MoneyOut:
     return MoneyOut(amount=str(money.amount), currency=money.currency.value)
 
 
+def scaling_plan_out(steps) -> list[ScalingStepOut]:
+    return [ScalingStepOut(after_payouts=s.after_payouts, account_size=_money(s.account_size)) for s in steps]
+
+
 def program_out(p) -> ProgramOut:
     return ProgramOut(
         id=p.program_id,
@@ -59,6 +71,9 @@ def program_out(p) -> ProgramOut:
         account_size=_money(p.account_size),
         price=_money(p.price),
         profit_split=p.profit_split,
+        reset_fee=_money(p.reset_fee) if p.HasField("reset_fee") else None,
+        free_retries=p.free_retries,
+        scaling_plan=scaling_plan_out(p.scaling_plan),
         status=_STATUSES[p.status],
         phases=[PhaseOut(kind=_PHASES[ph.kind], rule_set=json.loads(ph.rule_set_json)) for ph in p.phases],
         published_at=p.published_at.ToDatetime(tzinfo=UTC),

@@ -154,6 +154,12 @@ MATRIX: dict[tuple[str, str], Probe] = {
         json={"success_url": "https://a.test/ok", "cancel_url": "https://a.test/no"},
         headers={"Idempotency-Key": "matrix-reset-1"},
     ),
+    ("POST", "/v1/accounts/{account_id}/retry"): Probe(
+        TRADER,
+        501,
+        path=f"/v1/accounts/{USER_ID}/retry",
+        headers={"Idempotency-Key": "matrix-retry-1"},
+    ),
     ("GET", "/v1/admin/accounts"): Probe(STAFF, 501),
     ("GET", "/v1/admin/accounts/{account_id}"): Probe(STAFF, 501, path=f"/v1/admin/accounts/{USER_ID}"),
     ("POST", "/v1/admin/accounts/{account_id}/suspend"): Probe(
