@@ -94,6 +94,12 @@ class AccountOut(BaseModel):
     account_size: MoneyOut | None = Field(default=None, description="The size now (raised by scaling steps)")
     payouts_counted: int = Field(default=0, description="Payouts of the funded run counted toward the plan")
     scale_steps: list[ScaleStepOut] = Field(default_factory=list, description="Scaling steps taken, oldest first")
+    billing: Literal["one_time", "monthly"] = "one_time"
+    paid_through: datetime | None = Field(default=None, description="Monthly: the end of the last paid period")
+    grace_until: datetime | None = Field(
+        default=None, description="Monthly: a payment failed; trading continues until then, then it is suspended"
+    )
+    subscription_status: Literal["active", "past_due", "ended"] | None = None
 
 
 class RetryOut(BaseModel):
@@ -170,4 +176,8 @@ def account_out(account: Any) -> AccountOut:
             )
             for s in account.scale_steps
         ],
+        billing=account.billing or "one_time",
+        paid_through=account.paid_through.ToDatetime(tzinfo=UTC) if account.HasField("paid_through") else None,
+        grace_until=account.grace_until.ToDatetime(tzinfo=UTC) if account.HasField("grace_until") else None,
+        subscription_status=account.subscription_status or None,
     )

@@ -43,6 +43,9 @@ class ProgramOut(BaseModel):
     reset_fee: MoneyOut | None = Field(description="What a reset costs; null when this version sells no resets")
     free_retries: int = Field(description="Free retries (a new attempt after a failure, without payment) included")
     scaling_plan: list[ScalingStepOut] = Field(description="The funded account's scaling plan, in order")
+    billing: Literal["one_time", "monthly"] = Field(
+        description="one_time: the price buys the evaluation; monthly: the price is charged every month"
+    )
     status: Literal["published", "retired"]
     phases: list[PhaseOut]
     published_at: datetime
@@ -74,6 +77,7 @@ def program_out(p) -> ProgramOut:
         reset_fee=_money(p.reset_fee) if p.HasField("reset_fee") else None,
         free_retries=p.free_retries,
         scaling_plan=scaling_plan_out(p.scaling_plan),
+        billing=p.billing or "one_time",
         status=_STATUSES[p.status],
         phases=[PhaseOut(kind=_PHASES[ph.kind], rule_set=json.loads(ph.rule_set_json)) for ph in p.phases],
         published_at=p.published_at.ToDatetime(tzinfo=UTC),

@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 
 # Exact types (a prefix may be a whole type): only what the service acts on crosses. The rest of Stripe's stream
 # (payment_intent.created, charge.succeeded, product.created ...) is acknowledged by the endpoint as unowned, so a
-# promotion's burst does not spend a database write per event nobody reads. Subscriptions (invoice.*,
-# customer.subscription.*) join when monthly programs are sold.
+# promotion's burst does not spend a database write per event nobody reads. Monthly programs add the three
+# subscription events that change an account (ADR 0051); invoice.created/finalized and subscription updates do not.
 EVENT_PREFIXES: tuple[str, ...] = (
     "checkout.session.completed",
     "payment_intent.succeeded",
@@ -27,6 +27,9 @@ EVENT_PREFIXES: tuple[str, ...] = (
     "charge.refunded",
     "charge.dispute.created",
     "charge.dispute.closed",
+    "invoice.paid",
+    "invoice.payment_failed",
+    "customer.subscription.deleted",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from libs.platform.service_main import Runtime, Wiring, run_service
@@ -37,6 +38,7 @@ class Background:
     """What runs next to the gRPC server: the provisioning worker (the outbox relay is the platform's)."""
 
     worker: object | None = None
+    billing: object | None = None  # the subscription billing job (grace expiry, cancelling after the evaluation)
     closers: list = field(default_factory=list)
 
 
@@ -60,6 +62,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from services.challenges.application.create_order import CreateOrderHandler
         from services.challenges.application.create_program_version import CreateProgramVersionHandler
         from services.challenges.application.create_reset_order import CreateResetOrderHandler
+        from services.challenges.application.enforce_subscription_billing import EnforceSubscriptionBilling
         from services.challenges.application.get_account import GetAccountHandler
         from services.challenges.application.get_order import GetOrderHandler
         from services.challenges.application.get_program import GetProgramHandler
@@ -103,6 +106,9 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
             concurrency=settings.challenges_provisioning_concurrency,
         )
         background.worker = worker
+        background.billing = EnforceSubscriptionBilling(
+            uow, payments, runtime.clock, poll_seconds=settings.challenges_billing_poll_seconds
+        )
         servicer = ChallengesServicer(
             list_programs=ListProgramsHandler(uow),
             get_program=GetProgramHandler(uow),
@@ -111,7 +117,11 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
                 create_order=CreateOrderHandler(uow, payments, users, runtime.clock),
                 get_order=GetOrderHandler(uow),
                 record_payment_event=RecordPaymentEventHandler(
-                    uow, payments, runtime.clock, on_account_created=worker.wake
+                    uow,
+                    payments,
+                    runtime.clock,
+                    on_account_created=worker.wake,
+                    subscription_grace=timedelta(days=settings.challenges_subscription_grace_days),
                 ),
                 list_accounts=ListAccountsHandler(uow),
                 get_account=GetAccountHandler(uow),
@@ -146,7 +156,7 @@ def main() -> None:
         SERVICE,
         build_wire(None, background),
         settings_class=ChallengesSettings,
-        loops=lambda: [background.worker],
+        loops=lambda: [background.worker, background.billing],
         closers=lambda: background.closers,
     )
 

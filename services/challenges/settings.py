@@ -23,3 +23,7 @@ class ChallengesSettings(ServiceSettings):
     challenges_mail_from: str = "Dynasty Futures <accounts@dynasty.local>"
     challenges_provisioning_poll_seconds: float = 0.5
     challenges_provisioning_concurrency: int = 8
+    # Monthly programs (ADR 0051): how long trading continues after a failed subscription payment, and how often the
+    # billing job looks for expired grace periods and evaluations still billed after they ended.
+    challenges_subscription_grace_days: float = 3.0
+    challenges_billing_poll_seconds: float = 60.0

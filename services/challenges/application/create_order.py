@@ -25,6 +25,7 @@ from services.challenges.application.ports import (
 )
 from services.challenges.domain.order import Order, OrderStatus
 from services.challenges.domain.program import ProgramNotFound, VersionStatus
+from services.challenges.domain.subscription import Billing
 
 OPERATION = "CreateOrder"
 _ORDER_NAMESPACE = uuid5(NAMESPACE_URL, "https://dynasty.futures/orders")
@@ -116,6 +117,7 @@ class CreateOrderHandler:
                 promotion_code=code,
                 status=OrderStatus.PENDING,
                 created_at=now,
+                billing=version.terms.billing.value,
             )
             session = await self._payments.create_checkout(
                 CheckoutRequest(
@@ -127,6 +129,8 @@ class CreateOrderHandler:
                     promotion_code=code,
                     success_url=cmd.success_url,
                     cancel_url=cmd.cancel_url,
+                    # A monthly program is sold as a subscription billed every month (ADR 0051).
+                    recurring_interval="month" if version.terms.billing is Billing.MONTHLY else None,
                 ),
                 idempotency_key=checkout_idempotency_key(order_id),
             )
@@ -149,6 +153,7 @@ class CreateOrderHandler:
                         "currency": version.terms.price.currency.value,
                         "promotion_code": code,
                         "checkout_session_id": session.session_id,
+                        "billing": version.terms.billing.value,
                     },
                 )
             )

@@ -44,6 +44,7 @@ class CreateProgramVersion:
     reset_fee: Money | None = None
     free_retries: int = 0
     scaling_plan: tuple[ScalingStep, ...] = ()
+    billing: str = ""  # one_time (the default when empty) | monthly (ADR 0051)
 
     def fingerprint(self) -> str:
         return fingerprint(
@@ -59,6 +60,8 @@ class CreateProgramVersion:
                 **({"reset_fee": str(self.reset_fee)} if self.reset_fee else {}),
                 **({"free_retries": self.free_retries} if self.free_retries else {}),
                 **({"scaling_plan": plan_to_json(self.scaling_plan)} if self.scaling_plan else {}),
+                # Only when given, so a key remembered before monthly billing existed still matches its retry.
+                **({"billing": self.billing} if self.billing else {}),
             }
         )
 
@@ -84,6 +87,7 @@ class CreateProgramVersionHandler:
             reset_fee=cmd.reset_fee,
             free_retries=cmd.free_retries,
             scaling_plan=cmd.scaling_plan,
+            billing=cmd.billing,
         )
         params = cmd.fingerprint()
         async with self._uow() as uow:

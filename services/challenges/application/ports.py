@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Protocol
 from uuid import UUID
 
@@ -75,6 +76,8 @@ class CheckoutRequest:
     promotion_code: str | None
     success_url: str
     cancel_url: str
+    # "month" for a monthly program: a subscription-mode checkout with a recurring price; None: a one-time payment.
+    recurring_interval: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,10 @@ class PaymentProvider(Protocol):
     async def create_checkout(self, request: CheckoutRequest, *, idempotency_key: str) -> CheckoutSession: ...
 
     async def refund(self, payment_intent_id: str, *, reason: str, idempotency_key: str) -> str: ...
+
+    async def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> None:
+        """Stop a subscription at once (no more invoices); one already cancelled counts as done."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -205,11 +212,36 @@ class PlatformResets(Protocol):
     async def retry_later(self, order_id: UUID, now: datetime, error: str) -> None: ...
 
 
+class SubscriptionStore(Protocol):
+    """Monthly programs: invoices already acted on, and the billing job's work lists (ADR 0051)."""
+
+    async def invoice_status(self, invoice_id: str) -> str | None: ...
+
+    async def record_invoice(
+        self,
+        *,
+        invoice_id: str,
+        subscription_id: str,
+        order_id: UUID,
+        status: str,
+        period_end: datetime | None,
+        amount: Decimal | None,
+        currency: str | None,
+    ) -> None: ...
+
+    async def order_of_subscription(self, subscription_id: str) -> UUID | None: ...
+
+    async def grace_expired(self, now: datetime, limit: int) -> list[UUID]: ...
+
+    async def billed_after_evaluation(self, limit: int) -> list[tuple[UUID, str]]: ...
+
+
 class ChallengesUnitOfWork(CatalogueUnitOfWork, Protocol):
     orders: OrderRepository
     accounts: AccountRepository
     stripe_events: StripeEventStore
     provisioning: ProvisioningJobs
     platform_resets: PlatformResets
+    subscriptions: SubscriptionStore
 
     async def __aenter__(self) -> ChallengesUnitOfWork: ...

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
@@ -19,9 +20,11 @@ from libs.domain.clock import Clock
 from libs.domain.errors import FailedPrecondition, InvalidTransition
 from libs.domain.ids import new_uuid
 from libs.domain.money import Money
+from services.challenges.application.apply_subscription_event import SubscriptionEvents
 from services.challenges.application.ports import ChallengesUnitOfWork, PaymentProvider
 from services.challenges.domain.account import AccountStatus, PhaseSnapshot, TradingAccount
 from services.challenges.domain.order import Order, OrderKind, PaymentOutcome
+from services.challenges.domain.subscription import DEFAULT_GRACE
 
 log = logging.getLogger(__name__)
 STRIPE_ACTOR = "stripe"
@@ -33,7 +36,22 @@ class NoticeKind(StrEnum):
     REFUNDED = "refunded"
     DISPUTE_OPENED = "dispute_opened"
     DISPUTE_CLOSED = "dispute_closed"
+    # Monthly programs (application/apply_subscription_event.py):
+    SUBSCRIPTION_STARTED = "subscription_started"  # Checkout completed in subscription mode
+    INVOICE_PAID = "invoice_paid"
+    INVOICE_PAYMENT_FAILED = "invoice_payment_failed"
+    SUBSCRIPTION_ENDED = "subscription_ended"
     IGNORED = "ignored"  # an event type (or object) we do not act on: stored, acknowledged
+
+
+SUBSCRIPTION_NOTICES = frozenset(
+    {
+        NoticeKind.SUBSCRIPTION_STARTED,
+        NoticeKind.INVOICE_PAID,
+        NoticeKind.INVOICE_PAYMENT_FAILED,
+        NoticeKind.SUBSCRIPTION_ENDED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,9 @@ class PaymentNotice:
     amount: Money | None = None
     failure_reason: str | None = None
     dispute_won: bool | None = None
+    subscription_id: str | None = None
+    invoice_id: str | None = None
+    period_end: datetime | None = None  # the end of the period an invoice bills
     dispute_id: str | None = None
     dispute_reason: str | None = None  # Stripe's reason code, e.g. "fraudulent"
     dispute_status: str | None = None  # on closing: "won" or "lost"
@@ -72,10 +93,12 @@ class RecordPaymentEventHandler:
         payments: PaymentProvider,
         clock: Clock,
         on_account_created: Callable[[UUID], None] = lambda _id: None,
+        subscription_grace: timedelta = DEFAULT_GRACE,
     ) -> None:
         self._uow = uow
         self._payments = payments
         self._clock = clock
+        self._subscriptions = SubscriptionEvents(payments, subscription_grace)
         self._on_account_created = on_account_created  # wakes the provisioning worker at once
 
     async def __call__(self, notice: PaymentNotice) -> RecordedEvent:
@@ -99,7 +122,10 @@ class RecordPaymentEventHandler:
         if notice.kind is NoticeKind.IGNORED:
             return None
         order_id = notice.order_id
-        if order_id is None and notice.payment_intent_id:
+        if order_id is None and notice.subscription_id:
+            # A subscription's event without our metadata (created before it was set): the order it paid.
+            order_id = await uow.subscriptions.order_of_subscription(notice.subscription_id)
+        if order_id is None and notice.payment_intent_id and notice.kind not in SUBSCRIPTION_NOTICES:
             # Charges and disputes carry the payment intent, not our metadata.
             order_id = await uow.orders.find_by_payment(notice.payment_intent_id)
         if order_id is None:
@@ -109,6 +135,8 @@ class RecordPaymentEventHandler:
 
     async def _apply(self, uow: ChallengesUnitOfWork, order: Order, notice: PaymentNotice) -> tuple[str, UUID | None]:
         now = self._clock.now()
+        if notice.kind in SUBSCRIPTION_NOTICES:
+            return await self._subscriptions.apply(uow, order, notice, now, self._open_account)
         if notice.kind is NoticeKind.PAYMENT_SUCCEEDED and notice.payment_intent_id and notice.amount is not None:
             result = order.record_payment(notice.payment_intent_id, notice.amount, now)
             await uow.orders.save(order)

@@ -38,6 +38,7 @@ def program_to_pb(version: ProgramVersion) -> pb.Program:
         price=money_to_proto(version.terms.price, money_pb2.Money),
         status=_STATUS_TO_PB[version.status],
         profit_split=str(version.terms.profit_split),
+        billing=version.terms.billing.value,
         phases=[
             pb.Phase(kind=_PHASE_TO_PB[p.kind], rule_set_json=json.dumps(dict(p.rule_set), sort_keys=True))
             for p in version.terms.phases
@@ -101,6 +102,7 @@ def create_program_version_from_pb(request: pb.CreateProgramVersionRequest, call
         reset_fee=money_from_proto(request.reset_fee, field="reset_fee") if request.HasField("reset_fee") else None,
         free_retries=request.free_retries,
         scaling_plan=_scaling_plan_from_pb(request),
+        billing=request.billing,
     )
 
 
@@ -156,9 +158,15 @@ def account_to_pb(account: TradingAccount) -> pb.TradingAccount:
         ],
         platform_login=account.platform.login if account.platform else "",
         failed_rule=account.failed_rule or "",
+        billing="monthly" if account.subscription else "one_time",
+        subscription_status=account.subscription.status.value if account.subscription else "",
     )
     message.created_at.FromDatetime(account.created_at)
     _account_scaling_to_pb(message, account)
+    if account.subscription and account.subscription.paid_through:
+        message.paid_through.FromDatetime(account.subscription.paid_through)
+    if account.subscription and account.subscription.grace_until:
+        message.grace_until.FromDatetime(account.subscription.grace_until)
     for attempt in account.attempts:
         out = message.attempts.add(
             number=attempt.number,

@@ -8,6 +8,7 @@ launch's burst); its network retries reuse the idempotency key, so they are safe
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -46,6 +47,12 @@ class StripePayments:
             "payment_intent_data": {"metadata": {"order_id": order_id}},
             "line_items": [{"quantity": 1, "price": await self._price_for(request)}],
         }
+        if request.recurring_interval:
+            # A monthly program: Checkout creates the subscription; its metadata is copied onto every invoice
+            # (parent.subscription_details.metadata), so invoice.* and customer.subscription.* events name the order.
+            del params["payment_intent_data"]
+            params["mode"] = "subscription"
+            params["subscription_data"] = {"metadata": {"order_id": order_id}}
         if request.promotion_code:
             params["discounts"] = [{"promotion_code": await self._promotion_code_id(request.promotion_code)}]
         session = await self._call(
@@ -59,6 +66,8 @@ class StripePayments:
         # No rounding mode for the cents: a sub-cent price is refused rather than rounded silently.
         cents = request.amount.to_minor_units()
         lookup_key = f"{request.price_key}:{request.amount.currency.value.lower()}:{cents}"
+        if request.recurring_interval:  # a recurring price is another Price: never reuse a one-time one for it
+            lookup_key += f":per-{request.recurring_interval}"
         cached = self._prices.get(lookup_key)
         if cached is not None:
             return cached
@@ -73,6 +82,7 @@ class StripePayments:
                     "unit_amount": cents,
                     "lookup_key": lookup_key,
                     "product_data": {"name": request.product_name},
+                    **({"recurring": {"interval": request.recurring_interval}} if request.recurring_interval else {}),
                 },
                 options={"idempotency_key": f"price:{lookup_key}"},
             )
@@ -87,6 +97,24 @@ class StripePayments:
             options={"idempotency_key": idempotency_key},
         )
         return refund.id
+
+    async def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> None:
+        try:
+            await self._client.v1.subscriptions.cancel_async(
+                subscription_id, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.InvalidRequestError as exc:
+            # Cancelled already (by the trader, by Stripe's dunning, or our earlier attempt under another key).
+            if "canceled" in str(exc.user_message or exc).lower():
+                return
+            raise StripeUnavailable(
+                f"Stripe refused to cancel {subscription_id}: {exc.user_message or type(exc).__name__}",
+                reason="STRIPE_REFUSED",
+            ) from exc
+        except stripe.StripeError as exc:
+            raise StripeUnavailable(
+                f"Stripe failed: {exc.user_message or type(exc).__name__}", reason="STRIPE_UNAVAILABLE"
+            ) from exc
 
     async def _promotion_code_id(self, code: str) -> str:
         found = await self._call(
@@ -143,12 +171,77 @@ def _id(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _subscription_of_invoice(invoice: dict) -> tuple[str | None, dict]:
+    """The subscription an invoice bills and its metadata: `parent.subscription_details` in current API versions,
+    `subscription` / `subscription_details` in older ones."""
+    details = (invoice.get("parent") or {}).get("subscription_details") or invoice.get("subscription_details") or {}
+    subscription = _id(details.get("subscription")) or _id(invoice.get("subscription"))
+    return subscription, details.get("metadata") or {}
+
+
+def _period_end(invoice: dict) -> datetime | None:
+    """The end of the service period billed: the subscription lines' period (the invoice's own period_end is the
+    previous period for renewals), else the invoice's."""
+    ends = [
+        (line.get("period") or {}).get("end")
+        for line in ((invoice.get("lines") or {}).get("data") or [])
+        if isinstance((line.get("period") or {}).get("end"), int)
+    ]
+    end = max(ends) if ends else invoice.get("period_end")
+    return datetime.fromtimestamp(end, UTC) if isinstance(end, int) else None
+
+
+def _invoice_payment_intent(invoice: dict) -> str | None:
+    for payment in (invoice.get("payments") or {}).get("data") or []:
+        intent = _id((payment.get("payment") or {}).get("payment_intent"))
+        if intent:
+            return intent
+    return _id(invoice.get("payment_intent"))
+
+
+def _invoice_notice(base: dict, obj: dict, kind: NoticeKind) -> PaymentNotice:
+    subscription, metadata = _subscription_of_invoice(obj)
+    if subscription is None:  # an invoice that is not a subscription's: not ours to act on
+        return PaymentNotice(**base, kind=NoticeKind.IGNORED)
+    error = (obj.get("last_finalization_error") or {}) if kind is NoticeKind.INVOICE_PAYMENT_FAILED else {}
+    return PaymentNotice(
+        **base,
+        kind=kind,
+        order_id=_order_id({"metadata": metadata}),
+        subscription_id=subscription,
+        invoice_id=obj.get("id"),
+        period_end=_period_end(obj),
+        payment_intent_id=_invoice_payment_intent(obj),
+        amount=_money(obj.get("amount_paid" if kind is NoticeKind.INVOICE_PAID else "amount_due"), obj.get("currency")),
+        failure_reason=(str(error.get("code") or "invoice_payment_failed")[:200])
+        if kind is NoticeKind.INVOICE_PAYMENT_FAILED
+        else None,
+    )
+
+
 def to_notice(event: dict[str, Any]) -> PaymentNotice:
     """Translate one Stripe Event into what it means for orders and accounts (tolerant reader: unknown -> ignored)."""
     event_type = event.get("type", "")
     obj = (event.get("data") or {}).get("object") or {}
     base = {"event_id": event["id"], "event_type": event_type, "payload": event}
-    if event_type == "checkout.session.completed":
+    if event_type == "checkout.session.completed" and obj.get("mode") == "subscription":
+        if obj.get("payment_status") == "paid" and _id(obj.get("subscription")):
+            return PaymentNotice(
+                **base,
+                kind=NoticeKind.SUBSCRIPTION_STARTED,
+                order_id=_order_id(obj),
+                subscription_id=_id(obj.get("subscription")),
+                amount=_money(obj.get("amount_total"), obj.get("currency")),
+            )
+    elif event_type == "invoice.paid":
+        return _invoice_notice(base, obj, NoticeKind.INVOICE_PAID)
+    elif event_type == "invoice.payment_failed":
+        return _invoice_notice(base, obj, NoticeKind.INVOICE_PAYMENT_FAILED)
+    elif event_type == "customer.subscription.deleted":
+        return PaymentNotice(
+            **base, kind=NoticeKind.SUBSCRIPTION_ENDED, order_id=_order_id(obj), subscription_id=obj.get("id")
+        )
+    elif event_type == "checkout.session.completed":
         if obj.get("mode") == "payment" and obj.get("payment_status") == "paid":
             return PaymentNotice(
                 **base,

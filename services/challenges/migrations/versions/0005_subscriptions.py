@@ -22,9 +22,9 @@ NOW = sa.text("now()")
 # Priced like the market's monthly evaluations (roughly 60% of our one-time price each month: a trader who passes
 # in the first month pays less, one who needs three pays more).
 MONTHLY = [
-    ("eval-25k-monthly", "eval-25k", "89.00"),
-    ("eval-50k-monthly", "eval-50k", "149.00"),
-    ("eval-100k-monthly", "eval-100k", "269.00"),
+    ("eval-monthly-25k", "eval-25k", "89.00"),
+    ("eval-monthly-50k", "eval-50k", "149.00"),
+    ("eval-monthly-100k", "eval-100k", "269.00"),
 ]
 
 
