@@ -50,7 +50,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
 
     def wire(runtime: Runtime) -> Wiring:
         from dynasty.challenges.v1 import challenges_service_pb2_grpc
-        from libs.platform.mailbox import LocalMailbox
+        from libs.platform.email_selection import EmailChoice, email_sender
         from services.challenges.adapters.grpc.servicer import ChallengesServicer, PurchaseHandlers
         from services.challenges.adapters.inbox_handlers import rules_event_handlers
         from services.challenges.adapters.notices import IdentityUserDirectory, RedisNotifier
@@ -94,7 +94,16 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         if users is None:
             users = IdentityUserDirectory(runtime.settings.target_for("identity"))
             background.closers.append(users.close)
-        mailer = adapters.mailer or LocalMailbox(Path(settings.challenges_mail_dir), settings.challenges_mail_from)
+        mailer = adapters.mailer or email_sender(
+            EmailChoice(
+                backend=settings.challenges_email_backend,
+                sender=settings.challenges_mail_from,
+                mail_dir=Path(settings.challenges_mail_dir),
+                aws_region=settings.aws_region,
+                aws_endpoint_url=settings.aws_endpoint_url,
+                ses_configuration_set=settings.challenges_ses_configuration_set,
+            )
+        )
         notifier = adapters.notifier or RedisNotifier(runtime.redis)
         worker = ProvisionAccountsWorker(
             uow,

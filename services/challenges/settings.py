@@ -21,6 +21,14 @@ class ChallengesSettings(ServiceSettings):
         validation_alias=AliasChoices("DYNASTY_CHALLENGES_MAIL_DIR", "DYNASTY_IDENTITY_MAIL_DIR"),
     )
     challenges_mail_from: str = "Dynasty Futures <accounts@dynasty.local>"
+    # Where credentials mail goes: the local mailbox above (devstack, tests) or SES in production, chosen by
+    # libs/platform/email_selection.py as for identity. The region comes from AWS_REGION (set by the ECS task); the
+    # endpoint is None in production and moto's server in tests. The configuration set requires TLS to the
+    # recipient's mail server (infra/terraform/modules/notifications).
+    challenges_email_backend: str = "local"  # local | ses
+    challenges_ses_configuration_set: str | None = None
+    aws_region: str | None = Field(default=None, validation_alias=AliasChoices("DYNASTY_AWS_REGION", "AWS_REGION"))
+    aws_endpoint_url: str | None = None  # DYNASTY_AWS_ENDPOINT_URL
     challenges_provisioning_poll_seconds: float = 0.5
     challenges_provisioning_concurrency: int = 8
     # Monthly programs (ADR 0051): how long trading continues after a failed subscription payment, and how often the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from libs.platform import email_selection
 from libs.platform.crypto import EnvelopeCipher, LocalMasterKey
 from libs.platform.mailbox import LocalMailbox
 from libs.platform.settings import IdentitySettings
@@ -25,13 +26,7 @@ def repo_path(value: str) -> Path:
 def aws_client(settings: IdentitySettings, service: str):
     """A boto3 client for one AWS service. Credentials come from boto3's own chain (the ECS task role in AWS);
     the endpoint is None in production and a local emulator in tests (DYNASTY_AWS_ENDPOINT_URL)."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
-    return boto3.session.Session().client(
-        service, region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url, config=config
-    )
+    return email_selection.aws_client(service, region=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
 
 
 def master_key(settings: IdentitySettings) -> LocalMasterKey | KmsMasterKey:
@@ -63,17 +58,16 @@ def password_hasher(settings: IdentitySettings) -> Argon2PasswordHasher:
 
 
 def email_sender(settings: IdentitySettings) -> LocalMailbox | SesEmailSender:
-    if settings.identity_email_backend == "ses":
-        from libs.platform.aws_email import SesEmailSender
-
-        return SesEmailSender(
-            aws_client(settings, "sesv2"),
-            settings.identity_mail_from,
-            configuration_set=settings.identity_ses_configuration_set,
+    return email_selection.email_sender(
+        email_selection.EmailChoice(
+            backend=settings.identity_email_backend,
+            sender=settings.identity_mail_from,
+            mail_dir=repo_path(settings.identity_mail_dir),
+            aws_region=settings.aws_region,
+            aws_endpoint_url=settings.aws_endpoint_url,
+            ses_configuration_set=settings.identity_ses_configuration_set,
         )
-    if settings.identity_email_backend != "local":
-        raise SystemExit(f"email backend {settings.identity_email_backend!r} is not one of local, ses")
-    return LocalMailbox(repo_path(settings.identity_mail_dir), settings.identity_mail_from)
+    )
 
 
 # -- KYC and OAuth (issue 4) -------------------------------------------------------------------------------------

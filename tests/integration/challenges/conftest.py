@@ -140,7 +140,14 @@ class Purchase:
 
 
 @pytest.fixture
-async def purchase(database_url, redis_url, tmp_path):
+def purchase_overrides() -> dict:
+    """Settings a test module changes for its purchase stack (override this fixture); with
+    `challenges_email_backend` set, mail goes through the adapter the settings choose instead of the test's folder."""
+    return {}
+
+
+@pytest.fixture
+async def purchase(database_url, redis_url, tmp_path, purchase_overrides):
     keys = TestKeys()
     gateway_port, stripe_port, ypf_port = free_port(), free_port(), free_port()
     stripe_url = f"http://127.0.0.1:{stripe_port}"
@@ -161,6 +168,7 @@ async def purchase(database_url, redis_url, tmp_path):
         stripe_api_base=stripe_url,
         stripe_webhook_secret=WEBHOOK_SECRET,
         challenges_provisioning_poll_seconds=0.1,
+        **purchase_overrides,
     )
     ypf = YourPropFirmClient(ypf_url, YPF_KEY, backoff_seconds=0.01)
     background = Background()
@@ -168,7 +176,9 @@ async def purchase(database_url, redis_url, tmp_path):
         payments=StripePayments(STRIPE_KEY, base=stripe_url),
         platform=ypf,
         users=Directory(),
-        mailer=LocalMailbox(mail_dir, "Dynasty Futures <accounts@dynasty.test>"),
+        mailer=None
+        if "challenges_email_backend" in purchase_overrides
+        else LocalMailbox(mail_dir, "Dynasty Futures <accounts@dynasty.test>"),
     )
 
     def wire(runtime):

@@ -88,12 +88,15 @@ locals {
       target_requests_per_task_minute = 6000
       load_balanced                   = false
       migrations                      = true
+      # Credentials mail goes through SES (services/challenges/settings.py; send_email below grants ses:SendEmail on
+      # the domain identity and this configuration set, whose TLS policy is REQUIRE).
       environment = {
-        DYNASTY_GRPC_PORT             = "50052"
-        DYNASTY_YOURPROPFIRM_API_BASE = var.yourpropfirm_api_base_url
-        DYNASTY_REPORTS_BUCKET        = module.s3.data_bucket_names["reports"]
-        DYNASTY_SES_CONFIGURATION     = module.notifications.ses_configuration_set_name
-        DYNASTY_EMAIL_FROM            = "no-reply@${var.domain_name}"
+        DYNASTY_GRPC_PORT                        = "50052"
+        DYNASTY_YOURPROPFIRM_API_BASE            = var.yourpropfirm_api_base_url
+        DYNASTY_REPORTS_BUCKET                   = module.s3.data_bucket_names["reports"]
+        DYNASTY_CHALLENGES_EMAIL_BACKEND         = "ses"
+        DYNASTY_CHALLENGES_SES_CONFIGURATION_SET = module.notifications.ses_configuration_set_name
+        DYNASTY_CHALLENGES_MAIL_FROM             = "Dynasty Futures <accounts@${var.domain_name}>"
       }
       secrets = merge(local.redis_url, {
         DATABASE_URL                  = local.db_url["challenges"]
