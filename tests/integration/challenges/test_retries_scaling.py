@@ -239,3 +239,53 @@ async def test_a_payout_for_an_account_in_evaluation_is_recorded_and_not_counted
     assert unchanged["payouts_counted"] == 0 and unchanged["status"] == "phase_1"
     rows = await query(database_url, "SELECT outcome FROM challenges.account_payouts WHERE payout_id = 'po-early'")
     assert [r.outcome for r in rows] == ["not_funded"]
+
+
+async def test_an_admin_publishes_retry_and_scaling_terms_and_a_bad_plan_is_refused_naming_the_step(purchase):
+    import grpc
+
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+    from dynasty.challenges.v1 import challenges_service_pb2_grpc as pb_grpc
+    from dynasty.common.v1 import money_pb2
+    from libs.platform.grpc_client import insecure_channel
+    from libs.platform.grpc_errors import error_info
+    from tests.unit.challenges.factories import rule_set
+
+    program_id = f"scaling-{uuid.uuid4().hex[:8]}"
+    admin = (("authorization", purchase.staff()["authorization"]),)
+
+    def request(key: str, *plan: tuple[int, int]) -> pb.CreateProgramVersionRequest:
+        return pb.CreateProgramVersionRequest(
+            request_id=key,
+            program_id=program_id,
+            name="Scaling test",
+            account_size=money_pb2.Money(units=50000, currency_code="USD"),
+            price=money_pb2.Money(units=249, currency_code="USD"),
+            phases=[
+                pb.Phase(kind=pb.PHASE_KIND_PHASE_1, rule_set_json=json.dumps(rule_set())),
+                pb.Phase(kind=pb.PHASE_KIND_FUNDED, rule_set_json=json.dumps(rule_set())),
+            ],
+            reset_fee=money_pb2.Money(units=79, currency_code="USD"),
+            free_retries=2,
+            scaling_plan=[
+                pb.ScalingStep(after_payouts=n, account_size=money_pb2.Money(units=size, currency_code="USD"))
+                for n, size in plan
+            ],
+        )
+
+    async with insecure_channel(purchase.channel_target) as channel:
+        stub = pb_grpc.ChallengesServiceStub(channel)
+        try:
+            await stub.CreateProgramVersion(request(f"{program_id}-bad", (3, 75000), (3, 100000)), metadata=admin)
+            raise AssertionError("a plan whose thresholds do not increase was accepted")
+        except grpc.aio.AioRpcError as refused:
+            assert refused.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert error_info(refused).metadata["field"] == "scaling_plan[1].after_payouts"
+        await stub.CreateProgramVersion(request(f"{program_id}-ok", (3, 75000), (6, 100000)), metadata=admin)
+    shown = (await purchase.gateway.get(f"/v1/programs/{program_id}")).json()
+    assert shown["version"] == 1  # the refused request published nothing
+    assert shown["reset_fee"] == {"amount": "79.00", "currency": "USD"} and shown["free_retries"] == 2
+    assert [(s["after_payouts"], s["account_size"]["amount"]) for s in shown["scaling_plan"]] == [
+        (3, "75000.00"),
+        (6, "100000.00"),
+    ]
