@@ -45,11 +45,13 @@ _IMPACT_CATEGORY = re.compile(r"^(HIGH|MEDIUM|LOW)(?:[-_ ]IMPACT(?: EXPECTED)?)?
 
 
 def parse_ics_calendar(text: str, restricted_tiers: frozenset[int], now: datetime) -> list[NewsRow]:
+    text = text.lstrip("\ufeff")  # a byte-order mark some exporters write is not part of the first content line
     calendar = _calendar(text)
-    zone_name = _wr_timezone(calendar)
     events = list(calendar.walk("VEVENT"))
     lines = _vevent_lines(text)
     labels = [_label(index, lines, event) for index, event in enumerate(events, start=1)]
+    _refuse_unreadable(calendar, labels, events)
+    zone_name = _wr_timezone(calendar)
     recurring_uids = {str(e.get("UID")) for e in events if e.get("UID") is not None and _recurs(e)}
     for label, event in zip(labels, events, strict=True):
         if not _cancelled(event):
@@ -74,7 +76,7 @@ def parse_ics_calendar(text: str, restricted_tiers: frozenset[int], now: datetim
         if len(labelled) > MAX_ROWS:
             raise InvalidArgument(f"at most {MAX_ROWS} events per import (recurrences included)", field=FIELD)
     if not labelled:
-        raise InvalidArgument("the calendar has no VEVENT to import", field=FIELD)
+        raise InvalidArgument("the calendar has no release to import (no VEVENT, or every one cancelled)", field=FIELD)
     return merge_repeats(labelled, FIELD)
 
 
@@ -87,12 +89,24 @@ def _calendar(text: str) -> icalendar.Calendar:
         raise InvalidArgument(f"not an iCalendar (RFC 5545) calendar: {exc}", field=FIELD) from None
     if calendar.name != "VCALENDAR":
         raise InvalidArgument(f"the calendar must be a VCALENDAR, not a {calendar.name}", field=FIELD)
-    # icalendar keeps going past a value it cannot read and notes it; the import refuses instead.
-    for index, component in enumerate(calendar.walk()):
-        for name, problem in component.errors:
-            where = "the calendar" if index == 0 else f"a {component.name} (UID {component.get('UID', '?')})"
-            raise InvalidArgument(f"{where}: {name} cannot be read: {problem}", field=FIELD)
     return calendar
+
+
+def _refuse_unreadable(calendar: icalendar.Calendar, labels: list[str], events: list[icalendar.Event]) -> None:
+    """icalendar keeps going past a value it cannot read and notes it on the component; the import refuses."""
+    for name, problem in calendar.errors:
+        raise InvalidArgument(f"the calendar: {name} cannot be read: {problem}", field=FIELD)
+    for component in calendar.subcomponents:
+        if component.name != "VEVENT":
+            for sub in component.walk():
+                for name, problem in sub.errors:
+                    where = f"{component.name} {component.get('TZID', component.get('UID', ''))}".strip()
+                    raise InvalidArgument(f"{where}: {name} cannot be read: {problem}", field=FIELD)
+    for label, event in zip(labels, events, strict=True):
+        for sub in event.walk():
+            for name, problem in sub.errors:
+                inside = "" if sub is event else f" (in its {sub.name})"
+                raise InvalidArgument(f"{label}: {name}{inside} cannot be read: {problem}", field=FIELD)
 
 
 def _wr_timezone(calendar: icalendar.Calendar) -> str | None:
@@ -266,6 +280,7 @@ def _expand(
     end = max(now, begins) + HORIZON
     first = begins - timedelta(days=1)
     rows: list[tuple[str, NewsRow]] = []
+    occurred = False
     query = recurring_ical_events.of(one)
     cursor = first
     try:
@@ -276,7 +291,10 @@ def _expand(
             occurrences = sorted(query.between(cursor, stop), key=lambda o: o.get("DTSTART").dt)
             for occurrence in occurrences:
                 at = occurrence.get("DTSTART").dt
-                if not cursor <= at < stop or _cancelled(occurrence):  # a long event overlaps two windows
+                if not cursor <= at < stop:  # a long event overlaps two windows
+                    continue
+                occurred = True
+                if _cancelled(occurrence):
                     continue
                 where = f"{label}, occurrence at {at.isoformat()}"
                 rows.append((where, _row(occurrence, where, restricted_tiers)))
@@ -285,4 +303,10 @@ def _expand(
         raise
     except Exception as exc:  # the library's own refusals (a broken RRULE, an override of nothing) name no event
         raise InvalidArgument(f"{label}: its recurrence cannot be expanded: {exc}", field=FIELD) from None
+    if not occurred:
+        # Not even DTSTART itself: an UNTIL before the start, or every instance excluded. Surely not what was meant.
+        raise InvalidArgument(
+            f"{label}: its recurrence gives no occurrence (UNTIL before DTSTART, or every instance excluded)",
+            field=FIELD,
+        )
     return rows

@@ -163,7 +163,19 @@ def test_instruments_default_to_every_instrument_and_accept_star_and_lists():
         (calendar(), "no VEVENT"),
         (calendar(event(categories="High"), header="X-WR-TIMEZONE:Mars/Olympus"), "X-WR-TIMEZONE 'Mars/Olympus'"),
         (calendar("UID:n@x\nSUMMARY:No start\nCATEGORIES:High"), "event 1, line 4 (UID n@x): DTSTART is missing"),
-        (calendar(event(start="DTSTART:notadate", categories="High")), "DTSTART cannot be read"),
+        (
+            calendar(event(start="DTSTART:notadate", categories="High")),
+            "event 1, line 4 (UID e1@test): DTSTART cannot be read",
+        ),
+        (
+            calendar(event(categories="High", rrule="FREQ=SOMETIMES")),
+            "event 1, line 4 (UID e1@test): RRULE cannot be read",
+        ),
+        (
+            calendar(event(categories="High", rrule="FREQ=WEEKLY;UNTIL=20260101T000000Z")),
+            "event 1, line 4 (UID e1@test): its recurrence gives no occurrence",
+        ),
+        (calendar(event(categories="High", status="CANCELLED")), "no release to import"),
         (
             calendar(event(start="DTSTART;VALUE=DATE:20270305", categories="High")),
             "event 1, line 4 (UID e1@test): DTSTART 2027-03-05 is a date without a time",
@@ -187,6 +199,12 @@ def test_instruments_default_to_every_instrument_and_accept_star_and_lists():
 )
 def test_a_bad_calendar_is_refused_naming_the_event_and_field(text, expected):
     assert expected in refused(text)
+
+
+def test_a_byte_order_mark_and_bare_line_feeds_are_read_like_the_standard_form():
+    text = "\ufeff" + calendar(event(categories="High")).replace("\r\n", "\n")
+
+    assert [r.title for r in parse_ics_calendar(text, TIER_1, NOW)] == ["USD - CPI m/m"]
 
 
 def test_a_bad_event_after_good_ones_refuses_the_whole_calendar_naming_its_line():
