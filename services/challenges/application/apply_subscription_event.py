@@ -121,6 +121,7 @@ class SubscriptionEvents:
                 period_end=notice.period_end,
                 amount=notice.amount.amount if notice.amount else None,
                 currency=notice.amount.currency.value if notice.amount else None,
+                payment_intent_id=notice.payment_intent_id,
             )
         before = _state(account)
         effect = (

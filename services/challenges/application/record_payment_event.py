@@ -128,6 +128,10 @@ class RecordPaymentEventHandler:
         if order_id is None and notice.payment_intent_id and notice.kind not in SUBSCRIPTION_NOTICES:
             # Charges and disputes carry the payment intent, not our metadata.
             order_id = await uow.orders.find_by_payment(notice.payment_intent_id)
+            if order_id is None and notice.kind in (NoticeKind.DISPUTE_OPENED, NoticeKind.DISPUTE_CLOSED):
+                # A chargeback of a monthly charge names an invoice's payment (ADR 0051). Only disputes: an
+                # invoice's payment_intent.* events are the invoice events' business, never a second payment.
+                order_id = await uow.subscriptions.order_of_invoice_payment(notice.payment_intent_id)
         if order_id is None:
             return None
         # FOR UPDATE: concurrent events about one order (Stripe sends them in parallel) apply one after the other.

@@ -259,3 +259,21 @@ async def test_replayed_and_late_invoice_events_change_nothing(purchase, db):
             assert reply.status_code == 200, reply.text
     assert await get_account(purchase, trader, account["id"]) == settled
     assert await audit_actions(db, account["id"]) == audited
+
+
+async def test_a_chargeback_of_a_monthly_charge_suspends_the_account_and_its_payment_events_pay_nothing_twice(purchase):
+    _, trader = purchase.trader()
+    order, account, subscription_id = await subscribe(purchase, trader)
+    invoice = await control(purchase, f"/_standin/subscriptions/{subscription_id}/renew")
+    intent = invoice["payments"]["data"][0]["payment"]["payment_intent"]
+    charge = purchase.stripe.v1.payment_intents.retrieve(intent).latest_charge
+    # The invoice's own payment_intent.succeeded events never count as a second payment of the order.
+    assert purchase.stripe.v1.refunds.list(params={"payment_intent": intent}).data == []
+    paid = (await purchase.gateway.get(f"/v1/orders/{order['id']}", headers=trader)).json()
+    assert paid["status"] == "paid"
+    await control(purchase, f"/_standin/charges/{charge}/dispute", reason="fraudulent")
+    disputed = await get_account(purchase, trader, account["id"])
+    assert disputed["status"] == "suspended"
+    # Paying the next invoice does not lift a chargeback's suspension (only non-payment's).
+    await control(purchase, f"/_standin/subscriptions/{subscription_id}/renew")
+    assert (await get_account(purchase, trader, account["id"]))["status"] == "suspended"

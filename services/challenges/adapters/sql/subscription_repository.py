@@ -36,6 +36,7 @@ class SqlAlchemySubscriptions:
         period_end: datetime | None,
         amount: Decimal | None,
         currency: str | None,
+        payment_intent_id: str | None = None,
     ) -> None:
         """Remember the invoice's latest settled state; paid is final (a late failure never overwrites it)."""
         statement = insert(subscription_invoices).values(
@@ -46,12 +47,19 @@ class SqlAlchemySubscriptions:
             period_end=period_end,
             amount_paid=amount,
             currency=currency,
+            payment_intent_id=payment_intent_id,
             updated_at=func.now(),
         )
         await self._session.execute(
             statement.on_conflict_do_update(
                 index_elements=["invoice_id"],
-                set_={"status": statement.excluded.status, "updated_at": func.now()},
+                set_={
+                    "status": statement.excluded.status,
+                    "payment_intent_id": func.coalesce(
+                        statement.excluded.payment_intent_id, subscription_invoices.c.payment_intent_id
+                    ),
+                    "updated_at": func.now(),
+                },
                 where=subscription_invoices.c.status != "paid",
             )
         )
@@ -65,6 +73,16 @@ class SqlAlchemySubscriptions:
                         orders.c.subscription_id == subscription_id,
                         orders.c.duplicate_payments.contains([subscription_id]),
                     )
+                )
+            )
+        ).scalar()
+
+    async def order_of_invoice_payment(self, payment_intent_id: str) -> UUID | None:
+        """The order whose subscription an invoice payment settled (charges and disputes name only the payment)."""
+        return (
+            await self._session.execute(
+                select(subscription_invoices.c.order_id).where(
+                    subscription_invoices.c.payment_intent_id == payment_intent_id
                 )
             )
         ).scalar()

@@ -205,5 +205,6 @@ subscription_invoices = Table(
     Column("period_end", DateTime(timezone=True)),
     Column("amount_paid", MONEY),
     Column("currency", String(3)),
+    Column("payment_intent_id", String(255)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

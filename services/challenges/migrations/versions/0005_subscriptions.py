@@ -73,11 +73,20 @@ def upgrade() -> None:
         sa.Column("period_end", sa.DateTime(timezone=True)),
         sa.Column("amount_paid", sa.Numeric(20, 4)),
         sa.Column("currency", sa.String(3)),
+        # The payment that settled it: a dispute of a monthly charge names only this (ADR 0051).
+        sa.Column("payment_intent_id", sa.String(255)),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
         sa.CheckConstraint("status IN ('paid', 'failed')", name="subscription_invoices_status_check"),
         schema=SCHEMA,
     )
     op.create_index("subscription_invoices_subscription", "subscription_invoices", ["subscription_id"], schema=SCHEMA)
+    op.create_index(
+        "subscription_invoices_payment",
+        "subscription_invoices",
+        ["payment_intent_id"],
+        schema=SCHEMA,
+        postgresql_where=sa.text("payment_intent_id IS NOT NULL"),
+    )
 
 
 def _seed_monthly_programs() -> None:
