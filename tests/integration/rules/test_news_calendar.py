@@ -204,3 +204,27 @@ async def test_the_format_decides_which_field_is_read_and_only_admins_import_ics
         metadata=rules.auth(role="admin"),
     )
     assert (explicit_csv.imported, explicit_csv.restricted) == (1, 0)
+
+
+async def test_a_large_recurring_calendar_is_written_whole_past_postgresqls_parameter_limit(rules: Rules, unique):
+    # 20 daily series of 350 releases: 7,000 rows of 5 values are 35,000 bind parameters, more than one statement
+    # may carry (32,767); the import must still land whole, in one transaction. Tier 3 restricts nothing, so other
+    # tests' news windows are untouched.
+    series = [
+        f"UID:fix-{n}-{unique}@x\nDTSTART:{ics_time(rules.start + timedelta(minutes=n))}\nRRULE:FREQ=DAILY;COUNT=350\n"
+        f"SUMMARY:Fixing {n} {unique}\nCATEGORIES:Low"
+        for n in range(20)
+    ]
+
+    reply = await import_ics(rules, ics(*series))
+
+    assert (reply.imported, reply.restricted) == (7000, 0)
+    stored = await rules.query(
+        "SELECT count(*) AS n, min(at) AS first, max(at) AS last FROM rules.news_events WHERE title LIKE :t",
+        t=f"Fixing % {unique}",
+    )
+    assert (stored[0]["n"], stored[0]["first"], stored[0]["last"]) == (
+        7000,
+        rules.start,
+        rules.start + timedelta(days=349, minutes=19),
+    )
