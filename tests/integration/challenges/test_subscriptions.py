@@ -277,3 +277,68 @@ async def test_a_chargeback_of_a_monthly_charge_suspends_the_account_and_its_pay
     # Paying the next invoice does not lift a chargeback's suspension (only non-payment's).
     await control(purchase, f"/_standin/subscriptions/{subscription_id}/renew")
     assert (await get_account(purchase, trader, account["id"]))["status"] == "suspended"
+
+
+async def test_an_admin_publishes_a_monthly_version_and_a_bad_billing_term_is_refused_naming_the_field(purchase):
+    import grpc
+
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+    from dynasty.challenges.v1 import challenges_service_pb2_grpc as pb_grpc
+    from dynasty.common.v1 import money_pb2
+    from libs.platform.grpc_client import insecure_channel
+    from tests.unit.challenges.factories import rule_set
+
+    program_id = f"sub-{uuid.uuid4().hex[:8]}-50k"
+    admin = (("authorization", purchase.staff()["authorization"]),)
+
+    def request(request_id: str, billing: str) -> pb.CreateProgramVersionRequest:
+        return pb.CreateProgramVersionRequest(
+            request_id=request_id,
+            program_id=program_id,
+            name="Monthly 50K",
+            account_size=money_pb2.Money(units=50000, currency_code="USD"),
+            price=money_pb2.Money(units=99, currency_code="USD"),
+            phases=[pb.Phase(kind=pb.PHASE_KIND_PHASE_1, rule_set_json=json.dumps(rule_set()))],
+            billing=billing,
+        )
+
+    async with insecure_channel(purchase.channel_target) as channel:
+        stub = pb_grpc.ChallengesServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.CreateProgramVersion(request(uuid.uuid4().hex, "weekly"), metadata=admin, timeout=5)
+        assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT and "billing" in refused.value.details()
+        created = await stub.CreateProgramVersion(request(uuid.uuid4().hex, "monthly"), metadata=admin, timeout=5)
+    assert created.program.billing == "monthly"
+    shown = (await purchase.gateway.get(f"/v1/programs/{program_id}")).json()
+    assert shown["billing"] == "monthly" and shown["price"] == {"amount": "99.00", "currency": "USD"}
+
+
+async def test_a_second_subscription_for_a_paid_order_is_cancelled_and_refunded(purchase, db):
+    _, trader = purchase.trader()
+    order, account, first_subscription = await subscribe(purchase, trader)
+    # A second checkout of the same order (an old tab): Stripe makes a second subscription and charges it.
+    price = purchase.stripe.v1.subscriptions.retrieve(first_subscription)["items"]["data"][0]["price"]["id"]
+    second = purchase.stripe.v1.checkout.sessions.create(
+        params={
+            "mode": "subscription",
+            "success_url": "https://app.test/done",
+            "client_reference_id": order["id"],
+            "metadata": {"order_id": order["id"]},
+            "subscription_data": {"metadata": {"order_id": order["id"]}},
+            "line_items": [{"quantity": 1, "price": price}],
+        }
+    )
+    await purchase.pay(second.id)
+    await purchase.deliveries_idle()
+    duplicate = purchase.stripe.v1.checkout.sessions.retrieve(second.id).subscription
+    assert purchase.stripe.v1.subscriptions.retrieve(duplicate).status == "canceled"
+    invoice = purchase.stripe.v1.invoices.list(params={"subscription": duplicate}).data[0]
+    intent = invoice["payments"]["data"][0]["payment"]["payment_intent"]
+    (refund,) = purchase.stripe.v1.refunds.list(params={"payment_intent": intent}).data
+    assert refund.status == "succeeded"
+    # The trader keeps one account, on the first subscription, untouched by the duplicate's end.
+    accounts = (await purchase.gateway.get("/v1/accounts", headers=trader)).json()["accounts"]
+    assert [a["id"] for a in accounts] == [account["id"]]
+    kept = await get_account(purchase, trader, account["id"])
+    assert kept["status"] == "phase_1" and kept["subscription_status"] == "active"
+    assert purchase.stripe.v1.subscriptions.retrieve(first_subscription).status == "active"
