@@ -42,6 +42,7 @@ class EnforceSubscriptionBilling:
         *,
         poll_seconds: float = 60.0,
         batch_size: int = 100,
+        concurrency: int = 4,
     ) -> None:
         self._uow = uow
         self._payments = payments
@@ -49,22 +50,32 @@ class EnforceSubscriptionBilling:
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._stopping = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
 
     async def run_once(self) -> dict[str, int]:
-        """One pass; returns how many accounts were suspended and how many subscriptions cancelled."""
+        """One pass; returns how many grace periods were due, how many accounts were suspended and how many
+        subscriptions cancelled."""
         async with self._uow() as uow:
             expired = await uow.subscriptions.grace_expired(self._clock.now(), self._batch_size)
             to_cancel = await uow.subscriptions.billed_after_evaluation(self._batch_size)
-        suspended = sum([await self._expire(account_id) for account_id in expired])
+        results = await asyncio.gather(*(self._expire(account_id) for account_id in expired), return_exceptions=True)
+        for account_id, result in zip(expired, results, strict=True):
+            if isinstance(result, Exception):  # e.g. a payment applied at the same instant: the next pass re-checks
+                log.warning("grace expiry of account %s failed, will retry: %s", account_id, result)
+        suspended = sum(1 for result in results if result is True)
         cancelled = 0
         for account_id, subscription_id in to_cancel:
             try:
                 cancelled += await self._cancel(account_id, subscription_id)
             except Exception as exc:  # Stripe down: the account still qualifies, the next pass tries again
                 log.warning("cancelling subscription %s of %s failed, will retry: %s", subscription_id, account_id, exc)
-        return {"suspended": suspended, "cancelled": cancelled}
+        return {"due": len(expired), "suspended": suspended, "cancelled": cancelled}
 
     async def _expire(self, account_id: UUID) -> bool:
+        async with self._slots:  # a few transactions at once: the pool and the rest of the service keep room
+            return await self._expire_one(account_id)
+
+    async def _expire_one(self, account_id: UUID) -> bool:
         now = self._clock.now()
         async with self._uow() as uow:
             account = await uow.accounts.get(account_id, for_update=True)
@@ -97,9 +108,12 @@ class EnforceSubscriptionBilling:
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                await self.run_once()
+                done = await self.run_once()
             except Exception:  # the job must outlive a database blip
                 log.exception("subscription billing pass failed")
+                done = {}
+            if done.get("due", 0) >= self._batch_size:
+                continue  # a full batch of deadlines: more are due (a renewal day's failures), do not wait
             try:
                 await asyncio.wait_for(self._stopping.wait(), timeout=self._poll_seconds)
             except TimeoutError:
