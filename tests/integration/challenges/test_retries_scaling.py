@@ -163,6 +163,8 @@ async def fund(database_url: str, account_id: str) -> None:
 
 
 async def payout(purchase, account: dict, payout_id: str, event_id: str | None = None) -> bool:
+    """Payout ids are the payouts service's, unique everywhere: each test's are made unique by the account's id."""
+    payout_id = f"{payout_id}-{account['id']}"
     body = {
         "account_id": account["id"],
         "payout_id": payout_id,
@@ -192,7 +194,7 @@ async def test_payouts_step_a_funded_account_up_once_per_payout_in_order_audited
     assert two["payouts_counted"] == 2 and two["account_size"]["amount"] == "75000.00"
     assert [
         (s["step"], s["from_size"]["amount"], s["to_size"]["amount"], s["payout_id"]) for s in two["scale_steps"]
-    ] == [(1, "50000.00", "75000.00", "po-2")]
+    ] == [(1, "50000.00", "75000.00", f"po-2-{account['id']}")]
     await payout(purchase, account, "po-3")
     await payout(purchase, account, "po-4")
     four = (await purchase.gateway.get(f"/v1/admin/accounts/{account['id']}", headers=purchase.staff())).json()
@@ -224,10 +226,10 @@ async def test_payouts_step_a_funded_account_up_once_per_payout_in_order_audited
         a=account["id"],
     )
     assert [(r.payout_id, r.outcome) for r in rows] == [
-        ("po-1", "counted"),
-        ("po-2", "scaled_to_75000.00"),
-        ("po-3", "counted"),
-        ("po-4", "scaled_to_100000.00"),
+        (f"po-1-{account['id']}", "counted"),
+        (f"po-2-{account['id']}", "scaled_to_75000.00"),
+        (f"po-3-{account['id']}", "counted"),
+        (f"po-4-{account['id']}", "scaled_to_100000.00"),
     ]
 
 
@@ -237,7 +239,9 @@ async def test_a_payout_for_an_account_in_evaluation_is_recorded_and_not_counted
     assert await payout(purchase, account, "po-early") is False
     unchanged = (await purchase.gateway.get(f"/v1/accounts/{account['id']}", headers=trader)).json()
     assert unchanged["payouts_counted"] == 0 and unchanged["status"] == "phase_1"
-    rows = await query(database_url, "SELECT outcome FROM challenges.account_payouts WHERE payout_id = 'po-early'")
+    rows = await query(
+        database_url, "SELECT outcome FROM challenges.account_payouts WHERE account_id = :a", a=account["id"]
+    )
     assert [r.outcome for r in rows] == ["not_funded"]
 
 
