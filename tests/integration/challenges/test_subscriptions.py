@@ -149,11 +149,12 @@ async def test_a_failed_payment_opens_grace_then_suspends_and_a_paid_invoice_rei
     assert timedelta(days=2, hours=23) < grace_until - datetime.now(UTC) <= timedelta(days=3)
 
     # Before the deadline the billing job leaves it alone; after it, the account is suspended for non-payment.
-    assert (await billing_job(purchase, db, grace_until - timedelta(minutes=1)).run_once())["suspended"] == 0
+    # (Counts are at least: the job sweeps the whole database, which other tests' accounts share.)
+    await billing_job(purchase, db, grace_until - timedelta(minutes=1)).run_once()
     assert (await get_account(purchase, trader, account["id"]))["status"] == "phase_1"
     late = billing_job(purchase, db, grace_until + timedelta(seconds=1))
-    assert (await late.run_once())["suspended"] == 1
-    assert (await late.run_once())["suspended"] == 0  # the next pass: nothing more
+    assert (await late.run_once())["suspended"] >= 1
+    await late.run_once()  # the next pass changes nothing more for this account (checked by the audit below)
     suspended = await get_account(purchase, trader, account["id"])
     assert suspended["status"] == "suspended" and suspended["grace_until"] is None
     assert ("AccountStatusChanged", "suspended") in await announced(db, account["id"])
@@ -193,12 +194,13 @@ async def test_a_passed_evaluation_stops_being_billed_and_the_end_leaves_it_pass
             {"a": account["id"]},
         )
     job = billing_job(purchase, db, datetime.now(UTC))
-    assert (await job.run_once())["cancelled"] == 1
+    assert (await job.run_once())["cancelled"] >= 1
     await purchase.deliveries_idle()
     assert purchase.stripe.v1.subscriptions.retrieve(subscription_id).status == "canceled"
     after = await get_account(purchase, trader, account["id"])
     assert after["status"] == "passed" and after["subscription_status"] == "ended"
-    assert (await job.run_once())["cancelled"] == 0  # nothing left to cancel
+    await job.run_once()  # nothing left to cancel for this account: no second cancellation recorded
+    assert (await audit_actions(db, account["id"])).count("account.subscription_cancelled_evaluation_over") == 1
     # Stripe ignores idempotency keys on DELETE and refuses a second cancel; our adapter takes that as done, so a
     # pass that crashed after Stripe cancelled and before our commit completes on the next pass.
     payments = StripePayments(STRIPE_KEY, base=str(purchase.stripe_control.base_url))
