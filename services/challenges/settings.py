@@ -33,5 +33,6 @@ class ChallengesSettings(ServiceSettings):
     challenges_provisioning_concurrency: int = 8
     # Monthly programs (ADR 0051): how long trading continues after a failed subscription payment, and how often the
     # billing job looks for expired grace periods and evaluations still billed after they ended.
-    challenges_subscription_grace_days: float = 3.0
-    challenges_billing_poll_seconds: float = 60.0
+    # Refused at start-up unless positive: a zero grace would suspend on the first failed payment, a zero poll spin.
+    challenges_subscription_grace_days: float = Field(default=3.0, gt=0)
+    challenges_billing_poll_seconds: float = Field(default=60.0, gt=0)
