@@ -10,9 +10,12 @@ which the stand-in sends its signed webhooks to the gateway. The time from the p
 activation notice on Redis (`notifications:user:<id>`, published right after the activating commit) is recorded per
 order: it includes the stand-in's webhook delivery, so it is an upper bound of "payment webhook -> account active".
 
-Prints purchases started/finished, the wall time, p50/p99/max of payment -> active, and the check against the
+Prints purchases started/finished, the wall time, p50/p99/max of payment -> active, where the time goes (payment ->
+webhook applied -> provisioned), the CPU each process of the stack spent per purchase, and the check against the
 database: accounts per order (lost = paid orders without an account, duplicated = orders with more than one),
-all accounts phase_1, and the platform accounts (one per account).
+all accounts phase_1, and the platform accounts (one per account). `--profile-challenges FILE` writes a CPU-time
+profile of the challenges service (benchmarks/cpu_profile.py); `--provisioning-process` runs the provisioning worker
+as its own process.
 """
 
 from __future__ import annotations
@@ -46,13 +49,40 @@ class LaunchStack(Stack):
 
     webhook_concurrency: int = 4
     profile_to: str | None = None  # a file: run the challenges service under cProfile (where does its CPU go?)
+    provisioning_process: bool = False  # run the provisioning worker as its own process (ADR 0059)
+
+    def _env(self, name: str) -> dict[str, str]:
+        env = super()._env(name)
+        if self.provisioning_process and name in ("challenges", "challenges-provisioning"):
+            env["DYNASTY_CHALLENGES_PROVISIONING_IN_PROCESS"] = "false"
+        return env
+
+    def start_provisioning_process(self) -> None:
+        self._spawn("challenges-provisioning", [sys.executable, "-m", "services.challenges.provisioning_main"])
 
     def _spawn(self, name: str, command: list[str]) -> None:
         if name == "stripe":
             command = [*command, "--webhook-concurrency", str(self.webhook_concurrency)]
         if name == "challenges" and self.profile_to:
-            command = [command[0], "-m", "cProfile", "-o", self.profile_to, *command[1:]]
+            # CPU time, not wall time: on a shared machine the wall clock charges waiting for a core to the code.
+            command = [command[0], "-m", "benchmarks.cpu_profile", self.profile_to, *command[2:]]
         super()._spawn(name, command)
+
+
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU (user + system) each process of the stack has used so far, from /proc (Linux), plus this load generator's
+    own: on a shared 2-core machine the question is which tier spends the cores, not only where a request waits."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for name, process in stack._processes.items():
+        try:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[name] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15 of stat)
+    times = os.times()
+    used["load generator"] = times.user + times.system
+    return used
 
 
 async def register(http: httpx.AsyncClient, stack: Stack, n: int) -> list[dict[str, str]]:
@@ -99,7 +129,10 @@ async def run(args: argparse.Namespace) -> int:
     )
     stack.webhook_concurrency = args.webhook_concurrency
     stack.profile_to = args.profile_challenges
+    stack.provisioning_process = args.provisioning_process
     stack.start(timeout=120)
+    if args.provisioning_process:
+        stack.start_provisioning_process()
     try:
         return await measure(stack, own_url, redis_url, args)
     finally:
@@ -165,6 +198,7 @@ async def measure(stack: Stack, database_url: str, redis_url: str, args: argpars
             paid_wall[order["id"]] = time.time()
             order_of_session[session_id] = order["id"]
 
+        cpu_before = cpu_seconds(stack)
         t0 = time.monotonic()
         spacing = args.seconds / args.purchases if args.purchases else 0
         await asyncio.gather(*(purchase(i, t0 + i * spacing) for i in range(args.purchases)))
@@ -179,6 +213,7 @@ async def measure(stack: Stack, database_url: str, redis_url: str, args: argpars
                 break
             await asyncio.sleep(0.2)
         drained = time.monotonic() - t0
+        cpu_after = cpu_seconds(stack)
         listener.cancel()
         await pubsub.aclose()
         await redis.aclose()
@@ -231,6 +266,13 @@ async def measure(stack: Stack, database_url: str, redis_url: str, args: argpars
         if values:
             p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
             print(f"  {label}: p50 {statistics.median(values):.0f} ms, p99 {p99:.0f} ms")
+    spent = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
+    per_purchase = ", ".join(
+        f"{name} {1000 * seconds / max(1, len(paid_at)):.0f}"
+        for name, seconds in sorted(spent.items(), key=lambda item: -item[1])
+        if seconds >= 0.05
+    )
+    print(f"CPU ms per purchase by process (PostgreSQL and Redis not counted): {per_purchase}")
     print(f"lost {len(lost)}, duplicated {len(duplicated)}, not active {len(not_active)}")
     try:
         load = os.getloadavg()
@@ -248,6 +290,11 @@ def main() -> None:
     parser.add_argument("--traders", type=int, default=100)
     parser.add_argument("--webhook-concurrency", type=int, default=4, help="the stand-in's deliveries in flight")
     parser.add_argument("--profile-challenges", metavar="FILE", help="cProfile the challenges service into FILE")
+    parser.add_argument(
+        "--provisioning-process",
+        action="store_true",
+        help="run the provisioning worker as its own process, woken by PostgreSQL NOTIFY (ADR 0059)",
+    )
     args = parser.parse_args()
     from libs.platform.protogen import ensure_generated
 

@@ -38,6 +38,7 @@ class Background:
     """What runs next to the gRPC server: the provisioning worker (the outbox relay is the platform's)."""
 
     worker: object | None = None
+    worker_in_process: bool = True  # False: a provisioning_main process runs the worker (ADR 0059)
     billing: object | None = None  # the subscription billing job (grace expiry, cancelling after the evaluation)
     closers: list = field(default_factory=list)
 
@@ -115,6 +116,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
             concurrency=settings.challenges_provisioning_concurrency,
         )
         background.worker = worker
+        background.worker_in_process = settings.challenges_provisioning_in_process
         background.billing = EnforceSubscriptionBilling(
             uow, payments, runtime.clock, poll_seconds=settings.challenges_billing_poll_seconds
         )
@@ -165,7 +167,7 @@ def main() -> None:
         SERVICE,
         build_wire(None, background),
         settings_class=ChallengesSettings,
-        loops=lambda: [background.worker, background.billing],
+        loops=lambda: [*([background.worker] if background.worker_in_process else []), background.billing],
         closers=lambda: background.closers,
     )
 

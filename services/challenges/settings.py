@@ -31,6 +31,9 @@ class ChallengesSettings(ServiceSettings):
     aws_endpoint_url: str | None = None  # DYNASTY_AWS_ENDPOINT_URL
     challenges_provisioning_poll_seconds: float = 0.5
     challenges_provisioning_concurrency: int = 8
+    # False: the service does not run the provisioning worker; `python -m services.challenges.provisioning_main`
+    # does, in its own process, woken by PostgreSQL NOTIFY (ADR 0059).
+    challenges_provisioning_in_process: bool = True
     # Monthly programs (ADR 0051): how long trading continues after a failed subscription payment, and how often the
     # billing job looks for expired grace periods and evaluations still billed after they ended.
     # Refused at start-up unless positive: a zero grace would suspend on the first failed payment, a zero poll spin.

@@ -6,6 +6,11 @@ the credentials, then records the platform account and moves the account to phas
 anywhere leaves the job due again: the retry gets the same platform account back (same keys), so nothing is lost and
 nothing is made twice. The password is never stored: it goes out in the email before the commit, so a crash between
 the email and the commit sends the email twice (at least once), never zero times.
+
+Throughput (docs/performance.md, purchases): `run` keeps up to `concurrency` jobs in flight and claims more as soon
+as one finishes or a payment wakes it, so a new account never waits for the slowest job of an earlier batch. Wake-ups
+come from the paying transaction (in process, and through PostgreSQL NOTIFY when the worker runs as its own
+process); the poll is only the fallback for retries and missed notifications.
 """
 
 from __future__ import annotations
@@ -57,9 +62,11 @@ class ProvisionAccountsWorker:
         self._clock = clock
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self._concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._in_flight: set[asyncio.Task] = set()
 
     def wake(self, _account_id: UUID | None = None) -> None:
         """Called after a payment commits, so the account does not wait for the next poll."""
@@ -176,19 +183,52 @@ class ProvisionAccountsWorker:
             await uow.provisioning.complete(account_id, self._clock.now())
             await uow.commit()
 
+    async def _claim(self, capacity: int) -> list[tuple[str, UUID]]:
+        """Lease up to `capacity` due jobs, accounts to provision first (a trader is waiting for each)."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            claimed = [("provision", a) for a in await uow.provisioning.claim_due(now, LEASE, capacity)]
+            if len(claimed) < capacity:
+                resets = await uow.platform_resets.claim_due(now, LEASE, capacity - len(claimed))
+                claimed += [("reset", o) for o in resets]
+            await uow.commit()
+        return claimed
+
+    def _start(self, kind: str, job_id: UUID) -> None:
+        task = asyncio.create_task(self._provision_one(job_id) if kind == "provision" else self._reset_one(job_id))
+        self._in_flight.add(task)
+
+        def finished(done: asyncio.Task) -> None:
+            self._in_flight.discard(done)
+            self._wake.set()  # a slot is free: claim again at once
+
+        task.add_done_callback(finished)
+
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                done = await self.run_once()
-            except Exception:  # the worker must outlive a database blip
-                log.exception("provisioning pass failed")
-                done = 0
-            if done == 0:
+        """Keep up to `concurrency` jobs in flight; claim whenever a slot frees or a payment wakes us, else poll."""
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                capacity = self._concurrency - len(self._in_flight)
+                claimed: list[tuple[str, UUID]] = []
+                if capacity > 0:
+                    try:
+                        claimed = await self._claim(capacity)
+                    except Exception:  # the worker must outlive a database blip
+                        log.exception("claiming provisioning jobs failed")
+                    for kind, job_id in claimed:
+                        self._start(kind, job_id)
+                if len(claimed) == capacity > 0:
+                    continue  # full claim: there may be more due right now; slots are taken, the loop re-checks
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
                 except TimeoutError:
                     pass
-                self._wake.clear()
+        finally:
+            # Let jobs in flight finish (each is short and bounded by the platform client's timeouts): a job cut
+            # off here would only be retried after its lease, with the trader waiting a minute more.
+            if self._in_flight:
+                await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     def stop(self) -> None:
         self._stopping.set()

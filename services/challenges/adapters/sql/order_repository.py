@@ -460,6 +460,15 @@ class SqlAlchemyAccountRepository:
         return await self._rows_to_accounts(rows)
 
 
+# A job queued in a transaction is announced on this channel; PostgreSQL delivers the NOTIFY only when (and if) the
+# transaction commits, so a worker in another process wakes exactly when there is a job it can see.
+JOBS_CHANNEL = "challenges_jobs"
+
+
+async def _announce(session: AsyncSession, queue: str) -> None:
+    await session.execute(select(func.pg_notify(JOBS_CHANNEL, queue)))
+
+
 class _SqlJobQueue:
     """A table of jobs keyed by one id: claimed under a lease, completed, or retried later with backoff."""
 
@@ -517,6 +526,7 @@ class SqlAlchemyProvisioningJobs(_SqlJobQueue):
             .values(account_id=account_id)
             .on_conflict_do_nothing(index_elements=["account_id"])
         )
+        await _announce(self._session, "provisioning")
 
 
 class SqlAlchemyPlatformResets(_SqlJobQueue):
@@ -531,6 +541,7 @@ class SqlAlchemyPlatformResets(_SqlJobQueue):
             .values(order_id=order_id, account_id=account_id)
             .on_conflict_do_nothing(index_elements=["order_id"])
         )
+        await _announce(self._session, "platform_resets")
 
     async def account_of(self, order_id: UUID) -> UUID | None:
         return (
