@@ -208,3 +208,16 @@ subscription_invoices = Table(
     Column("payment_intent_id", String(255)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# The funded-trader agreement accepted per account and version (migration 0007, ADR 0046): funding needs the current
+# version's row; earlier versions' rows stay as history.
+funded_agreements = Table(
+    "funded_agreements",
+    metadata,
+    Column("account_id", UUID(as_uuid=True), ForeignKey(f"{SCHEMA}.trading_accounts.account_id"), primary_key=True),
+    Column("agreement_version", String(32), primary_key=True),
+    Column("agreement_sha256", String(64), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("accepted_at", DateTime(timezone=True), nullable=False),
+    Column("ip", String(64)),
+)
