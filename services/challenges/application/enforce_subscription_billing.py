@@ -92,15 +92,24 @@ class EnforceSubscriptionBilling:
         return suspended
 
     async def _cancel(self, account_id: UUID, subscription_id: str) -> bool:
-        await self._payments.cancel_subscription(subscription_id, idempotency_key=cancel_key(account_id))
+        """Cancel at Stripe, then record it. Stripe's customer.subscription.deleted for this very cancellation races
+        our commit (it is delivered while we open the transaction) and may record the end first; what this job did
+        (the cancellation) is audited either way, so the record does not depend on which one won."""
+        cancelled_now = await self._payments.cancel_subscription(
+            subscription_id, idempotency_key=cancel_key(account_id)
+        )
         now = self._clock.now()
         async with self._uow() as uow:
             account = await uow.accounts.get(account_id, for_update=True)
-            if account is None or not needs_cancelling(account):
-                return False  # customer.subscription.deleted got here first
+            if account is None:
+                return False
             before = _state(account)
-            subscription_ended(account, now)  # passed, funded or closed: never closes anything here
-            await uow.accounts.save(account)
+            recorded_here = needs_cancelling(account)
+            if recorded_here:
+                subscription_ended(account, now)  # passed, funded or closed: never closes anything here
+                await uow.accounts.save(account)
+            if not (recorded_here or cancelled_now):
+                return False  # ended by someone else (the trader, Stripe's dunning) before we got to it
             await _audit(uow, now, "account.subscription_cancelled_evaluation_over", account, before)
             await uow.commit()
         return True

@@ -100,8 +100,9 @@ class PaymentProvider(Protocol):
 
     async def refund(self, payment_intent_id: str, *, reason: str, idempotency_key: str) -> str: ...
 
-    async def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> None:
-        """Stop a subscription at once (no more invoices); one already cancelled counts as done."""
+    async def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> bool:
+        """Stop a subscription at once (no more invoices); one already cancelled counts as done. Returns whether this
+        call cancelled it (False: it was cancelled before)."""
         ...
 
 

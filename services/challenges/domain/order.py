@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
 
@@ -39,15 +38,6 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 class OrderKind(StrEnum):
     PURCHASE = "purchase"  # buys a new account
     RESET = "reset"  # buys a new attempt on an existing account
-
-
-# Until the catalogue carries a reset fee per program (ADR 0050), a reset costs this share of the program's price,
-# rounded half up to the cent.
-RESET_FEE_SHARE = Decimal("0.40")
-
-
-def reset_fee(program_price: Money) -> Money:
-    return (program_price * RESET_FEE_SHARE).quantize("ROUND_HALF_UP")
 
 
 class PaymentOutcome(StrEnum):

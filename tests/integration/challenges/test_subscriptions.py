@@ -34,7 +34,7 @@ async def db(database_url):
     await engine.dispose()
 
 
-def billing_job(purchase, db, at: datetime) -> EnforceSubscriptionBilling:
+def billing_job(purchase, db, at: datetime, payments=None) -> EnforceSubscriptionBilling:
     """The service's billing job on the same database and Stripe, with the time the test chooses."""
     clock = FixedClock(at)
     sessions = session_factory(db)
@@ -44,9 +44,8 @@ def billing_job(purchase, db, at: datetime) -> EnforceSubscriptionBilling:
             sessions, schema="challenges", source="challenges", clock=clock, routes=EVENT_ROUTES
         )
 
-    return EnforceSubscriptionBilling(
-        uow, StripePayments(STRIPE_KEY, base=str(purchase.stripe_control.base_url)), clock
-    )
+    payments = payments or StripePayments(STRIPE_KEY, base=str(purchase.stripe_control.base_url))
+    return EnforceSubscriptionBilling(uow, payments, clock)
 
 
 async def subscribe(purchase, trader) -> tuple[dict, dict, str]:
@@ -205,6 +204,42 @@ async def test_a_passed_evaluation_stops_being_billed_and_the_end_leaves_it_pass
     # pass that crashed after Stripe cancelled and before our commit completes on the next pass.
     payments = StripePayments(STRIPE_KEY, base=str(purchase.stripe_control.base_url))
     await payments.cancel_subscription(subscription_id, idempotency_key=cancel_key(uuid.UUID(account["id"])))
+
+
+class WebhookFirst(StripePayments):
+    """Our Stripe adapter, but a cancellation returns only once Stripe's customer.subscription.deleted for it has been
+    delivered and applied: the order the busy test machine produced when the flaky run failed."""
+
+    def __init__(self, purchase) -> None:
+        super().__init__(STRIPE_KEY, base=str(purchase.stripe_control.base_url))
+        self._purchase = purchase
+
+    async def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> bool:
+        cancelled = await super().cancel_subscription(subscription_id, idempotency_key=idempotency_key)
+        await self._purchase.deliveries_idle()
+        return cancelled
+
+
+async def test_the_jobs_cancellation_is_recorded_even_when_stripes_event_for_it_lands_first(purchase, db):
+    _, trader = purchase.trader()
+    _, account, subscription_id = await subscribe(purchase, trader)
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE challenges.trading_accounts SET status = 'passed', row_version = row_version + 1 "
+                "WHERE account_id = :a"
+            ),
+            {"a": account["id"]},
+        )
+    job = billing_job(purchase, db, datetime.now(UTC), payments=WebhookFirst(purchase))
+    assert (await job.run_once())["cancelled"] >= 1
+    after = await get_account(purchase, trader, account["id"])
+    assert after["status"] == "passed" and after["subscription_status"] == "ended"
+    actions = await audit_actions(db, account["id"])
+    assert actions.count("account.subscription_ended_account_unaffected") == 1  # Stripe's event recorded the end
+    assert actions.count("account.subscription_cancelled_evaluation_over") == 1  # and the job its cancellation
+    await job.run_once()
+    assert (await audit_actions(db, account["id"])) == actions
 
 
 @pytest.mark.parametrize(

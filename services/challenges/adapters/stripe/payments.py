@@ -98,15 +98,16 @@ class StripePayments:
         )
         return refund.id
 
-    async def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> None:
+    async def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> bool:
         try:
             await self._client.v1.subscriptions.cancel_async(
                 subscription_id, options={"idempotency_key": idempotency_key}
             )
+            return True
         except stripe.InvalidRequestError as exc:
             # Cancelled already (by the trader, by Stripe's dunning, or our earlier attempt under another key).
             if "canceled" in str(exc.user_message or exc).lower():
-                return
+                return False
             raise StripeUnavailable(
                 f"Stripe refused to cancel {subscription_id}: {exc.user_message or type(exc).__name__}",
                 reason="STRIPE_REFUSED",
