@@ -57,8 +57,13 @@ class LaunchStack(Stack):
             env["DYNASTY_CHALLENGES_PROVISIONING_IN_PROCESS"] = "false"
         return env
 
+    provisioning_profile_to: str | None = None
+
     def start_provisioning_process(self) -> None:
-        self._spawn("challenges-provisioning", [sys.executable, "-m", "services.challenges.provisioning_main"])
+        module = ["-m", "services.challenges.provisioning_main"]
+        if self.provisioning_profile_to:
+            module = ["-m", "benchmarks.cpu_profile", self.provisioning_profile_to, module[1]]
+        self._spawn("challenges-provisioning", [sys.executable, *module])
 
     def _spawn(self, name: str, command: list[str]) -> None:
         if name == "stripe":
@@ -129,9 +134,10 @@ async def run(args: argparse.Namespace) -> int:
     )
     stack.webhook_concurrency = args.webhook_concurrency
     stack.profile_to = args.profile_challenges
-    stack.provisioning_process = args.provisioning_process
+    stack.provisioning_process = args.provisioning_process or bool(args.profile_provisioning)
+    stack.provisioning_profile_to = args.profile_provisioning
     stack.start(timeout=120)
-    if args.provisioning_process:
+    if stack.provisioning_process:
         stack.start_provisioning_process()
     try:
         return await measure(stack, own_url, redis_url, args)
@@ -295,6 +301,7 @@ def main() -> None:
         action="store_true",
         help="run the provisioning worker as its own process, woken by PostgreSQL NOTIFY (ADR 0059)",
     )
+    parser.add_argument("--profile-provisioning", metavar="FILE", help="the same, and cProfile that process into FILE")
     args = parser.parse_args()
     from libs.platform.protogen import ensure_generated
 
