@@ -80,10 +80,3 @@ def test_a_refunded_order_cannot_be_paid_through_the_table():
     with pytest.raises(InvalidTransition) as refused:
         order._move(OrderStatus.PAID)
     assert refused.value.metadata["current_state"] == "refunded"
-
-
-@pytest.mark.parametrize(("price", "fee"), [("249.00", "99.60"), ("99.99", "40.00"), ("49.00", "19.60")])
-def test_the_reset_fee_is_a_share_of_the_price_rounded_half_up_to_the_cent(price, fee):
-    from services.challenges.domain.order import reset_fee
-
-    assert reset_fee(Money.of(price)) == Money.of(fee)
