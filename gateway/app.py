@@ -21,6 +21,7 @@ from gateway.problems import domain_error_handler, grpc_error_handler, problem, 
 from gateway.routers import admin_users, auth, health, kyc, me, programs, stripe_webhooks
 from gateway.routers.accounts import router as accounts_router
 from gateway.routers.admin_accounts import router as admin_accounts_router
+from gateway.routers.funded_agreement import router as funded_agreement_router
 from gateway.routers.orders import router as orders_router
 from gateway.routers.risk import router as risk_router
 from gateway.routers.ws import live as live_websocket
@@ -102,6 +103,7 @@ def create_app(settings: GatewaySettings, *, jwks_source: JwksSource | None = No
     app.include_router(orders_router)
     app.include_router(accounts_router)
     app.include_router(admin_accounts_router)
+    app.include_router(funded_agreement_router)
     app.include_router(risk_router)
     app.add_api_websocket_route("/v1/ws", live_websocket)
     app.include_router(ypf_webhooks_router)

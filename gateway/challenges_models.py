@@ -121,6 +121,53 @@ class RefundOut(BaseModel):
     refund_id: str = Field(description="Stripe's refund id")
 
 
+class FundedAgreementOut(BaseModel):
+    version: str = Field(description="The version name a trader accepts", examples=["2026-11"])
+    sha256: str = Field(description="SHA-256 of the text's UTF-8 bytes, lowercase hex")
+    text: str = Field(description="The agreement (Markdown)")
+
+
+class AgreementAcceptIn(BaseModel):
+    agreement_version: str = Field(min_length=1, max_length=32, description="The version the trader was shown")
+    agreement_sha256: str | None = Field(
+        default=None, pattern="^[0-9a-fA-F]{64}$", description="Optional: the SHA-256 of the text shown"
+    )
+
+
+class AgreementAcceptanceOut(BaseModel):
+    account_id: str
+    user_id: str
+    agreement_version: str
+    agreement_sha256: str
+    accepted_at: datetime
+    already_accepted: bool = Field(description="True: accepted before; nothing was written this time")
+
+
+class FundIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="Why staff fund it (kept in the audit record)")
+
+
+class FundedOut(BaseModel):
+    account: AccountOut = Field(description="The account, funded, in its funded attempt")
+    funding_id: str = Field(description="The funding's id; the platform reset to the funded balance is keyed by it")
+    already_funded: bool = Field(description="True: it was funded before; nothing was done this time")
+
+
+def agreement_out(agreement: Any) -> FundedAgreementOut:
+    return FundedAgreementOut(version=agreement.version, sha256=agreement.sha256, text=agreement.text)
+
+
+def acceptance_out(acceptance: Any, already_accepted: bool) -> AgreementAcceptanceOut:
+    return AgreementAcceptanceOut(
+        account_id=acceptance.account_id,
+        user_id=acceptance.user_id,
+        agreement_version=acceptance.agreement_version,
+        agreement_sha256=acceptance.agreement_sha256,
+        accepted_at=acceptance.accepted_at.ToDatetime(tzinfo=UTC),
+        already_accepted=already_accepted,
+    )
+
+
 def order_out(order: Any, account_id: str = "") -> OrderOut:
     return OrderOut(
         id=order.order_id,

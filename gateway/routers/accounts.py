@@ -10,9 +10,13 @@ from gateway.auth import require_role
 from gateway.challenges_models import (
     AccountList,
     AccountOut,
+    AgreementAcceptanceOut,
+    AgreementAcceptIn,
+    FundedOut,
     OrderOut,
     ResetIn,
     RetryOut,
+    acceptance_out,
     account_out,
     order_out,
 )
@@ -113,3 +117,65 @@ async def retry_account(
         metadata=call_metadata(request, claims),
     )
     return RetryOut(account=account_out(reply.account), retry_id=reply.retry_id)
+
+
+@router.post(
+    "/{account_id}/funded-agreement",
+    response_model=AgreementAcceptanceOut,
+    status_code=201,
+    summary="Accept the funded-trader agreement (GET /v1/funded-agreement) for a passed account; idempotent",
+    responses={
+        404: {"description": "No such account, or not the caller's"},
+        409: {
+            "description": "Not the current version (AGREEMENT_VERSION_NOT_CURRENT, with the current one named), or "
+            "the account is not passed (its status named)"
+        },
+    },
+)
+async def accept_funded_agreement(
+    request: Request, account_id: str, body: AgreementAcceptIn, claims: Trader
+) -> AgreementAcceptanceOut:
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    reply = await upstreams.challenges().AcceptFundedAgreement(
+        pb.AcceptFundedAgreementRequest(
+            account_id=account_id,
+            agreement_version=body.agreement_version,
+            agreement_sha256=body.agreement_sha256 or "",
+        ),
+        timeout=upstreams.timeout,
+        metadata=call_metadata(request, claims),
+    )
+    return acceptance_out(reply.acceptance, reply.already_accepted)
+
+
+@router.post(
+    "/{account_id}/fund",
+    response_model=FundedOut,
+    summary="Fund a passed account: KYC approved and the agreement accepted; a funded account answers already_funded",
+    responses={
+        404: {"description": "No such account, or not the caller's"},
+        409: {
+            "description": "KYC_NOT_APPROVED, AGREEMENT_NOT_ACCEPTED, NO_FUNDED_STAGE, KYC_CHECK_UNAVAILABLE, or the "
+            "account is not passed (its status named)"
+        },
+    },
+)
+async def fund_account(
+    request: Request,
+    account_id: str,
+    claims: Trader,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)] = None,
+) -> FundedOut:
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    reply = await upstreams.challenges().FundAccount(
+        pb.FundAccountRequest(request_id=idempotency_key or "", account_id=account_id),
+        timeout=upstreams.timeout,
+        metadata=call_metadata(request, claims),
+    )
+    return FundedOut(
+        account=account_out(reply.account), funding_id=reply.funding_id, already_funded=reply.already_funded
+    )

@@ -12,6 +12,8 @@ from gateway.challenges_models import (
     AccountList,
     AccountOut,
     AccountStatus,
+    FundedOut,
+    FundIn,
     RefundOut,
     StandingIn,
     account_out,
@@ -123,3 +125,34 @@ async def refund_account(
         metadata=call_metadata(request, claims),
     )
     return RefundOut(account=account_out(reply.account), refund_id=reply.refund_id)
+
+
+@router.post(
+    "/{account_id}/fund",
+    response_model=FundedOut,
+    summary="Fund a trader's passed account (admin, audited): the same checks as the trader's own request",
+    responses={
+        409: {
+            "description": "KYC_NOT_APPROVED, AGREEMENT_NOT_ACCEPTED, NO_FUNDED_STAGE, KYC_CHECK_UNAVAILABLE, or the "
+            "account is not passed (its status named)"
+        }
+    },
+)
+async def fund_account(
+    request: Request,
+    account_id: str,
+    body: FundIn,
+    claims: Admin,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+) -> FundedOut:
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    reply = await upstreams.challenges().FundAccount(
+        pb.FundAccountRequest(request_id=idempotency_key, account_id=account_id, reason=body.reason),
+        timeout=upstreams.timeout,
+        metadata=call_metadata(request, claims),
+    )
+    return FundedOut(
+        account=account_out(reply.account), funding_id=reply.funding_id, already_funded=reply.already_funded
+    )

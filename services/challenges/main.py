@@ -31,6 +31,7 @@ class Adapters:
     users: object | None = None
     mailer: object | None = None
     notifier: object | None = None
+    kyc: object | None = None  # identity's GetKyc (funding, ADR 0046)
 
 
 @dataclass
@@ -53,18 +54,23 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from dynasty.challenges.v1 import challenges_service_pb2_grpc
         from libs.platform.email_selection import EmailChoice, email_sender
         from services.challenges.adapters.grpc.servicer import ChallengesServicer, PurchaseHandlers
+        from services.challenges.adapters.identity_kyc import IdentityKycDirectory
         from services.challenges.adapters.inbox_handlers import rules_event_handlers
         from services.challenges.adapters.notices import IdentityUserDirectory, RedisNotifier
         from services.challenges.adapters.payout_events import payout_event_handlers
+        from services.challenges.adapters.sql.funding_unit_of_work import SqlAlchemyFundingUnitOfWork
         from services.challenges.adapters.sql.unit_of_work import SqlAlchemyChallengesUnitOfWork
         from services.challenges.adapters.stripe.payments import StripePayments
         from services.challenges.adapters.yourpropfirm.client import YourPropFirmClient
+        from services.challenges.application.accept_funded_agreement import AcceptFundedAgreementHandler
         from services.challenges.application.change_account_standing import ChangeAccountStandingHandler
         from services.challenges.application.create_order import CreateOrderHandler
         from services.challenges.application.create_program_version import CreateProgramVersionHandler
         from services.challenges.application.create_reset_order import CreateResetOrderHandler
         from services.challenges.application.enforce_subscription_billing import EnforceSubscriptionBilling
+        from services.challenges.application.fund_account import FundAccountHandler
         from services.challenges.application.get_account import GetAccountHandler
+        from services.challenges.application.get_funded_agreement import GetFundedAgreementHandler
         from services.challenges.application.get_order import GetOrderHandler
         from services.challenges.application.get_program import GetProgramHandler
         from services.challenges.application.list_accounts import ListAccountsHandler
@@ -73,6 +79,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from services.challenges.application.record_payment_event import RecordPaymentEventHandler
         from services.challenges.application.refund_account import RefundAccountHandler
         from services.challenges.application.use_free_retry import UseFreeRetryHandler
+        from services.challenges.domain.funded_agreement import FundedAgreement
         from services.challenges.settings import ChallengesSettings
 
         settings = given_settings or ChallengesSettings(DATABASE_URL=runtime.settings.database_url)
@@ -82,6 +89,22 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
                 runtime.sessions, schema=SERVICE, source=SERVICE, clock=runtime.clock, routes=EVENT_ROUTES
             )
 
+        def funding_uow() -> SqlAlchemyFundingUnitOfWork:
+            return SqlAlchemyFundingUnitOfWork(
+                runtime.sessions, schema=SERVICE, source=SERVICE, clock=runtime.clock, routes=EVENT_ROUTES
+            )
+
+        # Read once at start: a missing or empty agreement file stops the service rather than fund on nothing.
+        agreement = FundedAgreement.publish(
+            settings.challenges_funded_agreement_version,
+            Path(settings.challenges_funded_agreement_file).read_text(encoding="utf-8"),
+        )
+        kyc = adapters.kyc
+        if kyc is None:
+            kyc = IdentityKycDirectory(
+                runtime.settings.target_for("identity"), timeout=settings.challenges_identity_timeout_seconds
+            )
+            background.closers.append(kyc.close)
         payments = adapters.payments or StripePayments(settings.stripe_api_key, base=settings.stripe_api_base)
         platform = adapters.platform
         if platform is None:
@@ -141,6 +164,11 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
                 create_reset_order=CreateResetOrderHandler(uow, payments, runtime.clock),
                 use_free_retry=UseFreeRetryHandler(uow, runtime.clock, on_reset=worker.wake),
                 webhook_secret=lambda: settings.stripe_webhook_secret,
+                get_funded_agreement=GetFundedAgreementHandler(agreement),
+                accept_funded_agreement=AcceptFundedAgreementHandler(funding_uow, runtime.clock, agreement),
+                fund_account=FundAccountHandler(
+                    funding_uow, runtime.clock, kyc, agreement, notifier, on_reset=worker.wake
+                ),
             ),
         )
 

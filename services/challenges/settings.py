@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 
 from libs.platform.settings import ServiceSettings
+
+# The agreement shipped with the code (ADR 0046); an operator may point at another file and name its version.
+DEFAULT_FUNDED_AGREEMENT = Path(__file__).parent / "agreements" / "funded-trader-agreement.md"
 
 
 class ChallengesSettings(ServiceSettings):
@@ -39,3 +44,10 @@ class ChallengesSettings(ServiceSettings):
     # Refused at start-up unless positive: a zero grace would suspend on the first failed payment, a zero poll spin.
     challenges_subscription_grace_days: float = Field(default=3.0, gt=0)
     challenges_billing_poll_seconds: float = Field(default=60.0, gt=0)
+    # The funded-trader agreement in force (ADR 0046): its version name and the file holding its text; the SHA-256 of
+    # the text is computed at start and published with it (GET /v1/funded-agreement). A new text needs a new version
+    # name, and then every trader not yet funded accepts it again. The identity address is DYNASTY_IDENTITY_TARGET
+    # (ServiceSettings); funding asks identity's GetKyc there, with this deadline.
+    challenges_funded_agreement_version: str = Field(default="2026-11", min_length=1, max_length=32)
+    challenges_funded_agreement_file: str = str(DEFAULT_FUNDED_AGREEMENT)
+    challenges_identity_timeout_seconds: float = Field(default=5.0, gt=0)

@@ -13,6 +13,7 @@ from libs.domain.errors import InvalidArgument
 from libs.domain.ids import ProgramId
 from libs.domain.money import Money
 from services.challenges.domain.account import TradingAccount
+from services.challenges.domain.funded_agreement import AgreementAcceptance
 from services.challenges.domain.order import Order
 from services.challenges.domain.program import Program, ProgramVersion
 
@@ -249,3 +250,30 @@ class ChallengesUnitOfWork(CatalogueUnitOfWork, Protocol):
     subscriptions: SubscriptionStore
 
     async def __aenter__(self) -> ChallengesUnitOfWork: ...
+
+
+# -- funding (passed -> funded, ADR 0046) --------------------------------------------------------------------------
+
+
+class KycDirectory(Protocol):
+    """Identity's word on a user's KYC, asked with the caller's own token (identity decides who may read it)."""
+
+    async def kyc_approved(self, user_id: str, *, bearer_token: str | None) -> bool:
+        """True only when identity says approved; raises KycUnavailable when identity cannot be asked."""
+        ...
+
+
+class KycUnavailable(Exception):
+    """Identity could not be reached or refused to answer: funding is refused for now, nothing changes."""
+
+
+class FundedAgreements(Protocol):
+    async def get(self, account_id: UUID, version: str) -> AgreementAcceptance | None: ...
+
+    async def add(self, acceptance: AgreementAcceptance) -> None: ...
+
+
+class FundingUnitOfWork(ChallengesUnitOfWork, Protocol):
+    agreements: FundedAgreements
+
+    async def __aenter__(self) -> FundingUnitOfWork: ...

@@ -160,6 +160,21 @@ MATRIX: dict[tuple[str, str], Probe] = {
         path=f"/v1/accounts/{USER_ID}/retry",
         headers={"Idempotency-Key": "matrix-retry-1"},
     ),
+    # Funding (ADR 0046): the agreement is read by anyone signed in; accepting it and funding are the trader's own.
+    ("GET", "/v1/funded-agreement"): Probe(SIGNED_IN, 501),
+    ("POST", "/v1/accounts/{account_id}/funded-agreement"): Probe(
+        TRADER, 501, path=f"/v1/accounts/{USER_ID}/funded-agreement", json={"agreement_version": "2026-11"}
+    ),
+    ("POST", "/v1/accounts/{account_id}/fund"): Probe(
+        TRADER, 501, path=f"/v1/accounts/{USER_ID}/fund", headers={"Idempotency-Key": "matrix-fund-1"}
+    ),
+    ("POST", "/v1/admin/accounts/{account_id}/fund"): Probe(
+        ADMIN,
+        501,
+        path=f"/v1/admin/accounts/{USER_ID}/fund",
+        json={"reason": "passed and checked"},
+        headers={"Idempotency-Key": "matrix-admin-fund-1"},
+    ),
     ("GET", "/v1/admin/accounts"): Probe(STAFF, 501),
     ("GET", "/v1/admin/accounts/{account_id}"): Probe(STAFF, 501, path=f"/v1/admin/accounts/{USER_ID}"),
     ("POST", "/v1/admin/accounts/{account_id}/suspend"): Probe(

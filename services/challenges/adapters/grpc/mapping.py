@@ -12,6 +12,7 @@ from libs.platform.proto_money import money_from_proto, money_to_proto
 from services.challenges.application.actor import Caller as UseCaseCaller
 from services.challenges.application.create_program_version import Actor, CreateProgramVersion
 from services.challenges.domain.account import AccountStatus, TradingAccount
+from services.challenges.domain.funded_agreement import AgreementAcceptance, FundedAgreement
 from services.challenges.domain.order import Order, OrderStatus
 from services.challenges.domain.program import PhaseKind, ProgramVersion, VersionStatus
 from services.challenges.domain.scaling import ScalingStep
@@ -198,3 +199,18 @@ def _account_scaling_to_pb(message: pb.TradingAccount, account: TradingAccount) 
             payout_id=step.payout_id,
         )
         out.taken_at.FromDatetime(step.at)
+
+
+def agreement_to_pb(agreement: FundedAgreement) -> pb.FundedAgreement:
+    return pb.FundedAgreement(version=agreement.version, sha256=agreement.sha256, text=agreement.text)
+
+
+def acceptance_to_pb(acceptance: AgreementAcceptance) -> pb.FundedAgreementAcceptance:
+    message = pb.FundedAgreementAcceptance(
+        account_id=str(acceptance.account_id),
+        user_id=acceptance.user_id,
+        agreement_version=acceptance.version,
+        agreement_sha256=acceptance.sha256,
+    )
+    message.accepted_at.FromDatetime(acceptance.accepted_at)
+    return message

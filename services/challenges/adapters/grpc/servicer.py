@@ -14,13 +14,19 @@ from libs.platform.grpc_errors import current_caller
 from libs.platform.paging import decode_page_token, encode_page_token
 from services.challenges.adapters.grpc.mapping import (
     ACCOUNT_STATUS_FROM_PB,
+    acceptance_to_pb,
     account_to_pb,
+    agreement_to_pb,
     create_program_version_from_pb,
     order_to_pb,
     program_to_pb,
     use_case_caller,
 )
 from services.challenges.adapters.stripe.payments import to_notice, verify_event
+from services.challenges.application.accept_funded_agreement import (
+    AcceptFundedAgreement,
+    AcceptFundedAgreementHandler,
+)
 from services.challenges.application.change_account_standing import (
     ChangeAccountStanding,
     ChangeAccountStandingHandler,
@@ -28,7 +34,9 @@ from services.challenges.application.change_account_standing import (
 from services.challenges.application.create_order import CreateOrder, CreateOrderHandler
 from services.challenges.application.create_program_version import CreateProgramVersionHandler
 from services.challenges.application.create_reset_order import CreateResetOrder, CreateResetOrderHandler
+from services.challenges.application.fund_account import FundAccount, FundAccountHandler
 from services.challenges.application.get_account import GetAccount, GetAccountHandler
+from services.challenges.application.get_funded_agreement import GetFundedAgreement, GetFundedAgreementHandler
 from services.challenges.application.get_order import GetOrder, GetOrderHandler
 from services.challenges.application.get_program import GetProgram, GetProgramHandler
 from services.challenges.application.list_accounts import ListAccounts, ListAccountsHandler
@@ -50,6 +58,10 @@ class PurchaseHandlers:
     create_reset_order: CreateResetOrderHandler
     webhook_secret: Callable[[], str | None]
     use_free_retry: UseFreeRetryHandler | None = None
+    # Funding (ADR 0046).
+    get_funded_agreement: GetFundedAgreementHandler | None = None
+    accept_funded_agreement: AcceptFundedAgreementHandler | None = None
+    fund_account: FundAccountHandler | None = None
 
 
 class ChallengesServicer(pb_grpc.ChallengesServiceServicer):
@@ -121,6 +133,40 @@ class ChallengesServicer(pb_grpc.ChallengesServiceServicer):
             )
         )
         return pb.RetryAccountResponse(account=account_to_pb(used.account), retry_id=str(used.retry_id))
+
+    async def GetFundedAgreement(self, request: pb.GetFundedAgreementRequest, context) -> pb.GetFundedAgreementResponse:
+        agreement = await self._purchases.get_funded_agreement(GetFundedAgreement(use_case_caller(current_caller())))
+        return pb.GetFundedAgreementResponse(agreement=agreement_to_pb(agreement))
+
+    async def AcceptFundedAgreement(
+        self, request: pb.AcceptFundedAgreementRequest, context
+    ) -> pb.AcceptFundedAgreementResponse:
+        accepted = await self._purchases.accept_funded_agreement(
+            AcceptFundedAgreement(
+                caller=use_case_caller(current_caller()),
+                account_id=request.account_id,
+                agreement_version=request.agreement_version,
+                agreement_sha256=request.agreement_sha256 or None,
+            )
+        )
+        return pb.AcceptFundedAgreementResponse(
+            acceptance=acceptance_to_pb(accepted.acceptance), already_accepted=accepted.already_accepted
+        )
+
+    async def FundAccount(self, request: pb.FundAccountRequest, context) -> pb.FundAccountResponse:
+        funded = await self._purchases.fund_account(
+            FundAccount(
+                caller=use_case_caller(current_caller()),
+                account_id=request.account_id,
+                request_id=request.request_id,
+                reason=request.reason,
+            )
+        )
+        return pb.FundAccountResponse(
+            account=account_to_pb(funded.account),
+            funding_id=str(funded.funding_id),
+            already_funded=funded.already_funded,
+        )
 
     async def GetOrder(self, request: pb.GetOrderRequest, context) -> pb.GetOrderResponse:
         order, account_id = await self._purchases.get_order(
