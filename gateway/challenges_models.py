@@ -49,6 +49,9 @@ class OrderOut(BaseModel):
     created_at: datetime
     account_id: str | None = Field(default=None, description="The account the order bought, once paid")
     reset_account_id: str | None = Field(default=None, description="For a reset order, the account it resets")
+    billing: Literal["one_time", "monthly"] = Field(
+        default="one_time", description="monthly: the price is charged each month by a subscription"
+    )
 
 
 class ResetIn(BaseModel):
@@ -100,6 +103,10 @@ class AccountOut(BaseModel):
         default=None, description="Monthly: a payment failed; trading continues until then, then it is suspended"
     )
     subscription_status: Literal["active", "past_due", "ended"] | None = None
+    subscription_cancel_at: datetime | None = Field(
+        default=None,
+        description="Monthly: the trader cancelled; the subscription ends (and a running evaluation closes) then",
+    )
 
 
 class RetryOut(BaseModel):
@@ -180,6 +187,7 @@ def order_out(order: Any, account_id: str = "") -> OrderOut:
         created_at=order.created_at.ToDatetime(tzinfo=UTC),
         account_id=account_id or None,
         reset_account_id=order.reset_account_id or None,
+        billing=order.billing or "one_time",
     )
 
 
@@ -227,4 +235,7 @@ def account_out(account: Any) -> AccountOut:
         paid_through=account.paid_through.ToDatetime(tzinfo=UTC) if account.HasField("paid_through") else None,
         grace_until=account.grace_until.ToDatetime(tzinfo=UTC) if account.HasField("grace_until") else None,
         subscription_status=account.subscription_status or None,
+        subscription_cancel_at=account.subscription_cancel_at.ToDatetime(tzinfo=UTC)
+        if account.HasField("subscription_cancel_at")
+        else None,
     )

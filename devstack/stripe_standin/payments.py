@@ -437,11 +437,15 @@ def attempt_invoice_payment(
 
 
 def renew_subscription(state: State, subscription_id: str, *, succeeded: bool) -> dict[str, Any]:
-    """The next billing period starts: roll the period and bill it (the control for 'a month has passed')."""
+    """The next billing period starts: roll the period and bill it (the control for 'a month has passed'). A
+    subscription cancelled at period end does not renew: the period's end ends it, as on Stripe (the subscription is
+    returned instead of an invoice)."""
     subscription = state.load(subscription_id, "subscription")
     if subscription["status"] not in ("active", "past_due", "trialing"):
         message = f"A subscription with status {subscription['status']} does not renew."
         raise StripeError(400, message, code="subscription_not_renewable")
+    if subscription.get("cancel_at_period_end"):
+        return end_subscription(state, subscription, reason="cancellation_requested")
     previous_end = subscription["items"]["data"][0]["current_period_end"]
     for item in subscription["items"]["data"]:
         recurring = item["price"]["recurring"]

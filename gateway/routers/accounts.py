@@ -120,6 +120,35 @@ async def retry_account(
 
 
 @router.post(
+    "/{account_id}/subscription/cancel",
+    response_model=AccountOut,
+    summary="Stop a monthly account's subscription at the end of the paid period (trading continues until then)",
+    responses={
+        404: {"description": "No such account, or not the caller's"},
+        409: {
+            "description": "The account is paid once (NOT_A_SUBSCRIPTION) or its subscription already ended "
+            "(SUBSCRIPTION_ENDED)"
+        },
+    },
+)
+async def cancel_subscription(
+    request: Request,
+    account_id: str,
+    claims: Trader,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+) -> AccountOut:
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    reply = await upstreams.challenges().CancelSubscription(
+        pb.CancelSubscriptionRequest(request_id=idempotency_key, account_id=account_id),
+        timeout=upstreams.timeout,
+        metadata=call_metadata(request, claims),
+    )
+    return account_out(reply.account)
+
+
+@router.post(
     "/{account_id}/funded-agreement",
     response_model=AgreementAcceptanceOut,
     status_code=201,

@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 
 # Exact types (a prefix may be a whole type): only what the service acts on crosses. The rest of Stripe's stream
 # (payment_intent.created, charge.succeeded, product.created ...) is acknowledged by the endpoint as unowned, so a
-# promotion's burst does not spend a database write per event nobody reads. Monthly programs add the three
-# subscription events that change an account (ADR 0051); invoice.created/finalized and subscription updates do not.
+# promotion's burst does not spend a database write per event nobody reads. Monthly programs add the subscription
+# events that change an account (ADR 0051): invoices paid or failed, the end, and updates (a cancellation at period
+# end scheduled or undone, shown on the account); invoice.created/finalized change nothing.
 EVENT_PREFIXES: tuple[str, ...] = (
     "checkout.session.completed",
     "payment_intent.succeeded",
@@ -30,6 +31,7 @@ EVENT_PREFIXES: tuple[str, ...] = (
     "invoice.paid",
     "invoice.payment_failed",
     "customer.subscription.deleted",
+    "customer.subscription.updated",
 )
 
 

@@ -63,6 +63,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from services.challenges.adapters.stripe.payments import StripePayments
         from services.challenges.adapters.yourpropfirm.client import YourPropFirmClient
         from services.challenges.application.accept_funded_agreement import AcceptFundedAgreementHandler
+        from services.challenges.application.cancel_subscription import CancelSubscriptionHandler
         from services.challenges.application.change_account_standing import ChangeAccountStandingHandler
         from services.challenges.application.create_order import CreateOrderHandler
         from services.challenges.application.create_program_version import CreateProgramVersionHandler
@@ -163,6 +164,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
                 refund_account=RefundAccountHandler(uow, payments, runtime.clock),
                 create_reset_order=CreateResetOrderHandler(uow, payments, runtime.clock),
                 use_free_retry=UseFreeRetryHandler(uow, runtime.clock, on_reset=worker.wake),
+                cancel_subscription=CancelSubscriptionHandler(uow, payments, runtime.clock),
                 webhook_secret=lambda: settings.stripe_webhook_secret,
                 get_funded_agreement=GetFundedAgreementHandler(agreement),
                 accept_funded_agreement=AcceptFundedAgreementHandler(funding_uow, runtime.clock, agreement),

@@ -18,13 +18,15 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from libs.domain.audit import AuditEntry
-from services.challenges.application.ports import ChallengesUnitOfWork, PaymentProvider
+from services.challenges.application.ports import ChallengesUnitOfWork, PaidInvoice, PaymentProvider
 from services.challenges.domain.account import TradingAccount
-from services.challenges.domain.order import Order, PaymentOutcome
+from services.challenges.domain.order import Order, OrderStatus, PaymentOutcome
 from services.challenges.domain.subscription import (
     InvoiceEffect,
     Subscription,
+    cancel_at_period_end,
     invoice_paid,
+    latest_month_refunded,
     payment_failed,
     subscription_ended,
 )
@@ -88,6 +90,8 @@ class SubscriptionEvents:
             return ("account_created" if created else result), created
         if order.subscription_id != subscription_id:
             return "not_the_orders_subscription", None  # a duplicate's own failures and end are not the account's
+        if notice.kind is NoticeKind.SUBSCRIPTION_UPDATED:
+            return await self._updated(uow, order, notice, now), None
         if notice.kind is NoticeKind.INVOICE_PAYMENT_FAILED:
             return await self._invoice(uow, order, notice, now, paid=False), None
         if notice.kind is NoticeKind.SUBSCRIPTION_ENDED:
@@ -105,6 +109,73 @@ class SubscriptionEvents:
             )
             return outcome, None
         return "ignored", None
+
+    async def _updated(self, uow: ChallengesUnitOfWork, order: Order, notice, now: datetime) -> str:
+        """Stripe says when the subscription will end (the trader's cancel at period end, through us or Stripe's
+        portal), or that it no longer will. The account shows it; the end itself comes as customer.subscription.deleted.
+        """
+        account = await uow.accounts.get_by_order(order.order_id)
+        if account is None or account.subscription is None:
+            return "subscription_updated_without_account"
+        before = _state(account)
+        if not cancel_at_period_end(account, notice.cancel_at):
+            return "subscription_update_no_change"
+        await uow.accounts.save(account)
+        action = "account.subscription_cancel_scheduled" if notice.cancel_at else "account.subscription_cancel_undone"
+        await self._audit(
+            uow,
+            now,
+            action,
+            "account",
+            str(account.account_id),
+            before,
+            {**_state(account), "event_id": notice.event_id},
+        )
+        return action.removeprefix("account.")
+
+    async def refunded(self, uow: ChallengesUnitOfWork, order: Order, notice, now: datetime) -> str:
+        """charge.refunded (in full) for one of a monthly order's invoice payments, from our admin refund or Stripe's
+        dashboard. The latest paid month refunded: the subscription is cancelled at Stripe, the order refunded and
+        the account closed (as an admin refund does). An earlier month refunded: only recorded (and audited); the
+        trader keeps the evaluation the later months paid for."""
+        invoice = await uow.subscriptions.paid_invoice(payment_intent_id=notice.payment_intent_id)
+        if invoice is None or invoice.subscription_id != order.subscription_id:
+            return "refund_of_duplicate_or_repeat"  # a duplicate subscription's refund (ours), or unknown
+        if order.status is OrderStatus.REFUNDED:
+            await uow.subscriptions.mark_invoice_refunded(invoice.invoice_id, now)
+            return "refund_already_applied"  # our admin refund did it all, in its own transaction
+        latest = await uow.subscriptions.paid_invoice(order_id=order.order_id)
+        if latest is not None and latest.invoice_id != invoice.invoice_id:
+            if not await uow.subscriptions.mark_invoice_refunded(invoice.invoice_id, now):
+                return "refund_already_applied"
+            await self._audit(
+                uow,
+                now,
+                "order.earlier_invoice_refunded",
+                "order",
+                str(order.order_id),
+                None,
+                {
+                    "invoice_id": invoice.invoice_id,
+                    "payment_intent_id": notice.payment_intent_id,
+                    "event_id": notice.event_id,
+                },
+            )
+            return "earlier_invoice_refund_recorded"
+        account = await uow.accounts.get_by_order(order.order_id)
+        before, cancelled = await refund_latest_month(
+            uow, self._payments, order, account, invoice, "payment refunded", now
+        )
+        if account is not None:
+            after = {
+                **_state(account),
+                "order": order.status.value,
+                "invoice_id": invoice.invoice_id,
+                "subscription_cancelled_now": cancelled,
+                "event_id": notice.event_id,
+            }
+            await self._audit(uow, now, "account.refunded", "account", str(account.account_id), before, after)
+        return "order_refunded"
 
     async def _invoice(self, uow: ChallengesUnitOfWork, order: Order, notice, now: datetime, *, paid: bool) -> str:
         if notice.invoice_id and await uow.subscriptions.invoice_status(notice.invoice_id) == "paid":
@@ -174,6 +245,37 @@ class SubscriptionEvents:
         )
 
 
+def refund_cancel_key(order_id: UUID) -> str:
+    return f"order:{order_id}:refund:subscription:cancel"
+
+
+async def refund_latest_month(
+    uow: ChallengesUnitOfWork,
+    payments: PaymentProvider,
+    order: Order,
+    account: TradingAccount | None,
+    invoice: PaidInvoice,
+    reason: str,
+    now: datetime,
+) -> tuple[dict | None, bool]:
+    """The money of the latest paid month went back to the trader (the caller refunded it, or Stripe says it was):
+    no further month is charged (the subscription is cancelled at Stripe now, not at period end), the order is
+    refunded, the invoice marked, and the account closed (announced to the rules service like any closing).
+    Returns (the account's state before, whether this call cancelled the subscription)."""
+    cancelled = await payments.cancel_subscription(
+        invoice.subscription_id, idempotency_key=refund_cancel_key(order.order_id)
+    )
+    order.record_subscription_refund()
+    await uow.orders.save(order)
+    await uow.subscriptions.mark_invoice_refunded(invoice.invoice_id, now)
+    if account is None:
+        return None, cancelled
+    before = _state(account)
+    latest_month_refunded(account, f"refunded: {reason}", now)
+    await uow.accounts.save(account)
+    return before, cancelled
+
+
 def _state(account: TradingAccount) -> dict:
     sub = account.subscription
     return {
@@ -181,4 +283,5 @@ def _state(account: TradingAccount) -> dict:
         "subscription_status": sub.status.value if sub else None,
         "paid_through": sub.paid_through.isoformat() if sub and sub.paid_through else None,
         "grace_until": sub.grace_until.isoformat() if sub and sub.grace_until else None,
+        "cancel_at": sub.cancel_at.isoformat() if sub and sub.cancel_at else None,
     }

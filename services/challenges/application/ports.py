@@ -101,6 +101,11 @@ class PaymentProvider(Protocol):
 
     async def refund(self, payment_intent_id: str, *, reason: str, idempotency_key: str) -> str: ...
 
+    async def cancel_at_period_end(self, subscription_id: str, *, idempotency_key: str) -> datetime | None:
+        """Ask Stripe to end the subscription when the paid period ends (no further invoice); returns when it will
+        end (Stripe's cancel_at)."""
+        ...
+
     async def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> bool:
         """Stop a subscription at once (no more invoices); one already cancelled counts as done. Returns whether this
         call cancelled it (False: it was cancelled before)."""
@@ -239,6 +244,30 @@ class SubscriptionStore(Protocol):
     async def grace_expired(self, now: datetime, limit: int) -> list[UUID]: ...
 
     async def billed_after_evaluation(self, limit: int) -> list[tuple[UUID, str]]: ...
+
+    async def paid_invoice(
+        self, *, order_id: UUID | None = None, payment_intent_id: str | None = None
+    ) -> PaidInvoice | None:
+        """The invoice a payment settled (by payment_intent_id), or the order's latest paid one (by order_id)."""
+        ...
+
+    async def mark_invoice_refunded(self, invoice_id: str, at: datetime) -> bool:
+        """Record that the invoice's charge was refunded; False if it was recorded before."""
+        ...
+
+
+@dataclass(frozen=True)
+class PaidInvoice:
+    """A subscription invoice that was paid: what a refund of a monthly charge needs to know."""
+
+    invoice_id: str
+    subscription_id: str
+    order_id: UUID
+    payment_intent_id: str | None
+    period_end: datetime | None
+    amount: Decimal | None
+    currency: str | None
+    refunded_at: datetime | None
 
 
 class ChallengesUnitOfWork(CatalogueUnitOfWork, Protocol):

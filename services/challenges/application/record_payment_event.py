@@ -41,6 +41,7 @@ class NoticeKind(StrEnum):
     INVOICE_PAID = "invoice_paid"
     INVOICE_PAYMENT_FAILED = "invoice_payment_failed"
     SUBSCRIPTION_ENDED = "subscription_ended"
+    SUBSCRIPTION_UPDATED = "subscription_updated"  # when it will end (cancel at period end) changed
     IGNORED = "ignored"  # an event type (or object) we do not act on: stored, acknowledged
 
 
@@ -50,6 +51,7 @@ SUBSCRIPTION_NOTICES = frozenset(
         NoticeKind.INVOICE_PAID,
         NoticeKind.INVOICE_PAYMENT_FAILED,
         NoticeKind.SUBSCRIPTION_ENDED,
+        NoticeKind.SUBSCRIPTION_UPDATED,
     }
 )
 
@@ -73,6 +75,7 @@ class PaymentNotice:
     dispute_id: str | None = None
     dispute_reason: str | None = None  # Stripe's reason code, e.g. "fraudulent"
     dispute_status: str | None = None  # on closing: "won" or "lost"
+    cancel_at: datetime | None = None  # customer.subscription.updated: when Stripe will end it (None: it will not)
 
 
 @dataclass(frozen=True)
@@ -128,8 +131,12 @@ class RecordPaymentEventHandler:
         if order_id is None and notice.payment_intent_id and notice.kind not in SUBSCRIPTION_NOTICES:
             # Charges and disputes carry the payment intent, not our metadata.
             order_id = await uow.orders.find_by_payment(notice.payment_intent_id)
-            if order_id is None and notice.kind in (NoticeKind.DISPUTE_OPENED, NoticeKind.DISPUTE_CLOSED):
-                # A chargeback of a monthly charge names an invoice's payment (ADR 0051). Only disputes: an
+            if order_id is None and notice.kind in (
+                NoticeKind.DISPUTE_OPENED,
+                NoticeKind.DISPUTE_CLOSED,
+                NoticeKind.REFUNDED,
+            ):
+                # A chargeback or refund of a monthly charge names an invoice's payment (ADR 0051). Only those: an
                 # invoice's payment_intent.* events are the invoice events' business, never a second payment.
                 order_id = await uow.subscriptions.order_of_invoice_payment(notice.payment_intent_id)
         if order_id is None:
@@ -181,6 +188,8 @@ class RecordPaymentEventHandler:
             changed = order.record_failed_payment(notice.failure_reason or "payment_failed")
             await uow.orders.save(order)
             return ("order_failed" if changed else "late_failure_ignored"), None
+        if notice.kind is NoticeKind.REFUNDED and notice.payment_intent_id and order.subscription_id is not None:
+            return await self._subscriptions.refunded(uow, order, notice, now), None
         if notice.kind is NoticeKind.REFUNDED and notice.payment_intent_id:
             if not order.record_refund(notice.payment_intent_id):
                 return "refund_of_duplicate_or_repeat", None

@@ -4,6 +4,9 @@ account closed in the same transaction as the audit record.
 The Stripe refund carries `order:<order id>:admin-refund`, so a retry (ours, or the admin's with the same request
 id) never refunds twice. If our commit fails after Stripe refunded, Stripe's charge.refunded webhook applies the same
 change later (RecordPaymentEvent), so the order cannot stay paid with the money returned.
+
+A monthly account (ADR 0051) refunds its latest paid invoice's charge, cancels the subscription at once and closes;
+earlier months stay paid (they bought the evaluation time the trader used).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from libs.domain.clock import Clock
 from libs.domain.errors import FailedPrecondition, InvalidArgument
 from libs.domain.fingerprint import fingerprint
 from services.challenges.application.actor import Caller, require_role
+from services.challenges.application.apply_subscription_event import refund_latest_month
 from services.challenges.application.get_account import AccountNotFound, parse_account_id
 from services.challenges.application.ports import ChallengesUnitOfWork, PaymentProvider
 from services.challenges.domain.account import AccountStatus, TradingAccount
-from services.challenges.domain.order import OrderStatus
+from services.challenges.domain.order import Order, OrderStatus
 
 OPERATION = "RefundAccount"
 
@@ -64,6 +68,11 @@ class RefundAccountHandler:
             if remembered is not None:
                 return Refunded(account, remembered["refund_id"])
             order = await uow.orders.get(account.order_id, for_update=True)
+            if order is not None and order.status is OrderStatus.PAID and order.subscription_id is not None:
+                refund_id = await self._refund_monthly(uow, cmd, account, order, reason)
+                await uow.idempotency.remember(cmd.request_id, OPERATION, params, {"refund_id": refund_id})
+                await uow.commit()
+                return Refunded(account, refund_id)
             if order is None or order.status is not OrderStatus.PAID or order.payment_intent_id is None:
                 state = order.status.value if order else "missing"
                 raise FailedPrecondition(
@@ -105,3 +114,50 @@ class RefundAccountHandler:
             await uow.idempotency.remember(cmd.request_id, OPERATION, params, {"refund_id": refund_id})
             await uow.commit()
         return Refunded(account, refund_id)
+
+    async def _refund_monthly(
+        self, uow: ChallengesUnitOfWork, cmd: RefundAccount, account: TradingAccount, order: Order, reason: str
+    ) -> str:
+        """A monthly account: the latest paid month's charge goes back (the trader paid for the evaluation month by
+        month; the current month is what they lose by the firm's decision), the subscription is cancelled at once so
+        nothing more is charged, the order refunded and the account closed. Stripe's charge.refunded and
+        customer.subscription.deleted that follow find it all done."""
+        invoice = await uow.subscriptions.paid_invoice(order_id=order.order_id)
+        if invoice is None or invoice.payment_intent_id is None:
+            raise FailedPrecondition(
+                "this monthly account has no paid invoice with a payment to refund",
+                reason="NOT_REFUNDABLE",
+                current_state=order.status.value,
+            )
+        refund_id = await self._payments.refund(
+            invoice.payment_intent_id,
+            reason="requested_by_customer",
+            idempotency_key=admin_refund_key(order.order_id),
+        )
+        now = self._clock.now()
+        order_before = order.status.value
+        before, cancelled = await refund_latest_month(uow, self._payments, order, account, invoice, reason, now)
+        await uow.audit.append(
+            AuditEntry(
+                occurred_at=now,
+                actor_id=cmd.caller.actor_id,
+                actor_role=cmd.caller.role,
+                ip=cmd.caller.ip,
+                action="account.refunded",
+                subject_type="account",
+                subject_id=str(account.account_id),
+                before={**(before or {}), "order": order_before, "account": before["status"] if before else None},
+                after={
+                    "order": order.status.value,
+                    "account": account.status.value,
+                    "subscription_status": account.subscription.status.value if account.subscription else None,
+                    "subscription_cancelled_now": cancelled,
+                    "invoice_id": invoice.invoice_id,
+                    "payment_intent_id": invoice.payment_intent_id,
+                    "refund_id": refund_id,
+                    "amount": str(invoice.amount) if invoice.amount is not None else None,
+                    "reason": reason,
+                },
+            )
+        )
+        return refund_id

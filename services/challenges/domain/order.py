@@ -215,6 +215,15 @@ class Order(Aggregate):
         self.failure_reason = reason
         return True
 
+    def record_subscription_refund(self) -> bool:
+        """A monthly order's latest paid month was refunded: the firm gave the evaluation's money back, so the order
+        is refunded (its account closes). Refunds of an earlier month, or of a duplicate subscription, are not this.
+        Returns False when already refunded."""
+        if self.subscription_id is None or self.status is OrderStatus.REFUNDED:
+            return False
+        self._move(OrderStatus.REFUNDED)
+        return True
+
     def record_refund(self, payment_intent_id: str) -> bool:
         """The paying payment was refunded (by an admin, or through Stripe's dashboard). Refunds of duplicate
         payments are ours and leave the order paid."""

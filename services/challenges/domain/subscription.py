@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from libs.domain.errors import FailedPrecondition
 from services.challenges.domain.account import AccountStatus, TradingAccount
 
 
@@ -48,6 +49,7 @@ class Subscription:
     status: SubscriptionStatus = SubscriptionStatus.ACTIVE
     paid_through: datetime | None = None  # the end of the last paid period
     grace_until: datetime | None = None  # set while a failed payment is outstanding and grace has not run out
+    cancel_at: datetime | None = None  # the trader cancelled at period end: Stripe ends it then, no more invoices
 
 
 class InvoiceEffect(StrEnum):
@@ -130,6 +132,36 @@ def subscription_ended(account: TradingAccount, at: datetime) -> bool:
     if account.status is AccountStatus.CLOSED or stage in (AccountStatus.PASSED, AccountStatus.FUNDED):
         return False
     account.close("subscription ended", at)
+    return True
+
+
+def cancel_at_period_end(account: TradingAccount, cancel_at: datetime | None) -> bool:
+    """The trader stops their subscription (or Stripe says when it will stop, or that it no longer will: `None`).
+    They keep what they paid for: the account trades on until `cancel_at`, when Stripe ends the subscription and
+    customer.subscription.deleted closes an evaluation still running. Returns whether anything changed."""
+    sub = _subscription(account)
+    if sub is None:
+        raise FailedPrecondition(
+            "this account is not billed monthly: there is no subscription to cancel", reason="NOT_A_SUBSCRIPTION"
+        )
+    if sub.status is SubscriptionStatus.ENDED or sub.cancel_at == cancel_at:
+        return False
+    account.subscription = replace(sub, cancel_at=cancel_at)
+    account.version += 1
+    return True
+
+
+def latest_month_refunded(account: TradingAccount, reason: str, at: datetime) -> bool:
+    """The charge of the latest paid month was refunded (by an admin, or from Stripe's dashboard): the firm gives
+    the month back and stops the evaluation. The subscription ends (the caller cancels it at Stripe) and the account
+    closes whatever its stage; a closed account stays closed. Returns whether the account closed here."""
+    sub = _subscription(account)
+    if sub is not None and sub.status is not SubscriptionStatus.ENDED:
+        account.subscription = replace(sub, status=SubscriptionStatus.ENDED, grace_until=None)
+        account.version += 1
+    if account.status is AccountStatus.CLOSED:
+        return False
+    account.close(reason, at)
     return True
 
 

@@ -222,7 +222,7 @@ class WebhookFirst(StripePayments):
 
 async def test_the_jobs_cancellation_is_recorded_even_when_stripes_event_for_it_lands_first(purchase, db):
     _, trader = purchase.trader()
-    _, account, subscription_id = await subscribe(purchase, trader)
+    _, account, _subscription_id = await subscribe(purchase, trader)
     async with db.begin() as conn:
         await conn.execute(
             text(
@@ -379,3 +379,120 @@ async def test_a_second_subscription_for_a_paid_order_is_cancelled_and_refunded(
     kept = await get_account(purchase, trader, account["id"])
     assert kept["status"] == "phase_1" and kept["subscription_status"] == "active"
     assert purchase.stripe.v1.subscriptions.retrieve(first_subscription).status == "active"
+
+
+async def cancel(purchase, headers, account_id: str, key: str | None = None):
+    return await purchase.gateway.post(
+        f"/v1/accounts/{account_id}/subscription/cancel",
+        headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex},
+    )
+
+
+async def test_a_trader_cancels_at_period_end_keeps_trading_and_the_period_end_closes_the_evaluation(purchase, db):
+    _, trader = purchase.trader()
+    order, account, subscription_id = await subscribe(purchase, trader)
+    shown = (await purchase.gateway.get(f"/v1/orders/{order['id']}", headers=trader)).json()
+    assert shown["billing"] == "monthly"
+    # Someone else's account is not theirs to cancel (and not revealed); nothing changes at Stripe.
+    _, stranger = purchase.trader()
+    assert (await cancel(purchase, stranger, account["id"])).status_code == 404
+    assert purchase.stripe.v1.subscriptions.retrieve(subscription_id).cancel_at_period_end is False
+
+    reply = await cancel(purchase, trader, account["id"], key="stop-1")
+    assert reply.status_code == 200, reply.text
+    cancelled = reply.json()
+    # The month paid for is kept: still trading, still active, ending when the paid period ends.
+    assert cancelled["status"] == "phase_1" and cancelled["subscription_status"] == "active"
+    assert cancelled["subscription_cancel_at"] == account["paid_through"]
+    subscription = purchase.stripe.v1.subscriptions.retrieve(subscription_id)
+    assert subscription.cancel_at_period_end is True and subscription.status == "active"
+    await purchase.deliveries_idle()  # Stripe's customer.subscription.updated agrees and changes nothing more
+    # The same request again, and a second click under a new key: the same answer, one cancellation.
+    assert (await cancel(purchase, trader, account["id"], key="stop-1")).json() == cancelled
+    again = await cancel(purchase, trader, account["id"])
+    assert again.status_code == 200 and again.json()["subscription_cancel_at"] == cancelled["subscription_cancel_at"]
+    await purchase.deliveries_idle()
+    assert await get_account(purchase, trader, account["id"]) == cancelled
+    assert (await audit_actions(db, account["id"])).count("account.subscription_cancel_requested") == 1
+
+    # The period ends: Stripe ends the subscription instead of renewing it, and the running evaluation closes.
+    await control(purchase, f"/_standin/subscriptions/{subscription_id}/renew")
+    assert purchase.stripe.v1.subscriptions.retrieve(subscription_id).status == "canceled"
+    assert purchase.stripe.v1.invoices.list(params={"subscription": subscription_id}).data[0].id  # only the first
+    assert len(purchase.stripe.v1.invoices.list(params={"subscription": subscription_id}).data) == 1
+    closed = await get_account(purchase, trader, account["id"])
+    assert closed["status"] == "closed" and closed["subscription_status"] == "ended"
+    # An ended subscription cannot be cancelled again; a one-time account has none to cancel.
+    ended = await cancel(purchase, trader, account["id"])
+    assert ended.status_code == 409 and "SUBSCRIPTION_ENDED" in ended.text
+    _, other = purchase.trader()
+    one_time = (await purchase.order(other)).json()
+    await purchase.pay(session_id(one_time))
+    (plain,) = await purchase.wait_for_account(other)
+    refused = await cancel(purchase, other, plain["id"])
+    assert refused.status_code == 409 and "NOT_A_SUBSCRIPTION" in refused.text
+    assert (await get_account(purchase, other, plain["id"]))["status"] == "phase_1"
+
+
+def paid_intents(purchase, subscription_id: str) -> list[str]:
+    """The payment intents of the subscription's paid invoices, oldest first."""
+    invoices = purchase.stripe.v1.invoices.list(params={"subscription": subscription_id, "status": "paid"}).data
+    return [i["payments"]["data"][0]["payment"]["payment_intent"] for i in reversed(invoices)]
+
+
+async def test_an_admin_refund_of_a_monthly_account_refunds_the_latest_month_cancels_and_closes(purchase, db):
+    _, trader = purchase.trader()
+    order, account, subscription_id = await subscribe(purchase, trader)
+    await control(purchase, f"/_standin/subscriptions/{subscription_id}/renew")
+    first, latest = paid_intents(purchase, subscription_id)
+    admin = {**purchase.staff("admin"), "Idempotency-Key": f"refund-{account['id']}"}
+    url = f"/v1/admin/accounts/{account['id']}/refund"
+    reply = await purchase.gateway.post(url, json={"reason": "trader asked on day one"}, headers=admin)
+    assert reply.status_code == 200, reply.text
+    refunded = reply.json()
+    assert refunded["account"]["status"] == "closed" and refunded["account"]["subscription_status"] == "ended"
+    (refund,) = purchase.stripe.v1.refunds.list(params={"payment_intent": latest}).data
+    assert refund.id == refunded["refund_id"] and refund.amount == 14900
+    assert purchase.stripe.v1.refunds.list(params={"payment_intent": first}).data == []  # earlier months stay paid
+    assert purchase.stripe.v1.subscriptions.retrieve(subscription_id).status == "canceled"
+    await purchase.deliveries_idle()  # charge.refunded and customer.subscription.deleted find it all done
+    assert (await purchase.gateway.get(f"/v1/orders/{order['id']}", headers=trader)).json()["status"] == "refunded"
+    actions = await audit_actions(db, account["id"])
+    assert actions.count("account.refunded") == 1
+    assert ("AccountStatusChanged", "closed") in await announced(db, account["id"])
+    # The admin's retry with the same key answers the same refund and moves no more money.
+    replay = await purchase.gateway.post(url, json={"reason": "trader asked on day one"}, headers=admin)
+    assert replay.status_code == 200 and replay.json()["refund_id"] == refunded["refund_id"]
+    assert len(purchase.stripe.v1.refunds.list(params={"payment_intent": latest}).data) == 1
+    # A new request for the refunded account is refused, naming why.
+    other = await purchase.gateway.post(
+        url, json={"reason": "again"}, headers={**admin, "Idempotency-Key": uuid.uuid4().hex}
+    )
+    assert other.status_code == 409 and "refunded" in other.text
+    assert await audit_actions(db, account["id"]) == actions
+
+
+async def test_a_dashboard_refund_of_an_earlier_month_is_recorded_and_of_the_latest_closes_the_account(purchase, db):
+    _, trader = purchase.trader()
+    order, account, subscription_id = await subscribe(purchase, trader)
+    await control(purchase, f"/_standin/subscriptions/{subscription_id}/renew")
+    first, latest = paid_intents(purchase, subscription_id)
+    # Support refunds the first month from Stripe's dashboard: recorded, the evaluation goes on.
+    purchase.stripe.v1.refunds.create(params={"payment_intent": first})
+    await purchase.deliveries_idle()
+    kept = await get_account(purchase, trader, account["id"])
+    assert kept["status"] == "phase_1" and kept["subscription_status"] == "active"
+    assert purchase.stripe.v1.subscriptions.retrieve(subscription_id).status == "active"
+    async with db.connect() as conn:
+        audited = await conn.execute(
+            text("SELECT action FROM challenges.audit_log WHERE subject_id = :o ORDER BY id"), {"o": order["id"]}
+        )
+        assert "order.earlier_invoice_refunded" in [r.action for r in audited]
+    # Then the latest month: the subscription is cancelled at Stripe, the order refunded and the account closed.
+    purchase.stripe.v1.refunds.create(params={"payment_intent": latest})
+    await purchase.deliveries_idle()
+    assert purchase.stripe.v1.subscriptions.retrieve(subscription_id).status == "canceled"
+    closed = await get_account(purchase, trader, account["id"])
+    assert closed["status"] == "closed" and closed["subscription_status"] == "ended"
+    assert (await purchase.gateway.get(f"/v1/orders/{order['id']}", headers=trader)).json()["status"] == "refunded"
+    assert (await audit_actions(db, account["id"])).count("account.refunded") == 1

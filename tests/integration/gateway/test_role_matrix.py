@@ -160,6 +160,12 @@ MATRIX: dict[tuple[str, str], Probe] = {
         path=f"/v1/accounts/{USER_ID}/retry",
         headers={"Idempotency-Key": "matrix-retry-1"},
     ),
+    ("POST", "/v1/accounts/{account_id}/subscription/cancel"): Probe(
+        TRADER,
+        501,
+        path=f"/v1/accounts/{USER_ID}/subscription/cancel",
+        headers={"Idempotency-Key": "matrix-cancel-subscription-1"},
+    ),
     # Funding (ADR 0046): the agreement is read by anyone signed in; accepting it and funding are the trader's own.
     ("GET", "/v1/funded-agreement"): Probe(SIGNED_IN, 501),
     ("POST", "/v1/accounts/{account_id}/funded-agreement"): Probe(

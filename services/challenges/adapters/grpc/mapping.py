@@ -140,6 +140,7 @@ def order_to_pb(order: Order) -> pb.Order:
         checkout_session_id=order.checkout_session_id or "",
         promotion_code=order.promotion_code or "",
         reset_account_id=str(order.reset_account_id) if order.reset_account_id else "",
+        billing=order.billing,
     )
     message.created_at.FromDatetime(order.created_at)
     return message
@@ -168,6 +169,8 @@ def account_to_pb(account: TradingAccount) -> pb.TradingAccount:
         message.paid_through.FromDatetime(account.subscription.paid_through)
     if account.subscription and account.subscription.grace_until:
         message.grace_until.FromDatetime(account.subscription.grace_until)
+    if account.subscription and account.subscription.cancel_at:
+        message.subscription_cancel_at.FromDatetime(account.subscription.cancel_at)
     for attempt in account.attempts:
         out = message.attempts.add(
             number=attempt.number,

@@ -27,6 +27,7 @@ from services.challenges.application.accept_funded_agreement import (
     AcceptFundedAgreement,
     AcceptFundedAgreementHandler,
 )
+from services.challenges.application.cancel_subscription import CancelSubscription, CancelSubscriptionHandler
 from services.challenges.application.change_account_standing import (
     ChangeAccountStanding,
     ChangeAccountStandingHandler,
@@ -58,6 +59,7 @@ class PurchaseHandlers:
     create_reset_order: CreateResetOrderHandler
     webhook_secret: Callable[[], str | None]
     use_free_retry: UseFreeRetryHandler | None = None
+    cancel_subscription: CancelSubscriptionHandler | None = None  # a trader stops their monthly billing (ADR 0051)
     # Funding (ADR 0046).
     get_funded_agreement: GetFundedAgreementHandler | None = None
     accept_funded_agreement: AcceptFundedAgreementHandler | None = None
@@ -133,6 +135,16 @@ class ChallengesServicer(pb_grpc.ChallengesServiceServicer):
             )
         )
         return pb.RetryAccountResponse(account=account_to_pb(used.account), retry_id=str(used.retry_id))
+
+    async def CancelSubscription(self, request: pb.CancelSubscriptionRequest, context) -> pb.CancelSubscriptionResponse:
+        account = await self._purchases.cancel_subscription(
+            CancelSubscription(
+                caller=use_case_caller(current_caller()),
+                request_id=request.request_id,
+                account_id=request.account_id,
+            )
+        )
+        return pb.CancelSubscriptionResponse(account=account_to_pb(account))
 
     async def GetFundedAgreement(self, request: pb.GetFundedAgreementRequest, context) -> pb.GetFundedAgreementResponse:
         agreement = await self._purchases.get_funded_agreement(GetFundedAgreement(use_case_caller(current_caller())))

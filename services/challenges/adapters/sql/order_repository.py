@@ -188,6 +188,7 @@ def _row_to_subscription(row) -> Subscription | None:
         status=SubscriptionStatus(row.subscription_status),
         paid_through=row.paid_through,
         grace_until=row.grace_until,
+        cancel_at=row.subscription_cancel_at,
     )
 
 
@@ -199,6 +200,7 @@ def _subscription_columns(account: TradingAccount) -> dict:
         "subscription_status": sub.status.value if sub else None,
         "paid_through": sub.paid_through if sub else None,
         "grace_until": sub.grace_until if sub else None,
+        "subscription_cancel_at": sub.cancel_at if sub else None,
         "suspension_reason": account.suspended_for,
     }
 

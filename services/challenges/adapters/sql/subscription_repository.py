@@ -6,11 +6,12 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.challenges.adapters.sql.tables import orders, subscription_invoices, trading_accounts
+from services.challenges.application.ports import PaidInvoice
 from services.challenges.domain.subscription import EVALUATION_OVER, SubscriptionStatus
 
 
@@ -111,3 +112,38 @@ class SqlAlchemySubscriptions:
             .limit(limit)
         )
         return [(r.account_id, r.subscription_id) for r in await self._session.execute(query)]
+
+    async def paid_invoice(
+        self, *, order_id: UUID | None = None, payment_intent_id: str | None = None
+    ) -> PaidInvoice | None:
+        """By payment: the invoice that payment settled. By order: the latest paid period (what an admin refund of a
+        monthly account gives back)."""
+        i = subscription_invoices
+        query = select(i).where(i.c.status == "paid")
+        if payment_intent_id is not None:
+            query = query.where(i.c.payment_intent_id == payment_intent_id)
+        if order_id is not None:
+            query = query.where(i.c.order_id == order_id)
+        query = query.order_by(i.c.period_end.desc().nulls_last(), i.c.updated_at.desc()).limit(1)
+        row = (await self._session.execute(query)).first()
+        if row is None:
+            return None
+        return PaidInvoice(
+            invoice_id=row.invoice_id,
+            subscription_id=row.subscription_id,
+            order_id=row.order_id,
+            payment_intent_id=row.payment_intent_id,
+            period_end=row.period_end,
+            amount=row.amount_paid,
+            currency=row.currency,
+            refunded_at=row.refunded_at,
+        )
+
+    async def mark_invoice_refunded(self, invoice_id: str, at: datetime) -> bool:
+        i = subscription_invoices
+        result = await self._session.execute(
+            update(i)
+            .where(i.c.invoice_id == invoice_id, i.c.refunded_at.is_(None))
+            .values(refunded_at=at, updated_at=func.now())
+        )
+        return result.rowcount == 1

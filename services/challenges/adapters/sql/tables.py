@@ -116,6 +116,7 @@ trading_accounts = Table(
     Column("subscription_status", String(16)),
     Column("paid_through", DateTime(timezone=True)),
     Column("grace_until", DateTime(timezone=True)),
+    Column("subscription_cancel_at", DateTime(timezone=True)),  # the trader cancelled at period end (0008)
     Column("suspension_reason", String(32)),
     # The retry and scaling terms bought (migration 0006), and where the account stands against them.
     Column("currency", String(3)),
@@ -207,6 +208,7 @@ subscription_invoices = Table(
     Column("currency", String(3)),
     Column("payment_intent_id", String(255)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("refunded_at", DateTime(timezone=True)),  # the invoice's charge was refunded (0008)
 )
 
 # The funded-trader agreement accepted per account and version (migration 0007, ADR 0046): funding needs the current

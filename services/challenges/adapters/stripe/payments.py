@@ -98,6 +98,16 @@ class StripePayments:
         )
         return refund.id
 
+    async def cancel_at_period_end(self, subscription_id: str, *, idempotency_key: str) -> datetime | None:
+        subscription = await self._call(
+            self._client.v1.subscriptions.update_async,
+            subscription_id,
+            params={"cancel_at_period_end": True},
+            options={"idempotency_key": idempotency_key},
+        )
+        cancel_at = subscription.cancel_at
+        return datetime.fromtimestamp(cancel_at, UTC) if isinstance(cancel_at, int) else None
+
     async def cancel_subscription(self, subscription_id: str, *, idempotency_key: str) -> bool:
         try:
             await self._client.v1.subscriptions.cancel_async(
@@ -238,6 +248,16 @@ def to_notice(event: dict[str, Any]) -> PaymentNotice:
         return _invoice_notice(base, obj, NoticeKind.INVOICE_PAID)
     elif event_type == "invoice.payment_failed":
         return _invoice_notice(base, obj, NoticeKind.INVOICE_PAYMENT_FAILED)
+    elif event_type == "customer.subscription.updated":
+        # Only when it will end matters to us (the trader's cancel at period end, or its undoing in Stripe's portal).
+        cancel_at = obj.get("cancel_at")
+        return PaymentNotice(
+            **base,
+            kind=NoticeKind.SUBSCRIPTION_UPDATED,
+            order_id=_order_id(obj),
+            subscription_id=obj.get("id"),
+            cancel_at=datetime.fromtimestamp(cancel_at, UTC) if isinstance(cancel_at, int) else None,
+        )
     elif event_type == "customer.subscription.deleted":
         return PaymentNotice(
             **base, kind=NoticeKind.SUBSCRIPTION_ENDED, order_id=_order_id(obj), subscription_id=obj.get("id")
