@@ -485,6 +485,7 @@ def update_subscription(state: State, call: Call) -> dict[str, Any]:
     previous: dict[str, Any] = {}
     if call.get("cancel_at_period_end") is not None:
         previous["cancel_at_period_end"] = subscription["cancel_at_period_end"]
+        previous["cancel_at"] = subscription["cancel_at"]
         subscription["cancel_at_period_end"] = call.boolean("cancel_at_period_end")
         subscription["cancel_at"] = (
             subscription["items"]["data"][0]["current_period_end"] if subscription["cancel_at_period_end"] else None

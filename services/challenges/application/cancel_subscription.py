@@ -9,6 +9,7 @@ the trader made in Stripe's portal shows up through customer.subscription.update
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,8 +33,11 @@ class CancelSubscription:
     account_id: str
 
 
-def cancel_at_period_end_key(account_id) -> str:
-    return f"account:{account_id}:subscription:cancel-at-period-end"
+def cancel_at_period_end_key(account_id, request_id: str) -> str:
+    """Per request, not per account: a trader who undid the cancellation in Stripe's portal and cancels again must
+    reach Stripe, not get the first call's stored answer back (Stripe replays a key's first response)."""
+    digest = hashlib.sha256(request_id.encode()).hexdigest()[:32]
+    return f"account:{account_id}:subscription:cancel-at-period-end:{digest}"
 
 
 class CancelSubscriptionHandler:
@@ -70,7 +74,7 @@ class CancelSubscriptionHandler:
                 )
             if sub.cancel_at is None:  # already cancelled at period end: nothing more to ask Stripe
                 cancel_at = await self._payments.cancel_at_period_end(
-                    sub.subscription_id, idempotency_key=cancel_at_period_end_key(account.account_id)
+                    sub.subscription_id, idempotency_key=cancel_at_period_end_key(account.account_id, cmd.request_id)
                 )
                 before = {"subscription_status": sub.status.value, "cancel_at": None}
                 now = self._clock.now()

@@ -414,6 +414,18 @@ async def test_a_trader_cancels_at_period_end_keeps_trading_and_the_period_end_c
     await purchase.deliveries_idle()
     assert await get_account(purchase, trader, account["id"]) == cancelled
     assert (await audit_actions(db, account["id"])).count("account.subscription_cancel_requested") == 1
+    # The trader changes their mind in Stripe's portal: the account follows Stripe (a renewal's update would not);
+    # then they cancel again through us, and Stripe is asked again.
+    purchase.stripe.v1.subscriptions.update(subscription_id, params={"cancel_at_period_end": False})
+    await purchase.deliveries_idle()
+    assert (await get_account(purchase, trader, account["id"]))["subscription_cancel_at"] is None
+    again = await cancel(purchase, trader, account["id"])
+    assert again.json()["subscription_cancel_at"] == cancelled["subscription_cancel_at"]
+    assert purchase.stripe.v1.subscriptions.retrieve(subscription_id).cancel_at_period_end is True
+    await purchase.deliveries_idle()
+    actions = await audit_actions(db, account["id"])
+    assert actions.count("account.subscription_cancel_undone") == 1
+    assert actions.count("account.subscription_cancel_requested") == 2
 
     # The period ends: Stripe ends the subscription instead of renewing it, and the running evaluation closes.
     await control(purchase, f"/_standin/subscriptions/{subscription_id}/renew")

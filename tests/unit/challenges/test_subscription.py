@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 
-from libs.domain.errors import InvalidArgument
+from libs.domain.errors import FailedPrecondition, InvalidArgument
 from libs.domain.ids import ProgramId
 from services.challenges.domain.account import (
     AccountActivated,
@@ -28,8 +28,10 @@ from services.challenges.domain.subscription import (
     InvoiceEffect,
     Subscription,
     SubscriptionStatus,
+    cancel_at_period_end,
     grace_expired,
     invoice_paid,
+    latest_month_refunded,
     needs_cancelling,
     payment_failed,
     subscription_ended,
@@ -159,3 +161,63 @@ def test_billing_is_a_validated_catalogue_term_defaulting_to_one_time():
     with pytest.raises(InvalidArgument) as info:
         build_terms(**terms_kwargs(), billing="weekly")
     assert info.value.field == "billing"
+
+
+def test_a_cancellation_at_period_end_is_recorded_once_and_the_account_trades_on():
+    account = monthly_account()
+    assert cancel_at_period_end(account, MONTH_1) is True
+    assert account.status is AccountStatus.PHASE_1 and account.subscription.status is SubscriptionStatus.ACTIVE
+    assert account.subscription.cancel_at == MONTH_1 and account.pull_events() == []
+    assert cancel_at_period_end(account, MONTH_1) is False  # asked again, or Stripe's update for it
+    assert cancel_at_period_end(account, None) is True  # undone in Stripe's portal
+    assert account.subscription.cancel_at is None
+    # The end at the period's end closes the running evaluation as any end does.
+    cancel_at_period_end(account, MONTH_1)
+    assert subscription_ended(account, MONTH_1) and account.status is AccountStatus.CLOSED
+    assert cancel_at_period_end(account, None) is False  # an ended subscription keeps its record
+
+
+def test_only_a_monthly_account_has_a_subscription_to_cancel():
+    account = monthly_account()
+    account.subscription = None
+    with pytest.raises(FailedPrecondition) as refused:
+        cancel_at_period_end(account, MONTH_1)
+    assert refused.value.reason == "NOT_A_SUBSCRIPTION"
+
+
+@pytest.mark.parametrize("status", [AccountStatus.PHASE_1, AccountStatus.PASSED, AccountStatus.FUNDED])
+def test_a_refund_of_the_latest_month_ends_the_subscription_and_closes_the_account_whatever_its_stage(status):
+    account = monthly_account(status)
+    assert latest_month_refunded(account, "refunded: asked on day one", T0) is True
+    assert account.status is AccountStatus.CLOSED and account.subscription.status is SubscriptionStatus.ENDED
+    (changed,) = [e for e in account.pull_events() if isinstance(e, AccountStatusChanged)]
+    assert changed.status == "closed"
+    assert latest_month_refunded(account, "again", T0) is False  # closed stays closed, nothing announced twice
+    assert account.pull_events() == []
+
+
+def test_a_monthly_order_is_refunded_once_and_a_one_time_order_is_not_a_subscription_refund():
+    from libs.domain.money import Money
+    from services.challenges.domain.order import Order, OrderStatus
+
+    def order():
+        return Order(
+            order_id=uuid4(),
+            user_id="trader-1",
+            user_email="t@example.test",
+            program_id=ProgramId("eval-monthly-50k"),
+            program_version_id=uuid4(),
+            program_version=1,
+            price=Money.of("149.00"),
+            promotion_code=None,
+            status=OrderStatus.PENDING,
+            created_at=T0,
+        )
+
+    monthly = order()
+    monthly.record_subscription("sub_1", Money.of("149.00"), T0)
+    assert monthly.record_subscription_refund() is True and monthly.status is OrderStatus.REFUNDED
+    assert monthly.record_subscription_refund() is False
+    one_time = order()
+    one_time.record_payment("pi_1", Money.of("149.00"), T0)
+    assert one_time.record_subscription_refund() is False and one_time.status is OrderStatus.PAID

@@ -249,7 +249,11 @@ def to_notice(event: dict[str, Any]) -> PaymentNotice:
     elif event_type == "invoice.payment_failed":
         return _invoice_notice(base, obj, NoticeKind.INVOICE_PAYMENT_FAILED)
     elif event_type == "customer.subscription.updated":
-        # Only when it will end matters to us (the trader's cancel at period end, or its undoing in Stripe's portal).
+        # Only when it will end matters to us (the trader's cancel at period end, or its undoing in Stripe's portal),
+        # and only from the update that changed it: a renewal's update arriving late must not undo a cancellation.
+        previous = (event.get("data") or {}).get("previous_attributes") or {}
+        if "cancel_at_period_end" not in previous and "cancel_at" not in previous:
+            return PaymentNotice(**base, kind=NoticeKind.IGNORED)
         cancel_at = obj.get("cancel_at")
         return PaymentNotice(
             **base,
