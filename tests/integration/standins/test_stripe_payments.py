@@ -178,6 +178,30 @@ def test_a_failed_renewal_goes_past_due_then_a_paid_retry_restores_it_and_cancel
         client.v1.subscriptions.cancel(subscription_id)
 
 
+def test_a_subscription_cancelled_at_period_end_ends_at_the_period_instead_of_renewing_and_its_charge_refunds(
+    client: stripe.StripeClient, standin: Standin, receiver: Receiver, monthly: stripe.Price
+) -> None:
+    session = _checkout(client, monthly, "subscription")
+    subscription_id = standin.post(f"/_standin/checkout/sessions/{session.id}/pay")["subscription"]
+
+    updated = client.v1.subscriptions.update(
+        subscription_id, params={"cancel_at_period_end": True}, options={"idempotency_key": "stop-1"}
+    )
+
+    assert updated.status == "active" and updated.cancel_at == updated["items"].data[0].current_period_end
+    receiver.wait_for(lambda ds: "customer.subscription.updated" in [d.event["type"] for d in ds])
+    event = _events_by_type(receiver)["customer.subscription.updated"]
+    assert event.data.previous_attributes["cancel_at_period_end"] is False
+    ended = standin.post(f"/_standin/subscriptions/{subscription_id}/renew")
+    assert ended["status"] == "canceled" and ended["cancellation_details"]["reason"] == "cancellation_requested"
+    assert len(client.v1.invoices.list(params={"subscription": subscription_id}).data) == 1  # no second month
+    # The paid invoice's charge refunds like any charge (charge.refunded names its payment intent).
+    invoice = client.v1.invoices.list(params={"subscription": subscription_id}).data[0]
+    intent = invoice["payments"].data[0].payment.payment_intent
+    refund = client.v1.refunds.create(params={"payment_intent": intent})
+    assert refund.amount == invoice.amount_paid and client.v1.charges.retrieve(refund.charge).refunded is True
+
+
 def test_refunds_partial_then_the_rest_send_charge_refunded_and_over_refunding_is_refused(
     client: stripe.StripeClient, standin: Standin, receiver: Receiver, evaluation: stripe.Price
 ) -> None:

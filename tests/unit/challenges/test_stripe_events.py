@@ -61,3 +61,20 @@ def test_a_malformed_order_id_or_amount_is_not_guessed():
                                            "metadata": {"order_id": "not-a-uuid"}})
     )  # fmt: skip
     assert notice.order_id is None and notice.amount is None
+
+
+def test_a_subscription_update_counts_only_when_it_changed_when_the_subscription_ends():
+    order_id = uuid4()
+    subscription = {"id": "sub_1", "metadata": {"order_id": str(order_id)}, "cancel_at": 1767225600}
+    scheduled = event("customer.subscription.updated", subscription)
+    scheduled["data"]["previous_attributes"] = {"cancel_at_period_end": False, "cancel_at": None}
+    notice = to_notice(scheduled)
+    assert notice.kind is NoticeKind.SUBSCRIPTION_UPDATED and notice.order_id == order_id
+    assert notice.subscription_id == "sub_1" and notice.cancel_at.timestamp() == 1767225600
+    undone = event("customer.subscription.updated", {**subscription, "cancel_at": None})
+    undone["data"]["previous_attributes"] = {"cancel_at_period_end": True}
+    assert to_notice(undone).kind is NoticeKind.SUBSCRIPTION_UPDATED and to_notice(undone).cancel_at is None
+    # A renewal's update (the period moved) says nothing about the end: ignored, so a late one cannot undo a cancel.
+    renewal = event("customer.subscription.updated", {**subscription, "cancel_at": None})
+    renewal["data"]["previous_attributes"] = {"items": {"current_period_end": 1764547200}}
+    assert to_notice(renewal).kind is NoticeKind.IGNORED
