@@ -297,3 +297,42 @@ async def test_an_admin_funds_a_passed_account_with_the_same_checks_audited_unde
         headers={**support, "Idempotency-Key": "support-fund"},
     )
     assert denied.status_code == 403
+
+
+async def test_a_program_without_a_funded_stage_is_refused_naming_it(funding, database_url):
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+    from dynasty.challenges.v1 import challenges_service_pb2_grpc as pb_grpc
+    from dynasty.common.v1 import money_pb2
+    from libs.platform.grpc_client import insecure_channel
+    from tests.unit.challenges.factories import rule_set
+
+    purchase = funding.purchase
+    program_id = f"no-funded-{uuid.uuid4().hex[:8]}-50k"  # the simulator sizes a program by its id's suffix
+    admin = (("authorization", purchase.staff()["authorization"]),)
+    async with insecure_channel(purchase.channel_target) as channel:
+        await pb_grpc.ChallengesServiceStub(channel).CreateProgramVersion(
+            pb.CreateProgramVersionRequest(
+                request_id=f"{program_id}-v1",
+                program_id=program_id,
+                name="Evaluation only",
+                account_size=money_pb2.Money(units=50000, currency_code="USD"),
+                price=money_pb2.Money(units=99, currency_code="USD"),
+                phases=[pb.Phase(kind=pb.PHASE_KIND_PHASE_1, rule_set_json=json.dumps(rule_set()))],
+            ),
+            metadata=admin,
+            timeout=10,
+        )
+    user_id, trader = await funding.trader()
+    await funding.approve_kyc(user_id)
+    order = (await purchase.order(trader, program_id=program_id)).json()
+    await purchase.pay(session_id(order))
+    (account,) = await purchase.wait_for_account(trader)
+    at = datetime.now(UTC).isoformat()
+    await deliver(purchase, "AccountPhasePassed", {"account_id": account["id"], "phase": "phase_1", "at": at})
+    assert (await funding.account(trader, account["id"]))["status"] == "passed"
+    assert (await funding.accept(trader, account["id"])).status_code == 201
+
+    refused = await funding.fund(trader, account["id"])
+    assert refused.status_code == 409 and refused.json()["reason"] == "NO_FUNDED_STAGE", refused.text
+    assert (await funding.account(trader, account["id"]))["status"] == "passed"
+    assert "account.funded" not in [a for a, _ in await audit_actions(database_url, account["id"])]
