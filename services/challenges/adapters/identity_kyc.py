@@ -1,8 +1,9 @@
 """Identity's KYC answer over gRPC (GetKyc), for funding (ADR 0046).
 
 The call carries the caller's own bearer token: a trader may read only their own case and staff any, which is
-identity's rule, not ours. Only KYC_STATUS_APPROVED counts; any failure to get an answer is KycUnavailable, so a
-funding attempt is refused (and can be repeated) rather than decided on a guess.
+identity's rule, not ours. Only KYC_STATUS_APPROVED counts, and a user identity does not know is not approved; any
+other failure to get an answer is KycUnavailable, so a funding attempt is refused (and can be repeated) rather than
+decided on a guess.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class IdentityKycDirectory:
                 pb.GetKycRequest(user_id=user_id), timeout=self._timeout, metadata=metadata
             )
         except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return False  # identity has no such user: certainly not approved (a definite answer, not an outage)
             raise KycUnavailable(f"identity did not answer GetKyc: {exc.code().name} {exc.details()}") from exc
         return reply.kyc_case.status == pb.KYC_STATUS_APPROVED
 

@@ -254,6 +254,13 @@ async def test_funding_is_refused_naming_what_is_missing_and_changes_nothing(fun
     malformed = await funding.fund(trader, "not-a-uuid")
     assert malformed.status_code == 400
 
+    # A trader identity does not know (NOT_FOUND from GetKyc) is not approved: a definite answer, not an outage.
+    _, unknown = funding.purchase.trader()
+    unknown_account = await funding.passed_account(unknown)
+    assert (await funding.accept(unknown, unknown_account["id"])).status_code == 201
+    not_known = await funding.fund(unknown, unknown_account["id"])
+    assert not_known.status_code == 409 and not_known.json()["reason"] == "KYC_NOT_APPROVED", not_known.text
+
 
 async def test_an_admin_funds_a_passed_account_with_the_same_checks_audited_under_their_name(funding, database_url):
     purchase = funding.purchase
