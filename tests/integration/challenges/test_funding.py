@@ -52,6 +52,7 @@ class Funding:
     identity: object  # identity's components: its own use cases and unit of work
     mail_dir: object
     redis: Redis
+    identity_server: object = None  # identity's gRPC server, for the test that takes it away
 
     async def trader(self) -> tuple[str, dict[str, str]]:
         """A trader identity knows (GetKyc loads the user), with a token every service verifies."""
@@ -109,7 +110,7 @@ async def funding(purchase, database_url, redis_url, tmp_path, identity_port):
     redis = Redis.from_url(redis_url, decode_responses=True)
     components_engine = create_engine(database_url, "identity", pool_size=2)
     components = build_identity(settings, session_factory(components_engine), SystemClock(), redis)
-    yield Funding(purchase=purchase, identity=components, mail_dir=mail_dir, redis=redis)
+    yield Funding(purchase=purchase, identity=components, mail_dir=mail_dir, redis=redis, identity_server=server)
     await redis.aclose()
     await components_engine.dispose()
     await server.stop()
@@ -341,5 +342,18 @@ async def test_a_program_without_a_funded_stage_is_refused_naming_it(funding, da
 
     refused = await funding.fund(trader, account["id"])
     assert refused.status_code == 409 and refused.json()["reason"] == "NO_FUNDED_STAGE", refused.text
+    assert (await funding.account(trader, account["id"]))["status"] == "passed"
+    assert "account.funded" not in [a for a, _ in await audit_actions(database_url, account["id"])]
+
+
+async def test_funding_while_identity_cannot_answer_is_refused_for_now_and_changes_nothing(funding, database_url):
+    user_id, trader = await funding.trader()
+    await funding.approve_kyc(user_id)
+    account = await funding.passed_account(trader)
+    assert (await funding.accept(trader, account["id"])).status_code == 201
+    await funding.identity_server.stop()
+
+    refused = await funding.fund(trader, account["id"], f"down-{account['id']}")
+    assert refused.status_code == 409 and refused.json()["reason"] == "KYC_CHECK_UNAVAILABLE", refused.text
     assert (await funding.account(trader, account["id"]))["status"] == "passed"
     assert "account.funded" not in [a for a, _ in await audit_actions(database_url, account["id"])]
