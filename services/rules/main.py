@@ -31,6 +31,7 @@ class Background:
     poller: object | None = None
     ticker: object | None = None
     news: object | None = None
+    group_commit: object | None = None  # the IngestTradeEvents batcher (its counters are read by the benchmark)
     closers: list = field(default_factory=list)
 
 
@@ -51,7 +52,9 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from services.rules.adapters.sql.unit_of_work import SqlMonitoringUnitOfWork
         from services.rules.adapters.yourpropfirm.enforcement import YourPropFirmEnforcement
         from services.rules.adapters.yourpropfirm.reconciliation import ReconciliationPoller
+        from services.rules.application.group_commit import GroupCommit
         from services.rules.application.import_news_calendar import ImportNewsCalendarHandler
+        from services.rules.application.ingest_batch import IngestBatchHandler
         from services.rules.application.ingest_trade_events import IngestTradeEventsHandler
         from services.rules.application.queries import (
             GetRiskStateHandler,
@@ -60,6 +63,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         )
         from services.rules.application.replay_account import ReplayAccountHandler
         from services.rules.application.review_violation import ReviewViolationHandler
+        from services.rules.application.risk_cache import RiskCache
         from services.rules.settings import RulesSettings
 
         settings = given_settings or RulesSettings(DATABASE_URL=runtime.settings.database_url)
@@ -81,6 +85,18 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         )
         background.worker = worker
         ingest = IngestTradeEventsHandler(uow, notices, on_enforcement=worker.wake)
+        submit_events = None
+        if settings.rules_batch_max_events > 0:
+            batches = IngestBatchHandler(uow, ingest, RiskCache(), notices, on_enforcement=worker.wake)
+            group_commit = GroupCommit(
+                batches.handle,
+                ingest.handle,
+                max_events=settings.rules_batch_max_events,
+                max_wait=settings.rules_batch_max_wait_ms / 1000,
+            )
+            background.closers.append(group_commit.stop)
+            background.group_commit = group_commit
+            submit_events = group_commit.submit
         if settings.rules_reconciliation_poll_seconds > 0:
             poller = ReconciliationPoller(
                 runtime.sessions,
@@ -107,6 +123,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
                 uow, runtime.clock, on_imported=news.load, ics_parser=parse_ics_calendar
             ),
             webhook_secret=lambda: settings.yourpropfirm_webhook_secret,
+            submit_events=submit_events,
         )
 
         def register(server) -> list[str]:

@@ -16,3 +16,7 @@ class RulesSettings(ServiceSettings):
     rules_reconciliation_poll_seconds: float = 1.0
     # How often idle accounts are checked for a due boundary (flat-by, EOD snapshot, day roll); 0 turns it off.
     rules_clock_tick_seconds: float = 15.0
+    # Group commit of IngestTradeEvents (ADR 0061): at most this many events per transaction, and how long the first
+    # waiting event may wait for others; 0 events turns batching off (every event its own transaction).
+    rules_batch_max_events: int = 256
+    rules_batch_max_wait_ms: float = 2.0

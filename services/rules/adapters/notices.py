@@ -21,3 +21,11 @@ class RedisNotices:
 
     async def notify_user(self, user_id: str, notice: dict) -> None:
         await self._redis.publish(user_channel(user_id), json.dumps(notice, sort_keys=True))
+
+    async def publish_many(self, notices: list[tuple[str, dict]]) -> None:
+        if not notices:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for user_id, notice in notices:
+                pipe.publish(user_channel(user_id), json.dumps(notice, sort_keys=True))
+            await pipe.execute()

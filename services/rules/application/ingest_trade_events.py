@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.rules.application.current_risk import current_risk
 from services.rules.application.incoming import CLOCK, QUOTE, TRADE, IncomingEvent
 from services.rules.application.monitored_account import MONITORING, MonitoredAccount
 from services.rules.application.ports import LiveNotices, MonitoringStore, UnitOfWorkFactory
@@ -93,19 +94,9 @@ class IngestTradeEventsHandler:
             else:
                 account = await store.lock_by_platform_id(event.platform_account_id)
                 if account is None:
-                    if await store.is_known_event(event.provider_event_id):
-                        return DUPLICATE, live
-                    fresh = await store.quarantine(event, "no monitored account has this platform account id")
+                    outcome = await self.quarantine(store, event)
                     await uow.commit()
-                    if fresh:
-                        log.warning(
-                            "quarantined %s event %s for unknown platform account %s (sha256 %s)",
-                            event.event_type,
-                            event.provider_event_id,
-                            event.platform_account_id,
-                            event.payload_sha256,
-                        )
-                    return (QUARANTINED if fresh else DUPLICATE), live
+                    return outcome, live
                 applies = event.event_type == TRADE and account.status == MONITORING
                 if applies and event.is_flatten_echo:
                     # The engine liquidated at the breach; the platform's own flatten fill must not reopen it.
@@ -122,6 +113,21 @@ class IngestTradeEventsHandler:
             self._on_enforcement()
         return outcome, live
 
+    async def quarantine(self, store: MonitoringStore, event: IncomingEvent) -> str:
+        """An event naming no monitored account: kept and reported, never dropped (DUPLICATE if seen before)."""
+        if await store.is_known_event(event.provider_event_id):
+            return DUPLICATE
+        fresh = await store.quarantine(event, "no monitored account has this platform account id")
+        if fresh:
+            log.warning(
+                "quarantined %s event %s for unknown platform account %s (sha256 %s)",
+                event.event_type,
+                event.provider_event_id,
+                event.platform_account_id,
+                event.payload_sha256,
+            )
+        return QUARANTINED if fresh else DUPLICATE
+
     async def _advance(
         self,
         store: MonitoringStore,
@@ -130,7 +136,7 @@ class IngestTradeEventsHandler:
         row_id: int,
         live: list[tuple[str, dict]],
     ) -> bool:
-        risk = restore(account, account.snapshot)
+        risk, _ = await current_risk(store, account)
         status_before = risk.status
         stored = StoredEvent(row_id, event.provider_event_id, event.fill, event.marks, event.tick)
         last = (account.last_event_at, account.last_event_row) if account.last_event_at is not None else None
@@ -140,7 +146,7 @@ class IngestTradeEventsHandler:
             taken: list[TakenDecision] = apply_stored(risk, stored)
             last_at, last_row = event.at, row_id
         else:
-            risk, taken = await self._reevaluate(store, account, event, row_id, until=last)
+            risk, taken = await self.reevaluate(store, account, event, row_id, until=last)
             last_at, last_row = last
         snapshot = risk.to_snapshot()
         await store.save_state(
@@ -188,7 +194,7 @@ class IngestTradeEventsHandler:
                 account = await store.get_account(account_id, for_update=True)
                 if account is None or account.status != MONITORING:
                     continue
-                risk = restore(account, account.snapshot)
+                risk, _ = await current_risk(store, account)
                 boundary = risk.next_boundary_at
                 if boundary is None or boundary > now or (account.last_event_at and now < account.last_event_at):
                     continue  # ticked meanwhile, or an event already took it past now
@@ -214,7 +220,7 @@ class IngestTradeEventsHandler:
             await self._send_live(live)
         return ticked
 
-    async def _reevaluate(
+    async def reevaluate(
         self,
         store: MonitoringStore,
         account: MonitoredAccount,

@@ -23,3 +23,18 @@ class MonitoredAccount:
     snapshot: dict | None
     last_event_at: datetime | None
     last_event_row: int | None
+    # Where the snapshot stands (it may trail last_event_* by quotes that decided nothing: ADR 0061), the row's
+    # version (bumped by every write; a cached AccountRisk is valid only at the version it was read at), and the
+    # symbols held (what the quotes of a batch are matched against before any state is restored).
+    saved_event_at: datetime | None = None
+    saved_event_row: int | None = None
+    state_version: int = 0
+    held_symbols: tuple[str, ...] = ()
+
+    @property
+    def last_position(self) -> tuple[datetime, int] | None:
+        return None if self.last_event_at is None else (self.last_event_at, self.last_event_row)
+
+    @property
+    def saved_position(self) -> tuple[datetime, int] | None:
+        return None if self.saved_event_at is None else (self.saved_event_at, self.saved_event_row)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from libs.domain.errors import InvalidArgument, NotFound, PermissionDenied
+from services.rules.application.current_risk import current_risk
 from services.rules.application.monitored_account import MONITORING, MonitoredAccount
 from services.rules.application.ports import UnitOfWorkFactory
-from services.rules.application.risk_states import restore, rule_set_of
+from services.rules.application.risk_states import rule_set_of
 
 STAFF = frozenset({"support", "admin"})
 MAX_PAGE = 1000
@@ -74,7 +75,7 @@ class GetRiskStateHandler:
         account_id = parse_account_id(raw_account_id)
         async with self._uow() as uow:
             account = visible_account(await uow.store.get_account(account_id), viewer, raw_account_id)
-        risk = restore(account, account.snapshot)
+            risk, _ = await current_risk(uow.store, account)
         return view_of(account, risk, risk.status.value if account.status == MONITORING else "stopped")
 
 

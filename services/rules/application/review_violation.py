@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from libs.domain.audit import AuditEntry
 from libs.domain.clock import Clock
 from libs.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from services.rules.application.current_risk import current_risk
 from services.rules.application.integration_events import AccountBreachOverturned
 from services.rules.application.monitored_account import MONITORING
 from services.rules.application.ports import UnitOfWorkFactory
@@ -74,7 +75,7 @@ class ReviewViolationHandler:
                 raise FailedPrecondition(
                     f"violation {violation_id} was already {violation['review_status']}", reason="ALREADY_REVIEWED"
                 )
-            before = restore(account, account.snapshot)
+            before, _ = await current_risk(store, account)
             status = "upheld" if command.decision == UPHOLD else "overturned"
             await store.set_review(violation_id, status, command.actor_id, reason, now)
             after_status = before.status

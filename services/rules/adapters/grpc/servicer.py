@@ -99,8 +99,11 @@ class RulesServicer(pb_grpc.RulesServiceServicer):
         review_violation: ReviewViolationHandler,
         import_news: ImportNewsCalendarHandler,
         webhook_secret: Callable[[], str | None],
+        submit_events: Callable | None = None,
     ) -> None:
         self._ingest = ingest
+        # The group commit's submit when batching is on; otherwise each call is processed on its own.
+        self._submit_events = submit_events or ingest.handle
         self._get_risk_state = get_risk_state
         self._list_violations = list_violations
         self._list_quarantined = list_quarantined
@@ -128,7 +131,7 @@ class RulesServicer(pb_grpc.RulesServiceServicer):
             except MalformedEvent as exc:
                 log.warning("refused malformed event: %s (sha256 %s)", exc.message, exc.payload_sha256)
                 raise
-        results = await self._ingest.handle(parsed)
+        results = await self._submit_events(parsed)
         return pb.IngestTradeEventsResponse(
             results=[
                 pb.IngestResult(provider_event_id=r.provider_event_id, outcome=OUTCOMES[r.outcome]) for r in results

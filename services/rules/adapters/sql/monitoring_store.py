@@ -12,8 +12,22 @@ import json
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    String,
+    any_,
+    bindparam,
+    delete,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+    union,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.domain.audit import AuditEntry
@@ -53,17 +67,37 @@ def _account(row) -> MonitoredAccount:
         snapshot=row["snapshot"],
         last_event_at=row["last_event_at"],
         last_event_row=row["last_event_row"],
+        saved_event_at=row["saved_event_at"],
+        saved_event_row=row["saved_event_row"],
+        state_version=row["state_version"] or 0,
+        held_symbols=tuple(row["held_symbols"] or ()),
     )
 
 
-def _joined():
+def _joined(*, with_snapshot: bool = True, with_rule_set: bool = True):
     m, s = monitored_accounts, risk_states
-    return select(
-        m,
-        s.c.snapshot,
+    columns = [
         s.c.last_event_at,
         s.c.last_event_row,
-    ).select_from(m.outerjoin(s, s.c.account_id == m.c.account_id))
+        s.c.saved_event_at,
+        s.c.saved_event_row,
+        s.c.state_version,
+        s.c.held_symbols,
+    ]
+    snapshot = s.c.snapshot if with_snapshot else literal_column("NULL::jsonb").label("snapshot")
+    account = [c for c in m.c if with_rule_set or c.name != "rule_set"]
+    if not with_rule_set:
+        account.append(literal_column("NULL::jsonb").label("rule_set"))
+    return select(*account, snapshot, *columns).select_from(m.outerjoin(s, s.c.account_id == m.c.account_id))
+
+
+def _texts(values: list[str]):
+    # One array parameter (= ANY), not one parameter per value: one prepared statement whatever the batch's size.
+    return bindparam(None, list(values), type_=ARRAY(String))
+
+
+def _uuids(values: list[uuid.UUID]):
+    return bindparam(None, list(values), type_=ARRAY(UUID(as_uuid=True)))
 
 
 def jsonable(value) -> object:
@@ -141,13 +175,18 @@ class SqlMonitoringStore:
             "held_symbols": [],
             "last_event_at": None,
             "last_event_row": None,
+            "saved_event_at": None,
+            "saved_event_row": None,
             "next_boundary_at": None,
             "updated_at": func.now(),
         }
         await self.session.execute(
             insert(risk_states)
             .values(account_id=account.account_id, **state)
-            .on_conflict_do_update(index_elements=[risk_states.c.account_id], set_=state)
+            .on_conflict_do_update(
+                index_elements=[risk_states.c.account_id],
+                set_={**state, "state_version": risk_states.c.state_version + 1},
+            )
         )
 
     async def set_status(self, account_id: uuid.UUID, status: str) -> None:
@@ -176,6 +215,9 @@ class SqlMonitoringStore:
                 held_symbols=held_symbols,
                 last_event_at=last_event_at,
                 last_event_row=last_event_row,
+                saved_event_at=last_event_at,
+                saved_event_row=last_event_row,
+                state_version=risk_states.c.state_version + 1,
                 next_boundary_at=next_boundary_at,
                 updated_at=func.now(),
             )
@@ -219,6 +261,186 @@ class SqlMonitoringStore:
             .returning(trade_events.c.id)
         )
         return result.scalar_one_or_none()
+
+    # -- the group commit's bulk statements (one round trip each, whatever the batch's size) -----------------------
+    async def lock_batch(
+        self, platform_account_ids: list[str], quote_symbols: list[str], quotes_since: datetime | None
+    ) -> list[MonitoredAccount]:
+        """In ONE statement, in account-id order (so two batches never deadlock on accounts): the accounts the
+        batch's account events name, and for its quotes the monitored accounts holding one of their symbols or
+        having traded one after the earliest quote (a late quote re-evaluates them). Snapshots are not read here:
+        the caller restores only the accounts its cache does not hold at the row's version."""
+        m, s, t = monitored_accounts, risk_states, trade_events
+        # A UNION of index lookups (platform id, the GIN index on held symbols, trades by time), not one OR over
+        # the join, which PostgreSQL can only answer by scanning every account.
+        parts = []
+        if platform_account_ids:
+            parts.append(select(m.c.account_id).where(m.c.platform_account_id == any_(_texts(platform_account_ids))))
+        if quote_symbols:
+            parts.append(select(s.c.account_id).where(s.c.held_symbols.overlap(quote_symbols)))
+            parts.append(
+                select(t.c.account_id).where(
+                    t.c.event_type == "trade",
+                    t.c.outcome == "applied",
+                    t.c.exchange_at > quotes_since,
+                    t.c.symbols.overlap(quote_symbols),
+                )
+            )
+        if not parts:
+            return []
+        candidates = parts[0] if len(parts) == 1 else union(*parts)
+        named = m.c.platform_account_id == any_(_texts(platform_account_ids)) if platform_account_ids else false()
+        # Neither the snapshot nor the rule set (JSON both): a cached account needs neither, and load_snapshots
+        # reads them for the others.
+        query = (
+            _joined(with_snapshot=False, with_rule_set=False)
+            .where(m.c.account_id.in_(candidates), or_(named, m.c.status == MONITORING))
+            .order_by(m.c.account_id)
+            .with_for_update(of=m)
+        )
+        return [_account(row) for row in (await self.session.execute(query)).mappings().all()]
+
+    async def traded_after(self, account_ids: list[uuid.UUID], symbols: list[str], at: datetime) -> set[uuid.UUID]:
+        """Which of these accounts traded one of the symbols after `at` (so may have held it then)."""
+        if not account_ids:
+            return set()
+        t = trade_events
+        rows = await self.session.execute(
+            select(t.c.account_id)
+            .where(
+                t.c.account_id == any_(_uuids(account_ids)),
+                t.c.event_type == "trade",
+                t.c.outcome == "applied",
+                t.c.exchange_at > at,
+                t.c.symbols.overlap(symbols),
+            )
+            .distinct()
+        )
+        return set(rows.scalars().all())
+
+    async def load_snapshots(self, account_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[dict, dict]]:
+        """(snapshot, rule set) of each account, for those a batch must restore."""
+        if not account_ids:
+            return {}
+        m, s = monitored_accounts, risk_states
+        rows = await self.session.execute(
+            select(s.c.account_id, s.c.snapshot, m.c.rule_set)
+            .select_from(s.join(m, m.c.account_id == s.c.account_id))
+            .where(s.c.account_id == any_(_uuids(account_ids)))
+        )
+        return {row.account_id: (row.snapshot, row.rule_set) for row in rows}
+
+    async def store_events(self, rows: list[tuple[IncomingEvent, uuid.UUID | None, str]]) -> list[int | None]:
+        """Each (event, account, outcome) inserted in the order given, deduplicated by provider id: the new rows'
+        ids, None where the provider id was stored before."""
+        if not rows:
+            return []
+        result = await self.session.execute(
+            text(
+                """
+                INSERT INTO rules.trade_events (provider_event_id, event_type, platform_account_id, account_id,
+                    exchange_at, sequence, symbols, payload, payload_sha256, outcome)
+                SELECT u.provider_event_id, u.event_type, u.platform_account_id, u.account_id, u.exchange_at,
+                    u.sequence, string_to_array(u.symbols, ','), u.payload::jsonb, u.payload_sha256, u.outcome
+                FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[]), CAST(:platform AS text[]),
+                    CAST(:accounts AS uuid[]), CAST(:ats AS timestamptz[]), CAST(:sequences AS bigint[]),
+                    CAST(:symbols AS text[]), CAST(:payloads AS text[]), CAST(:hashes AS text[]),
+                    CAST(:outcomes AS text[]))
+                    WITH ORDINALITY AS u(provider_event_id, event_type, platform_account_id, account_id, exchange_at,
+                        sequence, symbols, payload, payload_sha256, outcome, ord)
+                ORDER BY u.ord
+                ON CONFLICT (provider_event_id) DO NOTHING
+                RETURNING provider_event_id, id
+                """
+            ),
+            {
+                "ids": [e.provider_event_id for e, _, _ in rows],
+                "types": [e.event_type for e, _, _ in rows],
+                "platform": [e.platform_account_id for e, _, _ in rows],
+                "accounts": [a for _, a, _ in rows],
+                "ats": [e.at for e, _, _ in rows],
+                "sequences": [e.sequence for e, _, _ in rows],
+                "symbols": [",".join(e.symbols) for e, _, _ in rows],
+                "payloads": [json.dumps(e.payload) for e, _, _ in rows],
+                "hashes": [e.payload_sha256 for e, _, _ in rows],
+                "outcomes": [o for _, _, o in rows],
+            },
+        )
+        ids = {provider_id: row_id for provider_id, row_id in result.all()}
+        return [ids.get(e.provider_event_id) for e, _, _ in rows]
+
+    async def save_states(self, states: list[tuple]) -> None:
+        """Full saves: (account id, snapshot, engine status, held symbols, last at, last row, next boundary); the
+        snapshot now describes the last event, and the version moves on."""
+        if not states:
+            return
+        await self.session.execute(
+            text(
+                """
+                UPDATE rules.risk_states AS s SET snapshot = u.snapshot::jsonb, engine_status = u.engine_status,
+                    held_symbols = string_to_array(u.held, ','), last_event_at = u.last_at,
+                    last_event_row = u.last_row, saved_event_at = u.last_at, saved_event_row = u.last_row,
+                    next_boundary_at = u.next_boundary, state_version = s.state_version + 1, updated_at = now()
+                FROM unnest(CAST(:accounts AS uuid[]), CAST(:snapshots AS text[]), CAST(:statuses AS text[]),
+                    CAST(:held AS text[]), CAST(:last_ats AS timestamptz[]), CAST(:last_rows AS bigint[]),
+                    CAST(:boundaries AS timestamptz[]))
+                    AS u(account_id, snapshot, engine_status, held, last_at, last_row, next_boundary)
+                WHERE s.account_id = u.account_id
+                """
+            ),
+            {
+                "accounts": [x[0] for x in states],
+                "snapshots": [json.dumps(x[1]) for x in states],
+                "statuses": [x[2] for x in states],
+                "held": [",".join(x[3]) for x in states],
+                "last_ats": [x[4] for x in states],
+                "last_rows": [x[5] for x in states],
+                "boundaries": [x[6] for x in states],
+            },
+        )
+
+    async def touch_states(self, moves: list[tuple[uuid.UUID, datetime, int]]) -> None:
+        """Quotes that decided nothing: the last event moves on and so does the version; the snapshot stays where it
+        was (ADR 0061), so no JSON is written."""
+        if not moves:
+            return
+        await self.session.execute(
+            text(
+                """
+                UPDATE rules.risk_states AS s SET last_event_at = u.last_at, last_event_row = u.last_row,
+                    state_version = s.state_version + 1
+                FROM unnest(CAST(:accounts AS uuid[]), CAST(:last_ats AS timestamptz[]), CAST(:last_rows AS bigint[]))
+                    AS u(account_id, last_at, last_row)
+                WHERE s.account_id = u.account_id
+                """
+            ),
+            {
+                "accounts": [x[0] for x in moves],
+                "last_ats": [x[1] for x in moves],
+                "last_rows": [x[2] for x in moves],
+            },
+        )
+
+    async def add_snapshots(self, snapshots: list[tuple[MonitoredAccount, datetime, int, dict]]) -> None:
+        if not snapshots:
+            return
+        await self.session.execute(
+            text(
+                """
+                INSERT INTO rules.risk_snapshots (account_id, attempt, after_event_at, after_event_row, snapshot)
+                SELECT u.account_id, u.attempt, u.at, u.row_id, u.snapshot::jsonb
+                FROM unnest(CAST(:accounts AS uuid[]), CAST(:attempts AS int[]), CAST(:ats AS timestamptz[]),
+                    CAST(:rows AS bigint[]), CAST(:snapshots AS text[])) AS u(account_id, attempt, at, row_id, snapshot)
+                """
+            ),
+            {
+                "accounts": [x[0].account_id for x in snapshots],
+                "attempts": [x[0].attempt for x in snapshots],
+                "ats": [x[1] for x in snapshots],
+                "rows": [x[2] for x in snapshots],
+                "snapshots": [json.dumps(x[3]) for x in snapshots],
+            },
+        )
 
     async def is_known_event(self, provider_event_id: str) -> bool:
         found = await self.session.execute(
@@ -297,7 +519,10 @@ class SqlMonitoringStore:
             quotes = (
                 await self.session.execute(
                     select(t.c.id, t.c.provider_event_id, t.c.payload).where(
-                        t.c.event_type == "quote", t.c.symbols.overlap(sorted(symbols)), *quote_filters
+                        t.c.event_type == "quote",
+                        t.c.outcome == "applied",
+                        t.c.symbols.overlap(sorted(symbols)),
+                        *quote_filters,
                     )
                 )
             ).all()

@@ -55,6 +55,14 @@ risk_states = Table(
     # When the engine's next boundary fires: the clock ticker finds idle accounts that need a tick through it.
     Column("next_boundary_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    # Bumped by every write of the row (a full save or a quote's touch): a process's cached AccountRisk is reused
+    # only while the version it was read at is still the row's, so another writer's change is never missed.
+    Column("state_version", BigInteger, nullable=False, server_default=text("0")),
+    # The event the snapshot describes. A quote that decided nothing for the account only moves last_event_*
+    # (ADR 0061): the current state is the snapshot plus the stored applied quotes of its held symbols in
+    # (saved_event, last_event], replayed through risk_runner like any replay.
+    Column("saved_event_at", DateTime(timezone=True)),
+    Column("saved_event_row", BigInteger),
 )
 Index("ix_risk_states_next_boundary", risk_states.c.next_boundary_at)
 
@@ -73,7 +81,7 @@ trade_events = Table(
     Column("symbols", ARRAY(String(16)), nullable=False, server_default=text("'{}'")),
     Column("payload", JSONB, nullable=False),
     Column("payload_sha256", String(64), nullable=False),
-    Column("outcome", String(16), nullable=False),  # applied | recorded
+    Column("outcome", String(16), nullable=False),  # applied | recorded | coalesced (quotes, ADR 0062)
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 Index("ix_trade_events_account_time", trade_events.c.account_id, trade_events.c.exchange_at, trade_events.c.id)

@@ -1,0 +1,269 @@
+"""IngestTradeEvents for a batch of callers' events in ONE transaction (the group commit of ADR 0061).
+
+What ADR 0060 guarantees holds per event exactly as on the per-event path (ingest_trade_events.py):
+- each raw event is stored once by provider id (a duplicate, in the store or earlier in the batch, says DUPLICATE);
+- an event naming an unknown platform account is quarantined;
+- events apply per account in (exchange time, arrival row) order; an event earlier than the account's last one
+  re-evaluates it from the last snapshot before it, through the same replay as every recovery;
+- the decisions, outbox events and enforcement jobs commit with the events that caused them.
+
+What the batch changes is the cost: one INSERT for the raw events, one SELECT ... FOR UPDATE of every account the
+batch touches (in account-id order: batches of other processes wait only on shared accounts and never deadlock on
+them), the engine run in memory on states taken from the process's RiskCache when the row's version says they are
+current, one UPDATE for the states that changed, one INSERT for the snapshots, one commit. A quote that decides
+nothing for an account only moves the account's last event (no snapshot written, ADR 0061); within a batch the
+quotes of a symbol are coalesced to the lowest, highest and last (ADR 0062), and the others are stored as
+`coalesced`, which replays skip exactly as live ingestion did.
+
+Live notices go out after commit, pipelined: violations at once, risk updates throttled per account (live_risk.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.rules.application.coalesce_quotes import COALESCED, coalesce_quotes
+from services.rules.application.current_risk import current_risk
+from services.rules.application.incoming import QUOTE, TRADE, IncomingEvent
+from services.rules.application.ingest_trade_events import (
+    APPLIED,
+    DUPLICATE,
+    RECORDED,
+    IngestResult,
+    IngestTradeEventsHandler,
+)
+from services.rules.application.live_risk import ThrottledRiskNotices, captured
+from services.rules.application.monitored_account import MONITORING, MonitoredAccount
+from services.rules.application.ports import LiveNotices, MonitoringStore, UnitOfWorkFactory
+from services.rules.application.record_decisions import record_decisions
+from services.rules.application.risk_cache import CachedRisk, RiskCache
+from services.rules.application.risk_runner import StoredEvent, apply_stored
+from services.rules.domain.account_risk import AccountRisk
+
+log = logging.getLogger(__name__)
+
+# A restore from the row replays the quotes applied since its snapshot; past this many the state is saved in full
+# so that replay stays short (for another replica, or this one after a restart).
+MAX_LAZY_QUOTES = 32
+
+
+@dataclass
+class _Working:
+    """One locked account while the batch runs."""
+
+    account: MonitoredAccount
+    risk: AccountRisk
+    lazy_quotes: int
+    last: tuple[datetime, int] | None
+    full_save: bool = False
+    moved: bool = False
+    snapshots: list[tuple[datetime, int, dict]] = field(default_factory=list)
+
+
+class IngestBatchHandler:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        per_event: IngestTradeEventsHandler,
+        cache: RiskCache,
+        notices: LiveNotices | None = None,
+        on_enforcement: Callable[[], None] | None = None,
+    ) -> None:
+        self._uow = uow
+        self._per_event = per_event
+        self._cache = cache
+        self._live = ThrottledRiskNotices(notices)
+        self._on_enforcement = on_enforcement or (lambda: None)
+
+    async def handle(self, events: Sequence[IncomingEvent]) -> list[IngestResult]:
+        results: dict[int, str] = {}
+        live: list[tuple[str, dict]] = []
+        working: dict[uuid.UUID, _Working] = {}
+        enforcement = False
+        async with self._uow() as uow:
+            try:
+                enforcement = await self._run(uow.store, events, results, working, live)
+                await uow.commit()
+            except BaseException:
+                # Entries were taken out of the cache; none goes back, the rollback restores the rows they came from.
+                working.clear()
+                raise
+        for account_id, work in working.items():
+            written = work.full_save or work.moved
+            self._cache.put(
+                account_id,
+                CachedRisk(
+                    work.risk,
+                    work.account.rule_set,
+                    work.account.attempt,
+                    work.account.state_version + (1 if written else 0),
+                    work.lazy_quotes,
+                ),
+            )
+        if enforcement:
+            self._on_enforcement()
+        await self._send_live(live, working)
+        return [IngestResult(event.provider_event_id, results[i]) for i, event in enumerate(events)]
+
+    async def _run(
+        self,
+        store: MonitoringStore,
+        events: Sequence[IncomingEvent],
+        results: dict[int, str],
+        working: dict[uuid.UUID, _Working],
+        live: list[tuple[str, dict]],
+    ) -> bool:
+        order = sorted(range(len(events)), key=lambda i: (events[i].at, events[i].sequence or 0, i))
+        seen: set[str] = set()
+        todo: list[int] = []
+        for i in order:
+            if events[i].provider_event_id in seen:
+                results[i] = DUPLICATE  # the same event twice in one batch: the first one counts
+            else:
+                seen.add(events[i].provider_event_id)
+                todo.append(i)
+        quotes = [events[i] for i in todo if events[i].event_type == QUOTE]
+        symbols = sorted({symbol for quote in quotes for symbol in quote.symbols})
+        named = sorted({events[i].platform_account_id for i in todo if events[i].event_type != QUOTE})
+        since = min((quote.at for quote in quotes), default=None)
+        locked = await store.lock_batch(named, symbols, since)
+        by_platform = {account.platform_account_id: account for account in locked}
+        kept = coalesce_quotes([(i, events[i]) for i in todo])
+
+        rows: list[tuple[int, uuid.UUID | None, str]] = []
+        for i in todo:
+            event = events[i]
+            if event.event_type == QUOTE:
+                rows.append((i, None, APPLIED if i in kept else COALESCED))
+                continue
+            account = by_platform.get(event.platform_account_id)
+            if account is None:
+                results[i] = await self._per_event.quarantine(store, event)
+                continue
+            applies = event.event_type == TRADE and account.status == MONITORING
+            if applies and event.is_flatten_echo:
+                # The engine liquidated at the breach; the platform's own flatten fill must not reopen it. (The
+                # flatten is called after the breach commits, so its echo never shares the breach's batch.)
+                applies = event.fill.symbol in account.held_symbols
+            rows.append((i, account.account_id, APPLIED if applies else RECORDED))
+        row_ids = await store.store_events([(events[i], account_id, outcome) for i, account_id, outcome in rows])
+
+        stored: list[tuple[datetime, int, int, uuid.UUID | None]] = []
+        for (i, account_id, outcome), row_id in zip(rows, row_ids, strict=True):
+            if row_id is None:
+                results[i] = DUPLICATE
+                continue
+            results[i] = RECORDED if outcome == COALESCED else outcome
+            if outcome == APPLIED:
+                stored.append((events[i].at, row_id, i, account_id))
+        stored.sort(key=lambda item: (item[0], item[1]))  # replays order by (exchange time, row): so does live
+
+        await self._take_states(store, [a for a in locked if a.status == MONITORING], working)
+        enforcement = False
+        for at, row_id, i, account_id in stored:
+            event = events[i]
+            if account_id is not None:
+                enforcement |= await self._advance(store, working[account_id], event, row_id, live)
+                continue
+            quoted = set(event.symbols)
+            late = [work for work in working.values() if work.last is not None and (at, row_id) < work.last]
+            # A late quote moved an account if it held one of the symbols then: it holds one now, or it traded
+            # one after the quote (the per-event path locks exactly those; the same test here).
+            traded = await store.traded_after(
+                [w.account.account_id for w in late if not quoted & w.risk.positions.keys()], sorted(quoted), at
+            )
+            for work in working.values():
+                holds = bool(quoted & work.risk.positions.keys())
+                if work.last is not None and (at, row_id) < work.last:
+                    if holds or work.account.account_id in traded:
+                        enforcement |= await self._advance(store, work, event, row_id, live)
+                elif holds:
+                    enforcement |= await self._advance(store, work, event, row_id, live)
+        await self._write(store, working)
+        return enforcement
+
+    async def _take_states(self, store: MonitoringStore, accounts: list[MonitoredAccount], working) -> None:
+        missing: list[MonitoredAccount] = []
+        for account in accounts:
+            entry = self._cache.take(account.account_id, account.attempt, account.state_version)
+            if entry is None:
+                missing.append(account)
+            else:
+                account.rule_set = entry.rule_set
+                working[account.account_id] = _Working(account, entry.risk, entry.lazy_quotes, account.last_position)
+        stored = await store.load_snapshots([account.account_id for account in missing])
+        for account in missing:
+            snapshot, account.rule_set = stored[account.account_id]
+            risk, lazy = await current_risk(store, account, snapshot)
+            working[account.account_id] = _Working(account, risk, lazy, account.last_position)
+
+    async def _advance(
+        self,
+        store: MonitoringStore,
+        work: _Working,
+        event: IncomingEvent,
+        row_id: int,
+        live: list[tuple[str, dict]],
+    ) -> bool:
+        account = work.account
+        status_before = work.risk.status
+        stored = StoredEvent(row_id, event.provider_event_id, event.fill, event.marks, event.tick)
+        if work.last is None or (event.at, row_id) >= work.last:
+            boundary_before = work.risk.next_boundary_at
+            taken = apply_stored(work.risk, stored)
+            work.last = (event.at, row_id)
+            if event.fill is not None or event.tick is not None:
+                work.full_save = True
+                work.lazy_quotes = 0
+                work.snapshots.append((event.at, row_id, work.risk.to_snapshot()))
+            elif taken or work.risk.next_boundary_at != boundary_before or work.lazy_quotes + 1 >= MAX_LAZY_QUOTES:
+                work.full_save = True  # a decision, a boundary passed or a long replay: the snapshot must move
+                work.lazy_quotes = 0
+            else:
+                work.moved = True
+                work.lazy_quotes += 1
+        else:
+            # Snapshots this batch took at or after the late event no longer describe what happened; the earlier
+            # ones are written now so the re-evaluation can start from them.
+            earlier = [(account, at, row, snap) for at, row, snap in work.snapshots if (at, row) < (event.at, row_id)]
+            await store.add_snapshots(earlier)
+            work.snapshots.clear()
+            work.risk, taken = await self._per_event.reevaluate(store, account, event, row_id, until=work.last)
+            work.full_save = True
+            work.lazy_quotes = 0
+            work.snapshots.append((work.last[0], work.last[1], work.risk.to_snapshot()))
+        if taken:
+            notices = await record_decisions(store, account, taken, status_before, version=row_id)
+            live.extend((account.user_id, notice) for notice in notices)
+        return bool(taken)
+
+    async def _write(self, store: MonitoringStore, working: dict[uuid.UUID, _Working]) -> None:
+        full, touched, snapshots = [], [], []
+        for work in working.values():
+            if work.full_save:
+                risk = work.risk
+                full.append(
+                    (
+                        work.account.account_id,
+                        risk.to_snapshot(),
+                        risk.status.value,
+                        sorted(risk.positions),
+                        work.last[0],
+                        work.last[1],
+                        risk.next_boundary_at,
+                    )
+                )
+            elif work.moved:
+                touched.append((work.account.account_id, work.last[0], work.last[1]))
+            snapshots.extend((work.account, at, row, snap) for at, row, snap in work.snapshots)
+        await store.save_states(full)
+        await store.touch_states(touched)
+        await store.add_snapshots(snapshots)
+
+    async def _send_live(self, live: list[tuple[str, dict]], working: dict[uuid.UUID, _Working]) -> None:
+        moved = [captured(w.account, w.risk) for w in working.values() if w.full_save or w.moved]
+        await self._live.committed(live, moved)

@@ -1,0 +1,360 @@
+"""Group commit (ADR 0061) on real PostgreSQL: concurrent callers' events in one transaction with each caller's own
+outcomes, a failing batch falling back to per-event processing, the process cache never trusted past another
+writer, late events inside and after a batch, quote coalescing, and the state after all of it equal to a replay of
+the stored events; and, as a property, any split of a sequence into batches deciding what one-by-one ingestion
+decides."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from libs.domain.rule_set import parse_rule_set
+from libs.platform.db import create_engine, session_factory
+from services.rules.adapters.sql.monitoring_store import SqlMonitoringStore
+from services.rules.adapters.sql.unit_of_work import SqlMonitoringUnitOfWork
+from services.rules.adapters.yourpropfirm.envelopes import parse_envelope, stored_fill_or_marks
+from services.rules.application.current_risk import current_risk
+from services.rules.application.group_commit import GroupCommit
+from services.rules.application.ingest_batch import IngestBatchHandler
+from services.rules.application.ingest_trade_events import IngestTradeEventsHandler
+from services.rules.application.monitored_account import MONITORING, MonitoredAccount
+from services.rules.application.risk_cache import RiskCache
+from services.rules.application.risk_runner import StoredEvent, replay
+from services.rules.domain.account_risk import AccountRisk
+from tests.integration.rules.conftest import Platform, rule_set, session_start
+
+
+class Service:
+    """One rules process's ingestion: the batch path with its own cache, and the per-event path."""
+
+    def __init__(self, sessions) -> None:
+        self.sessions = sessions
+        self.cache = RiskCache()
+        self.per_event = IngestTradeEventsHandler(self.uow)
+        self.batches = IngestBatchHandler(self.uow, self.per_event, self.cache)
+
+    def uow(self) -> SqlMonitoringUnitOfWork:
+        return SqlMonitoringUnitOfWork(self.sessions)
+
+
+@pytest.fixture
+async def sessions(database_url):
+    engine = create_engine(database_url, "rules", pool_size=4)
+    made: list[uuid.UUID] = []
+    factory = session_factory(engine)
+    factory.made = made
+    yield factory
+    if made:  # later tests' quotes must not keep moving these accounts
+        async with factory() as session, session.begin():
+            await session.execute(
+                text("UPDATE rules.monitored_accounts SET status = 'stopped' WHERE account_id = ANY(:ids)"),
+                {"ids": made},
+            )
+    await engine.dispose()
+
+
+async def activate(sessions, rules: dict | None = None) -> MonitoredAccount:
+    rules = rules or rule_set()
+    account = MonitoredAccount(
+        uuid.uuid4(), str(uuid.uuid4()), str(uuid.uuid4()), "eval-50k", "phase_1", 1, rules, MONITORING, None, None,
+        None,
+    )  # fmt: skip
+    async with sessions() as session, session.begin():
+        await SqlMonitoringStore(session).activate(account, AccountRisk(parse_rule_set(rules)).to_snapshot(), "active",
+                                                   session_start())  # fmt: skip
+    sessions.made.append(account.account_id)
+    return account
+
+
+def parsed(*envelopes: dict):
+    return [parse_envelope(json.dumps(envelope).encode(), i) for i, envelope in enumerate(envelopes)]
+
+
+async def state_of(sessions, account_id: uuid.UUID) -> AccountRisk:
+    async with sessions() as session:
+        store = SqlMonitoringStore(session)
+        risk, _ = await current_risk(store, await store.get_account(account_id))
+        return risk
+
+
+async def replayed(sessions, account_id: uuid.UUID) -> AccountRisk:
+    """The account rebuilt from nothing but its stored, applied events (as the e2e recovery check does)."""
+    async with sessions() as session:
+        account = await SqlMonitoringStore(session).get_account(account_id)
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT id, provider_event_id, payload, exchange_at FROM rules.trade_events WHERE account_id = :a "
+                    "AND event_type = 'trade' AND outcome = 'applied'"
+                ),
+                {"a": account_id},
+            )
+        ).all()
+        if not rows:
+            return AccountRisk(parse_rule_set(account.rule_set))
+        first = min(row.exchange_at for row in rows)
+        quotes = (
+            await session.execute(
+                text(
+                    "SELECT id, provider_event_id, payload FROM rules.trade_events WHERE event_type = 'quote' "
+                    "AND outcome = 'applied' AND exchange_at >= :first AND (exchange_at, id) <= (:last_at, :last_row)"
+                ),
+                # Up to the account's last event: the database is shared with other tests' later markets.
+                {"first": first, "last_at": account.last_event_at, "last_row": account.last_event_row},
+            )
+        ).all()
+    events = []
+    for row in [*rows, *quotes]:
+        fill, marks = stored_fill_or_marks(row.payload)
+        events.append(StoredEvent(row.id, row.provider_event_id, fill, marks))
+    risk = AccountRisk(parse_rule_set(account.rule_set))
+    replay(risk, events)
+    return risk
+
+
+async def test_concurrent_callers_share_one_transaction_and_each_gets_its_own_outcomes(sessions):
+    service = Service(sessions)
+    account = await activate(sessions)
+    platform, t = Platform(), session_start()
+    first = platform.trade(account.platform_account_id, t, "ES", "buy", 1, "5000.00", fees="2.50")
+    assert [r.outcome for r in await service.batches.handle(parsed(first))] == ["applied"]
+    group = GroupCommit(service.batches.handle, service.per_event.handle, max_wait=0.2)
+    later = platform.trade(account.platform_account_id, t + timedelta(seconds=1), "ES", "sell", 1, "5004.00")
+    stranger = platform.trade(str(uuid.uuid4()), t, "NQ", "buy", 1, "20000.00")
+    quote = platform.quote(t + timedelta(seconds=2), ES="5001.00")
+    try:
+        answers = await asyncio.gather(
+            group.submit(parsed(later, first)),  # one new, one already stored
+            group.submit(parsed(stranger)),
+            group.submit(parsed(quote, later)),  # `later` again, in another caller's request of the same batch
+        )
+    finally:
+        await group.stop()
+
+    assert [[r.outcome for r in answer] for answer in answers] == [
+        ["applied", "duplicate"],
+        ["quarantined"],
+        ["applied", "duplicate"],
+    ]
+    assert (group.batches, group.batched_events, group.fallbacks) == (1, 5, 0)
+    async with sessions() as session:
+        transactions = (
+            await session.execute(
+                text("SELECT DISTINCT xmin::text FROM rules.trade_events WHERE provider_event_id = ANY(:ids)"),
+                {"ids": [later["id"], quote["id"]]},
+            )
+        ).all()
+    assert len(transactions) == 1  # stored by one transaction
+    risk = await state_of(sessions, account.account_id)
+    assert str(risk.balance) == "50197.50"  # +4 points x 50, less the 2.50 fee
+
+
+async def test_a_failing_event_fails_only_its_own_caller_after_the_batch_falls_back(sessions):
+    service = Service(sessions)
+    account = await activate(sessions)
+    platform, t = Platform(), session_start()
+    good = platform.trade(account.platform_account_id, t, "ES", "buy", 1, "5000.00")
+    # Valid JSON the envelope parser accepts, which PostgreSQL's jsonb refuses (\u0000): the batch's INSERT fails.
+    bad = platform.trade(account.platform_account_id, t + timedelta(seconds=1), "ES", "buy", 1, "5000.00")
+    bad["data"]["orderId"] = "ord_\u0000"
+    other = await activate(sessions)
+    fine = platform.trade(other.platform_account_id, t, "NQ", "sell", 1, "20000.00")
+    group = GroupCommit(service.batches.handle, service.per_event.handle, max_wait=0.2)
+    try:
+        answers = await asyncio.gather(
+            group.submit(parsed(good)), group.submit(parsed(bad)), group.submit(parsed(fine)), return_exceptions=True
+        )
+    finally:
+        await group.stop()
+
+    assert group.fallbacks == 1
+    assert [r.outcome for r in answers[0]] == ["applied"] and [r.outcome for r in answers[2]] == ["applied"]
+    assert isinstance(answers[1], Exception)
+    async with sessions() as session:
+        stored = (
+            await session.execute(
+                text("SELECT provider_event_id FROM rules.trade_events WHERE provider_event_id = ANY(:ids)"),
+                {"ids": [good["id"], bad["id"], fine["id"]]},
+            )
+        ).scalars()
+        assert set(stored) == {good["id"], fine["id"]}
+    assert len((await state_of(sessions, account.account_id)).positions) == 1
+
+
+async def test_a_cached_state_is_not_used_once_another_writer_moved_the_account(sessions):
+    ours, theirs = Service(sessions), Service(sessions)  # two replicas, each with its own cache
+    account = await activate(sessions)
+    platform, t = Platform(), session_start()
+    buy = platform.trade(account.platform_account_id, t, "ES", "buy", 1, "5000.00", fees="2.50")
+    await ours.batches.handle(parsed(buy))
+    assert len(ours.cache) == 1
+
+    sell = platform.trade(account.platform_account_id, t + timedelta(seconds=1), "ES", "sell", 1, "5010.00")
+    await theirs.batches.handle(parsed(sell))  # the other replica closes the position
+    misses = ours.cache.misses
+    again = platform.trade(account.platform_account_id, t + timedelta(seconds=2), "ES", "buy", 1, "5010.00")
+    await ours.batches.handle(parsed(again))
+
+    assert ours.cache.misses == misses + 1  # the row's version moved on: restored from the row, not the cache
+    risk = await state_of(sessions, account.account_id)
+    assert str(risk.balance) == "50497.50" and list(risk.positions) == ["ES"]
+    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
+
+
+async def test_quotes_that_decide_nothing_leave_the_snapshot_and_recovery_replays_them(sessions):
+    service = Service(sessions)
+    account = await activate(sessions)
+    platform, t = Platform(), session_start()
+    await service.batches.handle(parsed(platform.trade(account.platform_account_id, t, "ES", "buy", 2, "5000.00")))
+    for n in range(1, 6):
+        await service.batches.handle(parsed(platform.quote(t + timedelta(seconds=n), ES=f"{5000 + n}.00")))
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                text("SELECT saved_event_row, last_event_row FROM rules.risk_states WHERE account_id = :a"),
+                {"a": account.account_id},
+            )
+        ).one()
+    assert row.saved_event_row < row.last_event_row  # five quotes moved it without rewriting the snapshot
+
+    # A fresh process (no cache) restores it from the row plus the stored quotes: the state a full replay gives.
+    risk = await state_of(sessions, account.account_id)
+    assert str(risk.equity) == "50500.00"
+    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
+
+
+async def test_late_events_inside_and_after_a_batch_give_the_in_order_state(sessions):
+    service = Service(sessions)
+    account = await activate(sessions)
+    platform, t = Platform(), session_start()
+    a = account.platform_account_id
+    buy = platform.trade(a, t, "ES", "buy", 1, "5000.00")
+    crash = platform.quote(t + timedelta(minutes=1), ES="4959.75")
+    close = platform.trade(a, t + timedelta(minutes=2), "ES", "sell", 1, "5000.00")
+    reopen = platform.trade(a, t + timedelta(minutes=3), "ES", "buy", 1, "5000.00")
+    await service.batches.handle(parsed(buy, close))  # the account looks flat and fine
+    assert (await state_of(sessions, account.account_id)).status.value == "active"
+
+    # The crash arrives late, in the same batch as a later fill: it re-evaluates from before it.
+    await service.batches.handle(parsed(reopen, crash))
+
+    risk = await state_of(sessions, account.account_id)
+    assert risk.status.value == "failed" and risk.failure[0].value == "max_loss"
+    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
+    async with sessions() as session:
+        violations = (
+            await session.execute(
+                text("SELECT rule, trigger_event_id FROM rules.violations WHERE account_id = :a"),
+                {"a": account.account_id},
+            )
+        ).all()
+    assert [(v.rule, v.trigger_event_id) for v in violations] == [("max_loss", crash["id"])]
+
+
+async def test_coalesced_quotes_still_find_the_breach_and_replays_skip_exactly_the_skipped_ones(sessions):
+    service = Service(sessions)
+    account = await activate(sessions)
+    platform, t = Platform(), session_start()
+    await service.batches.handle(parsed(platform.trade(account.platform_account_id, t, "ES", "buy", 1, "5000.00")))
+    prices = ["4999.00", "4990.00", "4959.75", "4985.00", "4995.00", "4998.00", "4997.00"]
+    quotes = [platform.quote(t + timedelta(seconds=1 + n), ES=price) for n, price in enumerate(prices)]
+
+    outcomes = [r.outcome for r in await service.batches.handle(parsed(*quotes))]
+
+    assert outcomes.count("recorded") >= 2  # coalesced: stored, not applied
+    risk = await state_of(sessions, account.account_id)
+    assert risk.status.value == "failed" and risk.failure[0].value == "max_loss"
+    async with sessions() as session:
+        evidence = (
+            await session.execute(
+                text("SELECT evidence FROM rules.violations WHERE account_id = :a"), {"a": account.account_id}
+            )
+        ).scalar_one()
+        coalesced = (
+            await session.execute(
+                text(
+                    "SELECT count(*) FROM rules.trade_events "
+                    "WHERE provider_event_id = ANY(:ids) AND outcome = 'coalesced'"
+                ),
+                {"ids": [q["id"] for q in quotes]},
+            )
+        ).scalar_one()
+    assert evidence["trigger"]["price"] == "4959.75" and coalesced == outcomes.count("recorded")
+    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
+
+
+MOVES = st.lists(
+    st.tuples(st.sampled_from(["buy", "sell", "quote"]), st.integers(min_value=-60, max_value=60)),
+    min_size=2,
+    max_size=10,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moves=MOVES, seed=st.integers(min_value=0, max_value=10**6))
+async def test_any_split_into_batches_decides_what_one_by_one_ingestion_decides(sessions, moves, seed):
+    rng = random.Random(seed)
+    service = Service(sessions)
+    t = session_start()
+    rules = rule_set(max_loss="1000.00")
+
+    def events_for(account: MonitoredAccount, start) -> list[dict]:
+        platform, out = Platform(), []
+        for n, (kind, ticks) in enumerate(moves):
+            at, price = start + timedelta(seconds=n), f"{5000 + ticks * 0.25:.2f}"
+            out.append(platform.quote(at, ES=price) if kind == "quote" else
+                       platform.trade(account.platform_account_id, at, "ES", kind, 1, price))  # fmt: skip
+        return out
+
+    # The sequence in exchange-time order: one account takes it one event per transaction on the per-event path,
+    # the other in batches cut anywhere, each batch's events arriving in any order (the batch orders them).
+    one_by_one = await activate(sessions, rules)
+    for envelope in events_for(one_by_one, t):
+        await service.per_event.handle(parsed(envelope))
+    expected = await state_of(sessions, one_by_one.account_id)
+    await stop(sessions, one_by_one)  # later quotes must not move it
+
+    batched = await activate(sessions, rules)
+    arrivals = events_for(batched, t + timedelta(hours=1))
+    cuts = sorted(rng.sample(range(1, len(arrivals)), rng.randrange(len(arrivals))))
+    for start, end in zip([0, *cuts], [*cuts, len(arrivals)], strict=True):
+        batch = arrivals[start:end]
+        rng.shuffle(batch)
+        await service.batches.handle(parsed(*batch))
+    got = await state_of(sessions, batched.account_id)
+
+    figures = ("status", "balance", "equity", "floor", "high_water_mark")
+    assert [getattr(got, f) for f in figures] == [getattr(expected, f) for f in figures]
+    assert [await decided(sessions, a) for a in (batched, one_by_one)] == [await decided(sessions, one_by_one)] * 2
+    assert got.to_snapshot() == (await replayed(sessions, batched.account_id)).to_snapshot()
+    await stop(sessions, batched)
+
+
+async def stop(sessions, account: MonitoredAccount) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(
+            text("UPDATE rules.monitored_accounts SET status = 'stopped' WHERE account_id = :a"),
+            {"a": account.account_id},
+        )
+
+
+async def decided(sessions, account: MonitoredAccount) -> list[tuple]:
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT rule, severity, evidence FROM rules.violations WHERE account_id = :a ORDER BY occurred_at"
+                ),
+                {"a": account.account_id},
+            )
+        ).all()
+    return [(r.rule, r.severity, r.evidence["equity"], r.evidence["trigger"]["price"]) for r in rows]
