@@ -14,7 +14,10 @@ are driven into a hard breach by a losing fill spread over the run.
 Prints: events sent and acknowledged, achieved rate, p50/p99/max event-to-decision (the IngestTradeEvents round trip:
 when it returns, the new state, violations and enforcement jobs are committed), and p50/p99/max breach-to-enforcement
 -call (from the breaching event's reply to the flatten call reaching the platform port; the port is an in-process
-recorder here, so the figure is our pipeline: commit, worker wake-up, lease, call).
+recorder here, so the figure is our pipeline: commit, worker wake-up, lease, call), and p50/p99/max of the breach
+notice reaching the trader's Redis channel (what the gateway's WebSocket relays; the gateway's own hop to the browser
+is not in this process) from when the breaching event was sent. With group commit on (rules_batch_max_events), it
+also prints how many batches carried the events.
 """
 
 from __future__ import annotations
@@ -83,8 +86,8 @@ def quote(at: datetime, symbol: str, price: str) -> bytes:
     return envelope("quote", at, {"quotes": [{"symbol": symbol, "lastPrice": price, "timestamp": stamp}]})
 
 
-async def activate(database_url: str, count: int) -> list[tuple[str, str]]:
-    """(platform account, symbol) for `count` new monitored accounts, inserted in bulk."""
+async def activate(database_url: str, count: int) -> list[tuple[str, str, str]]:
+    """(platform account, symbol, trader) for `count` new monitored accounts, inserted in bulk."""
     from libs.domain.rule_set import parse_rule_set
     from libs.platform.db import create_engine, session_factory
     from services.rules.adapters.sql.monitoring_store import SqlMonitoringStore
@@ -102,11 +105,11 @@ async def activate(database_url: str, count: int) -> list[tuple[str, str]]:
         async with sessions() as session, session.begin():
             store = SqlMonitoringStore(session)
             for index in range(chunk, min(count, chunk + 500)):
-                platform_account = str(uuid.uuid4())
-                account = MonitoredAccount(uuid.uuid4(), platform_account, str(uuid.uuid4()), "eval-50k", "phase_1", 1,
+                platform_account, user_id = str(uuid.uuid4()), str(uuid.uuid4())
+                account = MonitoredAccount(uuid.uuid4(), platform_account, user_id, "eval-50k", "phase_1", 1,
                                            rule_set, MONITORING, None, None, None)  # fmt: skip
                 await store.activate(account, fresh, "active", START)
-                accounts.append((platform_account, symbols[index % len(symbols)]))
+                accounts.append((platform_account, symbols[index % len(symbols)], user_id))
     await engine.dispose()
     return accounts
 
@@ -156,7 +159,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
     for n in range(total):
         at = START + timedelta(milliseconds=n)
         if n in breach_at:
-            platform_account, symbol = accounts[breach_at[n]]
+            platform_account, symbol, _user = accounts[breach_at[n]]
             plan.append((fill(platform_account, at, symbol, "buy", SYMBOLS[symbol]), None))
             crash = str(Decimal(SYMBOLS[symbol]) / 2)  # half the price: a loss far past any floor, on the tick grid
             plan.append((fill(platform_account, at, symbol, "sell", crash), platform_account))
@@ -166,15 +169,34 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
             plan.append((quote(at, symbol, SYMBOLS[symbol]), None))
             continue
         index = rng.randrange(len(accounts))
-        platform_account, symbol = accounts[index]
+        platform_account, symbol, _user = accounts[index]
         side = "sell" if holding.get(platform_account) else "buy"
         holding[platform_account] = side == "buy"
         plan.append((fill(platform_account, at, symbol, side, SYMBOLS[symbol]), None))
 
+    # The trader's breach notice: the enforcement worker's notify job publishes it on the trader's Redis channel,
+    # which the gateway's WebSocket relays as it arrives; this subscriber stands where the gateway does.
+    from redis.asyncio import Redis
+
+    users = {accounts[a][0]: accounts[a][2] for a in breachers}
+    by_channel = {f"notifications:user:{user}": platform_account for platform_account, user in users.items()}
+    notified: dict[str, float] = {}
+    redis = Redis.from_url(redis_url)
+    pubsub = redis.pubsub()
+    if by_channel:
+        await pubsub.subscribe(*by_channel)
+
+    async def listen() -> None:
+        async for message in pubsub.listen():
+            if message["type"] == "message" and json.loads(message["data"]).get("type") == "violation":
+                notified.setdefault(by_channel[message["channel"].decode()], time.perf_counter())
+
+    listener = asyncio.create_task(listen())
     channel = insecure_channel(f"127.0.0.1:{server.port}")
     stub = pb_grpc.RulesServiceStub(channel)
     latencies: list[float] = []
     replied_breach: dict[str, float] = {}
+    sent_breach: dict[str, float] = {}
     failures = 0
     queue: asyncio.Queue = asyncio.Queue(maxsize=args.senders * 4)
     begin = time.perf_counter()
@@ -204,6 +226,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
             latencies.append(done - due)  # from when it was due: queueing behind a slow system counts
             if breaches:
                 replied_breach[breaches] = done
+                sent_breach[breaches] = due
 
     await asyncio.gather(produce(), *(send() for _ in range(args.senders)))
     wall = time.perf_counter() - begin
@@ -217,6 +240,20 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
         em = [x * 1000 for x in enforcement]
         print(f"breach-to-enforcement-call ms ({len(em)} of {len(replied_breach)} breaches): "
               f"p50 {statistics.median(em):.1f}  p99 {percentile(em, 0.99):.1f}  max {max(em):.1f}")  # fmt: skip
+    noticed = [notified[a] - t for a, t in sent_breach.items() if a in notified]
+    if noticed:
+        nm = [x * 1000 for x in noticed]
+        print(f"breach notice on the trader's Redis channel, ms after the breaching event was sent ({len(nm)} of "
+              f"{len(sent_breach)}): p50 {statistics.median(nm):.1f}  p99 {percentile(nm, 0.99):.1f}  "
+              f"max {max(nm):.1f}")  # fmt: skip
+    listener.cancel()
+    await pubsub.aclose()
+    await redis.aclose()
+    batcher = background.group_commit
+    if batcher is not None:
+        per_batch = batcher.batched_events / max(1, batcher.batches)
+        print(f"group commit: {batcher.batches} batches, {batcher.batched_events} events ({per_batch:.1f} per batch), "
+              f"{batcher.fallbacks} fell back")  # fmt: skip
     background.worker.stop()
     await worker
     await channel.close()
