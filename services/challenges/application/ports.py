@@ -15,6 +15,7 @@ from libs.domain.money import Money
 from services.challenges.domain.account import TradingAccount
 from services.challenges.domain.funded_agreement import AgreementAcceptance
 from services.challenges.domain.order import Order
+from services.challenges.domain.platform_credentials import SealedPlatformCredentials
 from services.challenges.domain.program import Program, ProgramVersion
 
 
@@ -306,3 +307,38 @@ class FundingUnitOfWork(ChallengesUnitOfWork, Protocol):
     agreements: FundedAgreements
 
     async def __aenter__(self) -> FundingUnitOfWork: ...
+
+
+# -- platform credentials kept sealed (ADR 0045) -------------------------------------------------------------------
+
+
+class SecretSealer(Protocol):
+    """Envelope encryption of a short secret (libs/platform/crypto.EnvelopeCipher behind an adapter). The context is
+    bound to the ciphertext: opening with another context fails."""
+
+    def seal(self, plaintext: str, *, context: str) -> str: ...
+
+    def open(self, sealed: str, *, context: str) -> str: ...
+
+
+class PlatformCredentialStore(Protocol):
+    async def add(self, credentials: SealedPlatformCredentials) -> bool:
+        """Store the row unless the account already has one; True when this call stored it."""
+        ...
+
+    async def get(self, account_id: UUID, *, for_update: bool = False) -> SealedPlatformCredentials | None: ...
+
+    async def save(self, credentials: SealedPlatformCredentials) -> None: ...
+
+    async def due_for_erasure(
+        self, now: datetime, *, retention: timedelta, reveal_window: timedelta, limit: int
+    ) -> list[SealedPlatformCredentials]:
+        """Sealed rows revealed longer ago than the window, or never revealed and older than the retention; locked
+        (SKIP LOCKED: a reveal in progress keeps its row, the next pass takes it)."""
+        ...
+
+
+class CredentialsUnitOfWork(ChallengesUnitOfWork, Protocol):
+    platform_credentials: PlatformCredentialStore
+
+    async def __aenter__(self) -> CredentialsUnitOfWork: ...

@@ -223,3 +223,23 @@ funded_agreements = Table(
     Column("accepted_at", DateTime(timezone=True), nullable=False),
     Column("ip", String(64)),
 )
+
+# The trader's platform password, sealed until revealed once (migration 0009, ADR 0045): erased (NULL) after the
+# re-reveal window following the first reveal, or after the retention period if never revealed.
+platform_credentials = Table(
+    "platform_credentials",
+    metadata,
+    Column("account_id", UUID(as_uuid=True), ForeignKey(f"{SCHEMA}.trading_accounts.account_id"), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("platform_login", String(128), nullable=False),
+    Column("password_sealed", Text),  # envelope-encrypted (libs/platform/crypto.py); never the plain password
+    Column("sealed_at", DateTime(timezone=True), nullable=False),
+    Column("revealed_at", DateTime(timezone=True)),
+    Column("revealed_ip", String(64)),
+    Column("reveal_count", Integer, nullable=False, server_default="0"),
+    Column("erased_at", DateTime(timezone=True)),
+    Column("erased_reason", String(16)),
+    CheckConstraint(
+        "(password_sealed IS NULL) = (erased_at IS NOT NULL)", name="platform_credentials_sealed_or_erased"
+    ),
+)
