@@ -160,6 +160,26 @@ class FundedOut(BaseModel):
     already_funded: bool = Field(description="True: it was funded before; nothing was done this time")
 
 
+class PlatformCredentialsOut(BaseModel):
+    """The trading platform's login and password, shown once (ADR 0045); the response is never cached."""
+
+    account_id: str
+    login: str = Field(description="The trading platform's login")
+    password: str = Field(description="The trading platform's password; change it on the platform on first use")
+    revealed_at: datetime = Field(description="When it was first revealed")
+    repeat: bool = Field(description="True: a repeat within the short window after the first reveal")
+
+
+def credentials_out(reply: Any) -> PlatformCredentialsOut:
+    return PlatformCredentialsOut(
+        account_id=reply.account_id,
+        login=reply.login,
+        password=reply.password,
+        revealed_at=reply.revealed_at.ToDatetime(tzinfo=UTC),
+        repeat=reply.repeat,
+    )
+
+
 def agreement_out(agreement: Any) -> FundedAgreementOut:
     return FundedAgreementOut(version=agreement.version, sha256=agreement.sha256, text=agreement.text)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+import grpc
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from gateway.auth import require_role
 from gateway.challenges_models import (
@@ -14,14 +15,18 @@ from gateway.challenges_models import (
     AgreementAcceptIn,
     FundedOut,
     OrderOut,
+    PlatformCredentialsOut,
     ResetIn,
     RetryOut,
     acceptance_out,
     account_out,
+    credentials_out,
     order_out,
 )
 from gateway.client import call_metadata
+from gateway.problems import problem
 from libs.platform.auth import Claims
+from libs.platform.grpc_errors import error_info
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 Reader = Annotated[Claims, Depends(require_role("trader", "support", "admin"))]
@@ -61,6 +66,43 @@ async def get_account(request: Request, account_id: str, claims: Reader) -> Acco
         pb.GetAccountRequest(account_id=account_id), timeout=upstreams.timeout, metadata=call_metadata(request, claims)
     )
     return account_out(reply.account)
+
+
+@router.get(
+    "/{account_id}/credentials",
+    response_model=PlatformCredentialsOut,
+    summary="Reveal the trading-platform login and password of the caller's account, once (audited)",
+    responses={
+        404: {"description": "No such account, or not the caller's"},
+        409: {"description": "The account is still being created on the platform (CREDENTIALS_NOT_READY)"},
+        410: {
+            "description": "Already revealed (or never revealed within the retention period) and erased "
+            "(CREDENTIALS_GONE): reset the password on the trading platform"
+        },
+    },
+)
+async def reveal_platform_credentials(
+    request: Request, response: Response, account_id: str, claims: Trader
+) -> PlatformCredentialsOut:
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+
+    upstreams = request.app.state.upstreams
+    try:
+        reply = await upstreams.challenges().RevealPlatformCredentials(
+            pb.RevealPlatformCredentialsRequest(account_id=account_id),
+            timeout=upstreams.timeout,
+            metadata=call_metadata(request, claims),
+        )
+    except grpc.aio.AioRpcError as exc:
+        info = error_info(exc)
+        if info is None or info.reason != "CREDENTIALS_GONE":
+            raise  # the usual mapping (gateway/problems.py)
+        # gRPC has no "gone": the reason says the secret existed and was erased, which HTTP calls 410.
+        return problem(410, exc.details(), reason=info.reason, instance=request.url.path, extra=dict(info.metadata))
+    # A password must not sit in a browser or proxy cache.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return credentials_out(reply)
 
 
 @router.post(

@@ -41,6 +41,7 @@ class Background:
     worker: object | None = None
     worker_in_process: bool = True  # False: a provisioning_main process runs the worker (ADR 0059)
     billing: object | None = None  # the subscription billing job (grace expiry, cancelling after the evaluation)
+    credentials_sweep: object | None = None  # erases sealed platform passwords revealed or past retention (ADR 0045)
     closers: list = field(default_factory=list)
 
 
@@ -53,11 +54,14 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
     def wire(runtime: Runtime) -> Wiring:
         from dynasty.challenges.v1 import challenges_service_pb2_grpc
         from libs.platform.email_selection import EmailChoice, email_sender
+        from libs.platform.master_key_selection import MasterKeyChoice, envelope_cipher
         from services.challenges.adapters.grpc.servicer import ChallengesServicer, PurchaseHandlers
         from services.challenges.adapters.identity_kyc import IdentityKycDirectory
         from services.challenges.adapters.inbox_handlers import rules_event_handlers
         from services.challenges.adapters.notices import IdentityUserDirectory, RedisNotifier
         from services.challenges.adapters.payout_events import payout_event_handlers
+        from services.challenges.adapters.sealing import EnvelopeSealer
+        from services.challenges.adapters.sql.credentials_unit_of_work import SqlAlchemyCredentialsUnitOfWork
         from services.challenges.adapters.sql.funding_unit_of_work import SqlAlchemyFundingUnitOfWork
         from services.challenges.adapters.sql.unit_of_work import SqlAlchemyChallengesUnitOfWork
         from services.challenges.adapters.stripe.payments import StripePayments
@@ -69,6 +73,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from services.challenges.application.create_program_version import CreateProgramVersionHandler
         from services.challenges.application.create_reset_order import CreateResetOrderHandler
         from services.challenges.application.enforce_subscription_billing import EnforceSubscriptionBilling
+        from services.challenges.application.erase_platform_credentials import ErasePlatformCredentials
         from services.challenges.application.fund_account import FundAccountHandler
         from services.challenges.application.get_account import GetAccountHandler
         from services.challenges.application.get_funded_agreement import GetFundedAgreementHandler
@@ -79,6 +84,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from services.challenges.application.provision_accounts import ProvisionAccountsWorker
         from services.challenges.application.record_payment_event import RecordPaymentEventHandler
         from services.challenges.application.refund_account import RefundAccountHandler
+        from services.challenges.application.reveal_platform_credentials import RevealPlatformCredentialsHandler
         from services.challenges.application.use_free_retry import UseFreeRetryHandler
         from services.challenges.domain.funded_agreement import FundedAgreement
         from services.challenges.settings import ChallengesSettings
@@ -94,6 +100,27 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
             return SqlAlchemyFundingUnitOfWork(
                 runtime.sessions, schema=SERVICE, source=SERVICE, clock=runtime.clock, routes=EVENT_ROUTES
             )
+
+        def credentials_uow() -> SqlAlchemyCredentialsUnitOfWork:
+            return SqlAlchemyCredentialsUnitOfWork(
+                runtime.sessions, schema=SERVICE, source=SERVICE, clock=runtime.clock, routes=EVENT_ROUTES
+            )
+
+        # The platform passwords' envelope key (ADR 0045): KMS in AWS, a local key in the devstack and tests.
+        sealer = EnvelopeSealer(
+            envelope_cipher(
+                MasterKeyChoice(
+                    kms_key_id=settings.challenges_kms_key_id,
+                    local_key=settings.challenges_master_key,
+                    key_file=settings.challenges_master_key_file,
+                    aws_region=settings.aws_region,
+                    aws_endpoint_url=settings.aws_endpoint_url,
+                )
+            )
+        )
+        credentials_retention = timedelta(days=settings.challenges_credentials_retention_days)
+        reveal_window = timedelta(seconds=settings.challenges_credentials_reveal_window_seconds)
+        app_base = settings.challenges_public_base_url.rstrip("/")
 
         # Read once at start: a missing or empty agreement file stops the service rather than fund on nothing.
         agreement = FundedAgreement.publish(
@@ -131,11 +158,14 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         )
         notifier = adapters.notifier or RedisNotifier(runtime.redis)
         worker = ProvisionAccountsWorker(
-            uow,
+            credentials_uow,
             platform,
             mailer,
             notifier,
             runtime.clock,
+            sealer=sealer,
+            reveal_url=lambda account_id: f"{app_base}/accounts/{account_id}/credentials",
+            retention=credentials_retention,
             poll_seconds=settings.challenges_provisioning_poll_seconds,
             concurrency=settings.challenges_provisioning_concurrency,
         )
@@ -143,6 +173,13 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         background.worker_in_process = settings.challenges_provisioning_in_process
         background.billing = EnforceSubscriptionBilling(
             uow, payments, runtime.clock, poll_seconds=settings.challenges_billing_poll_seconds
+        )
+        background.credentials_sweep = ErasePlatformCredentials(
+            credentials_uow,
+            runtime.clock,
+            retention=credentials_retention,
+            reveal_window=reveal_window,
+            poll_seconds=settings.challenges_credentials_sweep_seconds,
         )
         servicer = ChallengesServicer(
             list_programs=ListProgramsHandler(uow),
@@ -171,6 +208,9 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
                 fund_account=FundAccountHandler(
                     funding_uow, runtime.clock, kyc, agreement, notifier, on_reset=worker.wake
                 ),
+                reveal_platform_credentials=RevealPlatformCredentialsHandler(
+                    credentials_uow, sealer, runtime.clock, reveal_window=reveal_window
+                ),
             ),
         )
 
@@ -197,7 +237,11 @@ def main() -> None:
         SERVICE,
         build_wire(None, background),
         settings_class=ChallengesSettings,
-        loops=lambda: [*([background.worker] if background.worker_in_process else []), background.billing],
+        loops=lambda: [
+            *([background.worker] if background.worker_in_process else []),
+            background.billing,
+            background.credentials_sweep,
+        ],
         closers=lambda: background.closers,
     )
 

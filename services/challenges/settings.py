@@ -51,3 +51,18 @@ class ChallengesSettings(ServiceSettings):
     challenges_funded_agreement_version: str = Field(default="2026-11", min_length=1, max_length=32)
     challenges_funded_agreement_file: str = str(DEFAULT_FUNDED_AGREEMENT)
     challenges_identity_timeout_seconds: float = Field(default=5.0, gt=0)
+    # The trader's platform password is kept sealed, not mailed (ADR 0045). The envelope's master key: a KMS key in
+    # AWS (DYNASTY_CHALLENGES_KMS_KEY_ID), else a base64 key, else a key file created on first use (devstack, tests);
+    # the service and a separate provisioning process must read the same one. Chosen by
+    # libs/platform/master_key_selection.py, as for identity.
+    challenges_kms_key_id: str | None = None
+    challenges_master_key: str | None = None
+    challenges_master_key_file: str = ".data/devstack/challenges/master.key"
+    # An unrevealed password is erased after this long; a revealed one may be revealed again by its trader for this
+    # many seconds after the first reveal (a response lost by a flaky client), then it is erased (0: at once). The
+    # sweep erases what is due this often.
+    challenges_credentials_retention_days: float = Field(default=7.0, gt=0)
+    challenges_credentials_reveal_window_seconds: float = Field(default=60.0, ge=0, le=600)
+    challenges_credentials_sweep_seconds: float = Field(default=300.0, gt=0)
+    # Where the trader's app is: the credentials mail links to <this>/accounts/<id>/credentials.
+    challenges_public_base_url: str = "http://127.0.0.1:8080"

@@ -1,11 +1,23 @@
 """Job: create paid accounts on the trading platform, outside any database transaction.
 
 A paid order commits its account (status provisioning) together with a job row. This worker claims due jobs under
-a lease (its own short transaction), calls YourPropFirm with idempotency keys derived from the account id, emails
-the credentials, then records the platform account and moves the account to phase_1 in a second transaction. A crash
-anywhere leaves the job due again: the retry gets the same platform account back (same keys), so nothing is lost and
-nothing is made twice. The password is never stored: it goes out in the email before the commit, so a crash between
-the email and the commit sends the email twice (at least once), never zero times.
+a lease (its own short transaction), calls YourPropFirm with idempotency keys derived from the account id, seals the
+platform password (envelope encryption, ADR 0045), emails that the account is ready (the platform login and a link to
+reveal the password in our app, never the password itself), then in a second transaction records the platform
+account, stores the sealed password and moves the account to phase_1. The trader reveals the password once, signed
+in (reveal_platform_credentials.py); the sweep erases it after the reveal or the retention period.
+
+Crash windows (nothing made twice, nothing lost):
+- before or during the platform call: the job is due again after its lease; the retry sends the same idempotency
+  keys and gets the same platform account back, password included (the platform replays its first answer);
+- after the platform call, before the commit (including after the email): nothing of ours was stored; the retry
+  gets the same answer, seals it again and commits it; the "ready" email may go out twice (at least once, never
+  zero times), which is harmless now that it carries no secret;
+- the commit itself: the sealed password and the account's activation are one transaction, so an account is never
+  active without its password kept, and a password is never kept for an account that is not active. A row already
+  there is never overwritten (the first sealed value stays).
+The one dependency left is the platform's idempotency retention: a job retried after the platform forgot its key
+would open a second platform account (as before this change; ADR 0050).
 
 Throughput (docs/performance.md, purchases): `run` keeps up to `concurrency` jobs in flight and claims more as soon
 as one finishes or a payment wakes it, so a new account never waits for the slowest job of an earlier batch. Wake-ups
@@ -26,13 +38,14 @@ from libs.domain.clock import Clock
 from libs.domain.money import Money
 from libs.domain.rule_set import parse_rule_set
 from services.challenges.application.ports import (
-    ChallengesUnitOfWork,
+    CredentialsUnitOfWork,
     Mailer,
     Notifier,
-    PlatformCredentials,
+    SecretSealer,
     TradingPlatform,
 )
 from services.challenges.domain.account import AccountStatus, PlatformAccount, TradingAccount
+from services.challenges.domain.platform_credentials import SealedPlatformCredentials, sealing_context
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
@@ -45,12 +58,15 @@ def platform_idempotency_prefix(account: TradingAccount) -> str:
 class ProvisionAccountsWorker:
     def __init__(
         self,
-        uow: Callable[[], ChallengesUnitOfWork],
+        uow: Callable[[], CredentialsUnitOfWork],
         platform: TradingPlatform,
         mailer: Mailer,
         notifier: Notifier,
         clock: Clock,
         *,
+        sealer: SecretSealer,
+        reveal_url: Callable[[UUID], str],
+        retention: timedelta,
         batch_size: int = 20,
         poll_seconds: float = 0.5,
         concurrency: int = 8,
@@ -60,6 +76,9 @@ class ProvisionAccountsWorker:
         self._mailer = mailer
         self._notifier = notifier
         self._clock = clock
+        self._sealer = sealer
+        self._reveal_url = reveal_url
+        self._retention = retention
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._concurrency = concurrency
@@ -145,8 +164,12 @@ class ProvisionAccountsWorker:
             account_size=size,
             idempotency_prefix=platform_idempotency_prefix(account),
         )
+        # Sealed before anything else: from here on the plain password lives only in this frame.
+        sealed = self._sealer.seal(credentials.password, context=sealing_context(account.account_id))
         await self._mailer.send(
-            account.user_email, "Your Dynasty Futures trading account", _email(account, credentials)
+            account.user_email,
+            "Your Dynasty Futures trading account",
+            _email(account, credentials.login, self._reveal_url(account.account_id), self._retention),
         )
         now = self._clock.now()
         async with self._uow() as uow:
@@ -157,6 +180,15 @@ class ProvisionAccountsWorker:
                 return False
             account.provisioned(PlatformAccount(credentials.user_id, credentials.account_id, credentials.login), now)
             await uow.accounts.save(account)
+            await uow.platform_credentials.add(
+                SealedPlatformCredentials(
+                    account_id=account_id,
+                    user_id=account.user_id,
+                    login=credentials.login,
+                    password_sealed=sealed,
+                    sealed_at=now,
+                )
+            )
             await uow.provisioning.complete(account_id, now)
             await uow.audit.append(
                 AuditEntry(
@@ -249,12 +281,17 @@ class ProvisionAccountsWorker:
         self._wake.set()
 
 
-def _email(account: TradingAccount, credentials: PlatformCredentials) -> str:
+def _email(account: TradingAccount, login: str, reveal_url: str, retention: timedelta) -> str:
+    # No password here: mail is not a safe channel for a secret that controls a trading account (ADR 0045).
+    days = retention / timedelta(days=1)
     return (
         "Your challenge is live.\n\n"
         f"Program: {account.program_id} (version {account.program_version})\n"
         f"Account: {account.account_id}\n"
-        f"Platform login: {credentials.login}\n"
-        f"Platform password: {credentials.password}\n\n"
-        "Sign in to the trading platform with these credentials and change the password on first use.\n"
+        f"Platform login: {login}\n\n"
+        "Your platform password is kept sealed for you. Sign in to Dynasty Futures and reveal it here (it is shown\n"
+        f"once, and erased if not revealed within {days:g} days):\n"
+        f"{reveal_url}\n\n"
+        "Then sign in to the trading platform and change the password on first use. Dynasty Futures staff will\n"
+        "never ask you for it.\n"
     )

@@ -147,6 +147,8 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/orders/{order_id}"): Probe(SIGNED_IN, 501, path=f"/v1/orders/{USER_ID}"),
     ("GET", "/v1/accounts"): Probe(SIGNED_IN, 501),
     ("GET", "/v1/accounts/{account_id}"): Probe(SIGNED_IN, 501, path=f"/v1/accounts/{USER_ID}"),
+    # The trader's own platform password (ADR 0045): staff never read it, whatever their MFA.
+    ("GET", "/v1/accounts/{account_id}/credentials"): Probe(TRADER, 501, path=f"/v1/accounts/{USER_ID}/credentials"),
     ("POST", "/v1/accounts/{account_id}/reset"): Probe(
         TRADER,
         501,

@@ -44,6 +44,10 @@ from services.challenges.application.list_accounts import ListAccounts, ListAcco
 from services.challenges.application.list_programs import ListPrograms, ListProgramsHandler
 from services.challenges.application.record_payment_event import RecordPaymentEventHandler
 from services.challenges.application.refund_account import RefundAccount, RefundAccountHandler
+from services.challenges.application.reveal_platform_credentials import (
+    RevealPlatformCredentials,
+    RevealPlatformCredentialsHandler,
+)
 from services.challenges.application.use_free_retry import UseFreeRetry, UseFreeRetryHandler
 
 
@@ -64,6 +68,8 @@ class PurchaseHandlers:
     get_funded_agreement: GetFundedAgreementHandler | None = None
     accept_funded_agreement: AcceptFundedAgreementHandler | None = None
     fund_account: FundAccountHandler | None = None
+    # The trader's sealed platform password, revealed once (ADR 0045).
+    reveal_platform_credentials: RevealPlatformCredentialsHandler | None = None
 
 
 class ChallengesServicer(pb_grpc.ChallengesServiceServicer):
@@ -179,6 +185,18 @@ class ChallengesServicer(pb_grpc.ChallengesServiceServicer):
             funding_id=str(funded.funding_id),
             already_funded=funded.already_funded,
         )
+
+    async def RevealPlatformCredentials(
+        self, request: pb.RevealPlatformCredentialsRequest, context
+    ) -> pb.RevealPlatformCredentialsResponse:
+        revealed = await self._purchases.reveal_platform_credentials(
+            RevealPlatformCredentials(caller=use_case_caller(current_caller()), account_id=request.account_id)
+        )
+        reply = pb.RevealPlatformCredentialsResponse(
+            account_id=revealed.account_id, login=revealed.login, password=revealed.password, repeat=revealed.repeat
+        )
+        reply.revealed_at.FromDatetime(revealed.revealed_at)
+        return reply
 
     async def GetOrder(self, request: pb.GetOrderRequest, context) -> pb.GetOrderResponse:
         order, account_id = await self._purchases.get_order(
