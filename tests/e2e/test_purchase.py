@@ -1,7 +1,8 @@
 """Done when (issue 5): a trader buys a $50K challenge through the gateway of the running stack (four services, the
 gateway, the Stripe stand-in and the YourPropFirm simulator as processes; real PostgreSQL and Redis). The stand-in
 completes the payment and sends its signed webhooks; the account becomes active with its rule set snapshotted and
-the trader sees it at GET /v1/accounts, with the platform credentials in their mailbox.
+the trader sees it at GET /v1/accounts, with the platform login in their mailbox and the password revealed once at
+GET /v1/accounts/{id}/credentials (ADR 0045).
 """
 
 from __future__ import annotations
@@ -91,7 +92,13 @@ def test_a_trader_buys_a_50k_challenge_and_sees_the_active_account(stack):
             return [m for m in read_mailbox(stack.mail_dir, to=email) if "trading account" in m["Subject"]]
 
         (mail,) = wait_for("the credentials mail", credentials)
-        assert account["platform_login"] in mail.get_content()
+        body = mail.get_content()
+        assert account["platform_login"] in body and f"/accounts/{account['id']}/credentials" in body
+        # The password is not mailed (ADR 0045): the trader reveals it once, signed in.
+        revealed = http.get(f"/v1/accounts/{account['id']}/credentials", headers=trader)
+        assert revealed.status_code == 200, revealed.text
+        shown = revealed.json()
+        assert shown["login"] == account["platform_login"] and shown["password"] not in body
 
 
 def test_duplicated_and_reordered_webhooks_on_the_running_stack_still_give_one_account(stack):

@@ -43,6 +43,10 @@ async def test_a_purchase_sends_the_credentials_through_ses(purchase, endpoint):
     assert message["Subject"] == "Your Dynasty Futures trading account"
     body = message.get_content()
     assert account["id"] in body and "Platform login:" in body
+    # The password is not in the mail (ADR 0045): it is revealed behind our sign-in instead.
+    revealed = await purchase.gateway.get(f"/v1/accounts/{account['id']}/credentials", headers=trader)
+    assert revealed.status_code == 200, revealed.text
+    assert revealed.json()["password"] not in sent[0].raw_data and "Platform password" not in body
     assert not list(purchase.mail_dir.glob("*.eml"))  # nothing went to the local folder
 
 

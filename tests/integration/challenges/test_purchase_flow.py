@@ -29,6 +29,11 @@ async def test_a_paid_order_becomes_one_active_account_with_its_rule_set_snapsho
 
     (mail,) = read_mailbox(purchase.mail_dir, to=f"{user_id}@traders.test")
     assert account["platform_login"] in mail.get_content()
+    # The platform password is revealed through the route, never mailed (ADR 0045).
+    revealed = await purchase.gateway.get(f"/v1/accounts/{account['id']}/credentials", headers=trader)
+    assert revealed.status_code == 200, revealed.text
+    assert revealed.json()["login"] == account["platform_login"]
+    assert revealed.json()["password"] not in mail.get_content()
     paid = (await purchase.gateway.get(f"/v1/orders/{order['id']}", headers=trader)).json()
     assert paid["status"] == "paid" and paid["account_id"] == account["id"]
 
