@@ -28,7 +28,7 @@ from services.challenges.application.reveal_platform_credentials import (
     RevealPlatformCredentials,
     RevealPlatformCredentialsHandler,
 )
-from services.challenges.domain.platform_credentials import CredentialsGone
+from services.challenges.domain.platform_credentials import CredentialsGone, SealedPlatformCredentials
 from services.challenges.main import EVENT_ROUTES
 
 MASTER_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
@@ -201,3 +201,110 @@ async def test_a_repeat_within_the_window_answers_the_same_password_then_the_swe
     row = await stored_row(db, account["id"])
     assert row["password_sealed"] is None and row["erased_reason"] == "revealed" and row["reveal_count"] == 2
     assert row["revealed_ip"] == "198.51.100.4"
+
+
+class CrashingMailer:
+    """Fails its first send (the worker dies after the platform answered, before its commit), then delivers."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.failures = 1
+
+    async def send(self, to: str, subject: str, body: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("worker died after the platform call")
+        self.sent.append((to, body))
+
+
+class Notices:
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    async def notify_user(self, user_id: str, notice: dict) -> None:
+        self.sent.append(notice)
+
+
+async def test_a_job_that_dies_after_the_platform_call_keeps_the_platforms_one_password(purchase, db, tmp_path):
+    from services.challenges.adapters.yourpropfirm.client import YourPropFirmClient
+    from services.challenges.application.provision_accounts import ProvisionAccountsWorker
+    from tests.integration.challenges.conftest import YPF_KEY
+
+    purchase.worker.stop()  # this test runs the worker itself, with a mailer that dies once
+    user_id, trader = purchase.trader()
+    ordered = await purchase.order(trader)
+    await purchase.pay(ordered.json()["checkout_url"].rsplit("/", 1)[-1])
+    (account,) = await purchase.wait_for_account(trader, status="provisioning")
+    clock = FixedClock((await stored_order_time(db, account["id"])) + timedelta(minutes=1))
+    mailer, platform = CrashingMailer(), YourPropFirmClient(str(purchase.platform.http.base_url), YPF_KEY)
+    worker = ProvisionAccountsWorker(
+        uow_factory(db, clock),
+        platform,
+        mailer,
+        Notices(),
+        clock,
+        sealer=EnvelopeSealer(envelope_cipher(MasterKeyChoice(local_key=MASTER_KEY))),
+        reveal_url=lambda account_id: f"https://app.test/accounts/{account_id}/credentials",
+        retention=timedelta(days=7),
+    )
+    try:
+        await worker.run_once()  # opens the platform account, then dies before the commit: nothing of ours stored
+        async with db.connect() as conn:
+            kept = await conn.execute(
+                text("SELECT count(*) FROM challenges.platform_credentials WHERE account_id = :a"), {"a": account["id"]}
+            )
+            assert kept.scalar_one() == 0
+        clock.advance(timedelta(minutes=10))  # past the retry's backoff
+        await worker.run_once()
+    finally:
+        await platform.close()
+    (on_platform,) = await purchase.platform.accounts_of(account["id"])  # the same platform account, not a second
+    password = platform_password(tmp_path, on_platform["login"])
+    ((_to, body),) = [sent for sent in mailer.sent if sent[0] == f"{user_id}@traders.test"]
+    assert on_platform["login"] in body and password not in body
+    (active,) = await purchase.wait_for_account(trader)
+    assert active["platform_login"] == on_platform["login"]
+    reveal = await purchase.gateway.get(f"/v1/accounts/{account['id']}/credentials", headers=trader)
+    assert reveal.status_code == 200 and reveal.json()["password"] == password
+
+
+async def stored_order_time(db, account_id: str):
+    async with db.connect() as conn:
+        return (
+            await conn.execute(
+                text("SELECT created_at FROM challenges.trading_accounts WHERE account_id = :a"), {"a": account_id}
+            )
+        ).scalar_one()
+
+
+async def test_a_second_store_of_the_same_account_never_overwrites_the_first_sealed_value(purchase, db):
+    _, _, account = await bought(purchase)
+    first = await stored_row(db, account["id"])
+    clock = FixedClock(first["sealed_at"] + timedelta(minutes=1))
+    async with uow_factory(db, clock)() as uow:
+        stored = await uow.platform_credentials.add(
+            SealedPlatformCredentials(
+                account_id=first["account_id"],
+                user_id=first["user_id"],
+                login="someone-else",
+                password_sealed="v1.other.other.other",
+                sealed_at=clock.now(),
+            )
+        )
+        await uow.commit()
+    assert stored is False
+    assert await stored_row(db, account["id"]) == first
+
+
+async def test_an_account_still_provisioning_has_nothing_to_reveal_yet(purchase, db):
+    await purchase.platform.configure(fail_next_calls=10_000, error_mode="before")
+    _, trader = purchase.trader()
+    ordered = await purchase.order(trader)
+    await purchase.pay(ordered.json()["checkout_url"].rsplit("/", 1)[-1])
+    (account,) = await purchase.wait_for_account(trader, status="provisioning")
+    try:
+        early = await purchase.gateway.get(f"/v1/accounts/{account['id']}/credentials", headers=trader)
+        assert early.status_code == 409, early.text
+        assert early.json()["reason"] == "CREDENTIALS_NOT_READY"
+    finally:
+        await purchase.platform.configure(fail_next_calls=0)
