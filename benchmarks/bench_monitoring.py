@@ -1,13 +1,16 @@
 """Sustained monitoring load: fills and prices into the rules service over gRPC, across many accounts.
 
     PYTHONPATH=.:gen/python python benchmarks/bench_monitoring.py \
-        [--accounts 10000] [--rate 2000] [--seconds 60] [--quote-share 0.05] [--breaches 20] [--senders 32]
+        [--accounts 10000] [--rate 2000] [--seconds 60] [--quote-share 0.05] [--breaches 20] [--senders 32] \
+        [--clients 2]
 
 Real PostgreSQL and Redis (DATABASE_URL / REDIS_URL if set, else embedded servers in a temporary folder); the rules
 service runs in this process (its gRPC server, inbox, enforcement worker), fed over gRPC exactly as the gateway
 feeds it (signed YourPropFirm envelopes, one event per IngestTradeEvents call). `--accounts` accounts are activated
 (bulk, not timed), each trading one instrument of the fifteen so a quote moves about 1/15 of the open positions.
-Events are sent open-loop at `--rate` per second by `--senders` concurrent callers: each event a fill (an account
+Events are sent open-loop at `--rate` per second by `--senders` concurrent callers, spread over `--clients` client
+processes standing where the gateway does (0: the callers run in the service's own process and event loop, which
+then also pays for the clients' gRPC and signing): each event a fill (an account
 opening or closing one contract) or, with probability `--quote-share`, a quote of one symbol. `--breaches` accounts
 are driven into a hard breach by a losing fill spread over the run.
 
@@ -28,11 +31,13 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import multiprocessing
 import random
 import statistics
 import tempfile
 import time
 import uuid
+import zlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -114,15 +119,68 @@ async def activate(database_url: str, count: int) -> list[tuple[str, str, str]]:
     return accounts
 
 
+async def send_share(port: int, items: list, rate: float, begin: float, senders: int) -> tuple:
+    """Send `items` (global index, body, the account it breaches) open-loop, each at begin + index / rate, over
+    `senders` concurrent calls; returns (latencies, failures, reply time and send time of each breaching event).
+    Times are time.perf_counter (CLOCK_MONOTONIC: comparable between processes on one machine)."""
+    from dynasty.rules.v1 import rules_service_pb2 as pb
+    from dynasty.rules.v1 import rules_service_pb2_grpc as pb_grpc
+    from libs.platform.grpc_client import insecure_channel
+
+    channel = insecure_channel(f"127.0.0.1:{port}")
+    stub = pb_grpc.RulesServiceStub(channel)
+    latencies: list[float] = []
+    replied: dict[str, float] = {}
+    sent: dict[str, float] = {}
+    failures = 0
+    queue: asyncio.Queue = asyncio.Queue(maxsize=senders * 4)
+
+    async def produce() -> None:
+        for index, body, breaches in items:
+            due = begin + index / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await queue.put((due, body, breaches))
+        for _ in range(senders):
+            await queue.put(None)
+
+    async def send() -> None:
+        nonlocal failures
+        while (job := await queue.get()) is not None:
+            due, body, breaches = job
+            try:
+                await stub.IngestTradeEvents(
+                    pb.IngestTradeEventsRequest(events=[pb.PlatformEvent(body=body, signature=sign(body))]), timeout=60
+                )
+            except Exception:
+                failures += 1
+                continue
+            done = time.perf_counter()
+            latencies.append(done - due)  # from when it was due: queueing behind a slow system counts
+            if breaches:
+                replied[breaches] = done
+                sent[breaches] = due
+
+    await asyncio.gather(produce(), *(send() for _ in range(senders)))
+    await channel.close()
+    return latencies, failures, replied, sent
+
+
+def client_process(port: int, items: list, rate: float, begin: float, senders: int) -> tuple:
+    """A client process standing where the gateway does (its own interpreter and CPU share, as in production)."""
+    from libs.platform.protogen import ensure_generated
+
+    ensure_generated()
+    return asyncio.run(send_share(port, items, rate, begin, senders))
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
 async def run(args: argparse.Namespace, data_dir: Path) -> None:
-    from dynasty.rules.v1 import rules_service_pb2 as pb
-    from dynasty.rules.v1 import rules_service_pb2_grpc as pb_grpc
-    from libs.platform.grpc_client import insecure_channel
     from libs.platform.protogen import ensure_generated
     from libs.platform.service_main import build_server
     from services.rules.main import Adapters, Background, build_wire
@@ -192,44 +250,30 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
                 notified.setdefault(by_channel[message["channel"].decode()], time.perf_counter())
 
     listener = asyncio.create_task(listen())
-    channel = insecure_channel(f"127.0.0.1:{server.port}")
-    stub = pb_grpc.RulesServiceStub(channel)
-    latencies: list[float] = []
-    replied_breach: dict[str, float] = {}
-    sent_breach: dict[str, float] = {}
-    failures = 0
-    queue: asyncio.Queue = asyncio.Queue(maxsize=args.senders * 4)
-    begin = time.perf_counter()
-
-    async def produce() -> None:
-        for index, item in enumerate(plan):
-            due = begin + index / args.rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await queue.put((due, item))
-        for _ in range(args.senders):
-            await queue.put(None)
-
-    async def send() -> None:
-        nonlocal failures
-        while (job := await queue.get()) is not None:
-            due, (body, breaches) = job
-            try:
-                await stub.IngestTradeEvents(
-                    pb.IngestTradeEventsRequest(events=[pb.PlatformEvent(body=body, signature=sign(body))]), timeout=30
-                )
-            except Exception:
-                failures += 1
-                continue
-            done = time.perf_counter()
-            latencies.append(done - due)  # from when it was due: queueing behind a slow system counts
-            if breaches:
-                replied_breach[breaches] = done
-                sent_breach[breaches] = due
-
-    await asyncio.gather(produce(), *(send() for _ in range(args.senders)))
+    # Each event is due at begin + index / rate. Events of one account go to one client (hash of the account), so a
+    # breacher's opening buy and losing sell are sent in order by the same client.
+    items = [(index, body, breaches) for index, (body, breaches) in enumerate(plan)]
+    begin = time.perf_counter() + (3.0 if args.clients else 0.0)  # spawned clients need a moment to start
+    if args.clients:
+        shares: list[list] = [[] for _ in range(args.clients)]
+        for item in items:
+            key = item[2] or json.loads(item[1]).get("accountId") or str(item[0])
+            shares[zlib.crc32(key.encode()) % args.clients].append(item)
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(args.clients) as pool:
+            senders = max(1, args.senders // args.clients)
+            waiting = [
+                pool.apply_async(client_process, (server.port, share, args.rate, begin, senders)) for share in shares
+            ]
+            # Waited for in threads: the server runs on this loop meanwhile.
+            answers = await asyncio.gather(*(asyncio.to_thread(w.get) for w in waiting))
+    else:
+        answers = [await send_share(server.port, items, args.rate, begin, args.senders)]
     wall = time.perf_counter() - begin
+    latencies = [x for answer in answers for x in answer[0]]
+    failures = sum(answer[1] for answer in answers)
+    replied_breach = {k: v for answer in answers for k, v in answer[2].items()}
+    sent_breach = {k: v for answer in answers for k, v in answer[3].items()}
     await asyncio.sleep(2)
     enforcement = [platform.flattened[a] - t for a, t in replied_breach.items() if a in platform.flattened]
     ms = [x * 1000 for x in latencies]
@@ -256,7 +300,6 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
               f"{batcher.fallbacks} fell back")  # fmt: skip
     background.worker.stop()
     await worker
-    await channel.close()
     await server.stop()
     await sender.close()
     await engine.dispose()
@@ -273,6 +316,7 @@ def main() -> None:
     parser.add_argument("--quote-share", type=float, default=0.05)
     parser.add_argument("--breaches", type=int, default=20)
     parser.add_argument("--senders", type=int, default=32)
+    parser.add_argument("--clients", type=int, default=2, help="client processes sending (0: in this process)")
     data_dir = Path(tempfile.mkdtemp(prefix="dynasty-bench-monitoring-"))
     data_dir.chmod(0o755)  # the embedded server runs as postgres when we are root
     asyncio.run(run(parser.parse_args(), data_dir))
