@@ -164,8 +164,11 @@ class ProvisionAccountsWorker:
             account_size=size,
             idempotency_prefix=platform_idempotency_prefix(account),
         )
-        # Sealed before anything else: from here on the plain password lives only in this frame.
-        sealed = self._sealer.seal(credentials.password, context=sealing_context(account.account_id))
+        # Sealed before anything else, so only the sealed form goes on. In a thread: with KMS, sealing is a blocking
+        # network call, and the other jobs in flight share this event loop.
+        sealed = await asyncio.to_thread(
+            self._sealer.seal, credentials.password, context=sealing_context(account.account_id)
+        )
         await self._mailer.send(
             account.user_email,
             "Your Dynasty Futures trading account",

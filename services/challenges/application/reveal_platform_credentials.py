@@ -12,6 +12,7 @@ is committed with the erasure). A zero window erases it in the first reveal's tr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,7 +89,10 @@ class RevealPlatformCredentialsHandler:
             else:
                 repeat = stored.reveal(now, query.caller.ip, self._window)  # raises CredentialsGone once erased
                 # Opened before anything is written: a key or ciphertext problem changes nothing and is retried.
-                password = self._sealer.open(stored.password_sealed, context=sealing_context(account_id))
+                # In a thread: with KMS, opening is a blocking network call on the service's shared event loop.
+                password = await asyncio.to_thread(
+                    self._sealer.open, stored.password_sealed, context=sealing_context(account_id)
+                )
                 if self._window <= timedelta(0):
                     stored.erase(now, REVEALED)
                 await uow.platform_credentials.save(stored)
