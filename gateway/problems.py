@@ -37,6 +37,7 @@ TITLES = {
     403: "Forbidden",
     404: "Not found",
     409: "Conflict",
+    410: "Gone",
     413: "Content too large",
     415: "Unsupported media type",
     422: "Unprocessable content",

@@ -97,6 +97,9 @@ locals {
         DYNASTY_CHALLENGES_EMAIL_BACKEND         = "ses"
         DYNASTY_CHALLENGES_SES_CONFIGURATION_SET = module.notifications.ses_configuration_set_name
         DYNASTY_CHALLENGES_MAIL_FROM             = "Dynasty Futures <accounts@${var.domain_name}>"
+        # Platform passwords are sealed under this key until the trader reveals them (ADR 0045): every task must
+        # open what another sealed, so the key is KMS, never a per-container file.
+        DYNASTY_CHALLENGES_KMS_KEY_ID = local.key["documents"]
       }
       secrets = merge(local.redis_url, {
         DATABASE_URL                  = local.db_url["challenges"]
