@@ -45,7 +45,7 @@ def main() -> int:
     print(f"[up] ready in {time.monotonic() - started:.1f}s. Running:\n{stack.describe()}", flush=True)
     print(
         "[up] demo data:\n"
-        "       the six evaluation programs ($5K-$200K), seeded by the challenges migrations\n"
+        "       the six one-time evaluations ($5K-$200K) and three monthly ones, seeded by the challenges migrations\n"
         f"       admin  {demo.admin_email} / {demo.admin_password}\n"
         f"              TOTP secret {demo.admin_totp_secret} (an authenticator app, or\n"
         f"              .venv/bin/python -m devstack.totp {demo.admin_totp_secret})\n"
