@@ -3,8 +3,9 @@ every service (as libs/platform/email_selection.py is for mail).
 
 In AWS the master key is a KMS key (`kms_key_id`): it never leaves KMS and every unwrap is a CloudTrail-logged call.
 In the devstack and tests it is a local 256-bit key: given as base64 (`local_key`), or read from a key file that is
-created (mode 0600) on first use. Identity's composition applies the same order to its own settings; challenges
-uses this for the sealed platform passwords (ADR 0045).
+created (mode 0600) on first use. Identity's composition passes its own settings here (after its own check that a
+KMS key comes with the HMAC key its link tokens need); challenges uses this for the sealed platform passwords
+(ADR 0045).
 """
 
 from __future__ import annotations

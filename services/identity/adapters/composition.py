@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from libs.platform import email_selection
+from libs.platform import email_selection, master_key_selection
 from libs.platform.crypto import EnvelopeCipher, LocalMasterKey
 from libs.platform.mailbox import LocalMailbox
 from libs.platform.settings import IdentitySettings
@@ -30,19 +30,20 @@ def aws_client(settings: IdentitySettings, service: str):
 
 
 def master_key(settings: IdentitySettings) -> LocalMasterKey | KmsMasterKey:
-    if settings.identity_kms_key_id:
-        # In AWS the master key stays in KMS. Link tokens need a derived key, which KMS only gives through an HMAC
-        # key: refuse to start without it rather than silently fall back to a local key.
-        if not settings.identity_kms_mac_key_id:
-            raise SystemExit("DYNASTY_IDENTITY_KMS_KEY_ID is set but DYNASTY_IDENTITY_KMS_MAC_KEY_ID is not")
-        from libs.platform.aws_kms import KmsMasterKey
-
-        return KmsMasterKey(
-            aws_client(settings, "kms"), settings.identity_kms_key_id, mac_key_id=settings.identity_kms_mac_key_id
+    # Link tokens need a derived key, which KMS only gives through an HMAC key: refuse to start without it rather
+    # than silently fall back to a local key. The rest of the choice is every service's (master_key_selection).
+    if settings.identity_kms_key_id and not settings.identity_kms_mac_key_id:
+        raise SystemExit("DYNASTY_IDENTITY_KMS_KEY_ID is set but DYNASTY_IDENTITY_KMS_MAC_KEY_ID is not")
+    return master_key_selection.master_key(
+        master_key_selection.MasterKeyChoice(
+            kms_key_id=settings.identity_kms_key_id,
+            kms_mac_key_id=settings.identity_kms_mac_key_id,
+            local_key=settings.identity_master_key,
+            key_file=settings.identity_master_key_file,
+            aws_region=settings.aws_region,
+            aws_endpoint_url=settings.aws_endpoint_url,
         )
-    if settings.identity_master_key:
-        return LocalMasterKey.from_base64(settings.identity_master_key)
-    return LocalMasterKey.from_file(repo_path(settings.identity_master_key_file))
+    )
 
 
 def cipher(settings: IdentitySettings, key: LocalMasterKey | KmsMasterKey | None = None) -> EnvelopeCipher:
