@@ -99,7 +99,7 @@ class SqlAlchemyUnitOfWork:
         self.clock = clock
         self._routes = {k: tuple(v) for k, v in (routes or {}).items()}
         self._session: AsyncSession | None = None
-        self._seen: list[Aggregate] = []
+        self._seen = outbox_module.SeenAggregates()
         self.committed = False
 
     @property
@@ -113,7 +113,7 @@ class SqlAlchemyUnitOfWork:
 
     async def __aenter__(self) -> SqlAlchemyUnitOfWork:
         self._session = self._sessions()
-        self._seen = []
+        self._seen = outbox_module.SeenAggregates()
         self.committed = False
         self._open(self._session)
         return self
@@ -126,21 +126,10 @@ class SqlAlchemyUnitOfWork:
             self._session = None
 
     def track(self, aggregate: Aggregate) -> None:
-        if aggregate not in self._seen:
-            self._seen.append(aggregate)
+        self._seen.track(aggregate)
 
     async def commit(self) -> None:
-        for aggregate in self._seen:
-            for event in aggregate.pull_events():
-                await outbox_module.enqueue(
-                    self.session,
-                    schema=self.schema,
-                    source=self.source,
-                    event=event,
-                    aggregate_id=aggregate.aggregate_id,
-                    aggregate_version=aggregate.version,
-                    destinations=self._routes.get(event.event_type, ()),
-                )
+        await self._seen.enqueue_events(self.session, schema=self.schema, source=self.source, routes=self._routes)
         await self.session.commit()
         self.committed = True
 

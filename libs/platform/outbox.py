@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from libs.domain.aggregate import Aggregate
 from libs.domain.events import DomainEvent
 from libs.platform.tables import platform_tables
 
@@ -59,6 +60,35 @@ async def enqueue(
     ]
     if rows:
         await session.execute(insert(platform_tables(schema)["outbox"]), rows)
+
+
+class SeenAggregates:
+    """The aggregates repositories handed out or added, each once and in order, whose recorded events go to the
+    outbox in the transaction that saves them. The unit of work's commit and the inbox handlers (which write in the
+    inbox's session, not a unit of work's) both publish through this, so an event leaves the same way from either:
+    the same aggregate id and version, the same destinations."""
+
+    def __init__(self) -> None:
+        self._seen: list[Aggregate] = []
+
+    def track(self, aggregate: Aggregate) -> None:
+        if aggregate not in self._seen:
+            self._seen.append(aggregate)
+
+    async def enqueue_events(
+        self, session: AsyncSession, *, schema: str, source: str, routes: Mapping[str, Iterable[str]]
+    ) -> None:
+        for aggregate in self._seen:
+            for event in aggregate.pull_events():
+                await enqueue(
+                    session,
+                    schema=schema,
+                    source=source,
+                    event=event,
+                    aggregate_id=aggregate.aggregate_id,
+                    aggregate_version=aggregate.version,
+                    destinations=tuple(routes.get(event.event_type, ())),
+                )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.domain.aggregate import Aggregate
 from libs.domain.errors import InvalidArgument
 from libs.platform import outbox
 from libs.platform.audit import SqlAlchemyAuditLog
@@ -46,19 +45,9 @@ def rules_event_handlers(
     routes: Mapping[str, Iterable[str]],
 ) -> dict[str, Callable]:
     async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
-        seen: list[Aggregate] = []
-        accounts = SqlAlchemyAccountRepository(session, lambda a: seen.append(a) if a not in seen else None)
+        seen = outbox.SeenAggregates()
+        accounts = SqlAlchemyAccountRepository(session, seen.track)
         await apply_rules_verdict(accounts, SqlAlchemyAuditLog(session, SCHEMA), _verdict(event))
-        for aggregate in seen:
-            for recorded in aggregate.pull_events():
-                await outbox.enqueue(
-                    session,
-                    schema=SCHEMA,
-                    source=SCHEMA,
-                    event=recorded,
-                    aggregate_id=aggregate.aggregate_id,
-                    aggregate_version=aggregate.version,
-                    destinations=tuple(routes.get(recorded.event_type, ())),
-                )
+        await seen.enqueue_events(session, schema=SCHEMA, source=SCHEMA, routes=routes)
 
     return {"AccountBreached": handle, "AccountPhasePassed": handle, "AccountBreachOverturned": handle}

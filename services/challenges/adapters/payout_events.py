@@ -13,7 +13,6 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.domain.aggregate import Aggregate
 from libs.domain.errors import InvalidArgument
 from libs.domain.money import Money, MoneyError
 from libs.platform import outbox
@@ -54,19 +53,9 @@ def parse_payout_completed(payload: Mapping) -> PayoutCompleted:
 def payout_event_handlers(routes: Mapping[str, Iterable[str]]) -> dict[str, Callable]:
     async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
         payout = parse_payout_completed(event.payload)
-        seen: list[Aggregate] = []
-        accounts = SqlAlchemyAccountRepository(session, lambda a: seen.append(a) if a not in seen else None)
+        seen = outbox.SeenAggregates()
+        accounts = SqlAlchemyAccountRepository(session, seen.track)
         await record_payout(accounts, SqlAlchemyAccountPayouts(session), SqlAlchemyAuditLog(session, SCHEMA), payout)
-        for aggregate in seen:
-            for recorded in aggregate.pull_events():
-                await outbox.enqueue(
-                    session,
-                    schema=SCHEMA,
-                    source=SCHEMA,
-                    event=recorded,
-                    aggregate_id=aggregate.aggregate_id,
-                    aggregate_version=aggregate.version,
-                    destinations=tuple(routes.get(recorded.event_type, ())),
-                )
+        await seen.enqueue_events(session, schema=SCHEMA, source=SCHEMA, routes=routes)
 
     return {"PayoutCompleted": handle}
