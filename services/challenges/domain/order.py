@@ -122,25 +122,10 @@ class Order(Aggregate):
         """Apply a succeeded payment; any event order and any number of repeats give the same end state."""
         if self.payment_intent_id == payment_intent_id or payment_intent_id in self.duplicate_payments:
             return PaymentOutcome.ALREADY_APPLIED
-        if self.status is OrderStatus.REFUNDED:
-            return PaymentOutcome.IGNORED
-        if self.status is OrderStatus.PAID:
-            self.duplicate_payments = (*self.duplicate_payments, payment_intent_id)
-            self.version += 1
-            return PaymentOutcome.DUPLICATE
-        self._move(OrderStatus.PAID)
-        self.payment_intent_id = payment_intent_id
-        self.failure_reason = None
-        self._record_event(
-            OrderPaid(
-                occurred_at=at,
-                order_id=self.order_id,
-                user_id=self.user_id,
-                payment_intent_id=payment_intent_id,
-                amount=amount,
-            )
-        )
-        return PaymentOutcome.FIRST
+        outcome = self._settle(payment_intent_id, amount, at)
+        if outcome is PaymentOutcome.FIRST:
+            self.payment_intent_id = payment_intent_id
+        return outcome
 
     def record_chargeback_opened(
         self,
@@ -187,22 +172,32 @@ class Order(Aggregate):
             return PaymentOutcome.ALREADY_APPLIED
         if subscription_id in self.duplicate_payments:
             return PaymentOutcome.DUPLICATE
+        # For a monthly order the subscription is what paid: OrderPaid names it where a payment would stand.
+        outcome = self._settle(subscription_id, amount if amount is not None else self.price, at)
+        if outcome is PaymentOutcome.FIRST:
+            self.subscription_id = subscription_id
+        return outcome
+
+    def _settle(self, paid_by: str, amount: Money, at: datetime) -> PaymentOutcome:
+        """What a payment not seen before (or a monthly order's new subscription) does: nothing once refunded, a
+        recorded duplicate once paid, otherwise the order becomes paid and says so. One place for both kinds, so a
+        refunded order, a second payer and OrderPaid are never handled one way for one and another way for the
+        other; the caller records which of its fields paid."""
         if self.status is OrderStatus.REFUNDED:
             return PaymentOutcome.IGNORED
         if self.status is OrderStatus.PAID:
-            self.duplicate_payments = (*self.duplicate_payments, subscription_id)
+            self.duplicate_payments = (*self.duplicate_payments, paid_by)
             self.version += 1
             return PaymentOutcome.DUPLICATE
         self._move(OrderStatus.PAID)
-        self.subscription_id = subscription_id
         self.failure_reason = None
         self._record_event(
             OrderPaid(
                 occurred_at=at,
                 order_id=self.order_id,
                 user_id=self.user_id,
-                payment_intent_id=subscription_id,  # for a monthly order the subscription is what paid
-                amount=amount if amount is not None else self.price,
+                payment_intent_id=paid_by,
+                amount=amount,
             )
         )
         return PaymentOutcome.FIRST
