@@ -180,6 +180,13 @@ def credentials_out(reply: Any) -> PlatformCredentialsOut:
     )
 
 
+def funded_out(reply: Any) -> FundedOut:
+    """FundAccount's answer, the same whether the trader or an admin asked."""
+    return FundedOut(
+        account=account_out(reply.account), funding_id=reply.funding_id, already_funded=reply.already_funded
+    )
+
+
 def agreement_out(agreement: Any) -> FundedAgreementOut:
     return FundedAgreementOut(version=agreement.version, sha256=agreement.sha256, text=agreement.text)
 

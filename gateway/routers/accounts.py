@@ -21,10 +21,11 @@ from gateway.challenges_models import (
     acceptance_out,
     account_out,
     credentials_out,
+    funded_out,
     order_out,
 )
-from gateway.client import call_metadata
 from gateway.problems import problem
+from gateway.routers.challenges_calls import challenges_rpc
 from libs.platform.auth import Claims
 from libs.platform.grpc_errors import error_info
 
@@ -42,12 +43,12 @@ async def list_accounts(
 ) -> AccountList:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
     # user_id is the caller's own: the service also forces it for traders, this keeps staff's own view the same.
-    reply = await upstreams.challenges().ListAccounts(
+    reply = await challenges_rpc(
+        request,
+        "ListAccounts",
         pb.ListAccountsRequest(page_size=page_size, page_token=page_token, user_id=claims.user_id),
-        timeout=upstreams.timeout,
-        metadata=call_metadata(request, claims),
+        claims,
     )
     return AccountList(accounts=[account_out(a) for a in reply.accounts], next_page_token=reply.next_page_token or None)
 
@@ -61,10 +62,7 @@ async def list_accounts(
 async def get_account(request: Request, account_id: str, claims: Reader) -> AccountOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().GetAccount(
-        pb.GetAccountRequest(account_id=account_id), timeout=upstreams.timeout, metadata=call_metadata(request, claims)
-    )
+    reply = await challenges_rpc(request, "GetAccount", pb.GetAccountRequest(account_id=account_id), claims)
     return account_out(reply.account)
 
 
@@ -86,12 +84,9 @@ async def reveal_platform_credentials(
 ) -> PlatformCredentialsOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
     try:
-        reply = await upstreams.challenges().RevealPlatformCredentials(
-            pb.RevealPlatformCredentialsRequest(account_id=account_id),
-            timeout=upstreams.timeout,
-            metadata=call_metadata(request, claims),
+        reply = await challenges_rpc(
+            request, "RevealPlatformCredentials", pb.RevealPlatformCredentialsRequest(account_id=account_id), claims
         )
     except grpc.aio.AioRpcError as exc:
         info = error_info(exc)
@@ -121,13 +116,13 @@ async def reset_account(
 ) -> OrderOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().CreateResetOrder(
+    reply = await challenges_rpc(
+        request,
+        "CreateResetOrder",
         pb.CreateResetOrderRequest(
             request_id=idempotency_key, account_id=account_id, success_url=body.success_url, cancel_url=body.cancel_url
         ),
-        timeout=upstreams.timeout,
-        metadata=call_metadata(request, claims),
+        claims,
     )
     return order_out(reply.order)
 
@@ -152,11 +147,8 @@ async def retry_account(
 ) -> RetryOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().RetryAccount(
-        pb.RetryAccountRequest(request_id=idempotency_key, account_id=account_id),
-        timeout=upstreams.timeout,
-        metadata=call_metadata(request, claims),
+    reply = await challenges_rpc(
+        request, "RetryAccount", pb.RetryAccountRequest(request_id=idempotency_key, account_id=account_id), claims
     )
     return RetryOut(account=account_out(reply.account), retry_id=reply.retry_id)
 
@@ -181,11 +173,11 @@ async def cancel_subscription(
 ) -> AccountOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().CancelSubscription(
+    reply = await challenges_rpc(
+        request,
+        "CancelSubscription",
         pb.CancelSubscriptionRequest(request_id=idempotency_key, account_id=account_id),
-        timeout=upstreams.timeout,
-        metadata=call_metadata(request, claims),
+        claims,
     )
     return account_out(reply.account)
 
@@ -208,15 +200,15 @@ async def accept_funded_agreement(
 ) -> AgreementAcceptanceOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().AcceptFundedAgreement(
+    reply = await challenges_rpc(
+        request,
+        "AcceptFundedAgreement",
         pb.AcceptFundedAgreementRequest(
             account_id=account_id,
             agreement_version=body.agreement_version,
             agreement_sha256=body.agreement_sha256 or "",
         ),
-        timeout=upstreams.timeout,
-        metadata=call_metadata(request, claims),
+        claims,
     )
     return acceptance_out(reply.acceptance, reply.already_accepted)
 
@@ -241,12 +233,7 @@ async def fund_account(
 ) -> FundedOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().FundAccount(
-        pb.FundAccountRequest(request_id=idempotency_key or "", account_id=account_id),
-        timeout=upstreams.timeout,
-        metadata=call_metadata(request, claims),
+    reply = await challenges_rpc(
+        request, "FundAccount", pb.FundAccountRequest(request_id=idempotency_key or "", account_id=account_id), claims
     )
-    return FundedOut(
-        account=account_out(reply.account), funding_id=reply.funding_id, already_funded=reply.already_funded
-    )
+    return funded_out(reply)

@@ -17,8 +17,9 @@ from gateway.challenges_models import (
     RefundOut,
     StandingIn,
     account_out,
+    funded_out,
 )
-from gateway.client import call_metadata
+from gateway.routers.challenges_calls import challenges_rpc
 
 router = APIRouter(prefix="/v1/admin/accounts", tags=["admin"])
 
@@ -35,8 +36,9 @@ async def list_accounts(
 ) -> AccountList:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().ListAccounts(
+    reply = await challenges_rpc(
+        request,
+        "ListAccounts",
         pb.ListAccountsRequest(
             page_size=page_size,
             page_token=page_token,
@@ -44,8 +46,7 @@ async def list_accounts(
             statuses=[ACCOUNT_STATUS_NUMBERS[s] for s in status or ()],
             program_id=program_id,
         ),
-        timeout=upstreams.timeout,
-        metadata=call_metadata(request, claims),
+        claims,
     )
     return AccountList(accounts=[account_out(a) for a in reply.accounts], next_page_token=reply.next_page_token or None)
 
@@ -54,10 +55,7 @@ async def list_accounts(
 async def get_account(request: Request, account_id: str, claims: Staff) -> AccountOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().GetAccount(
-        pb.GetAccountRequest(account_id=account_id), timeout=upstreams.timeout, metadata=call_metadata(request, claims)
-    )
+    reply = await challenges_rpc(request, "GetAccount", pb.GetAccountRequest(account_id=account_id), claims)
     return account_out(reply.account)
 
 
@@ -71,11 +69,11 @@ async def suspend_account(
 ) -> AccountOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().SuspendAccount(
+    reply = await challenges_rpc(
+        request,
+        "SuspendAccount",
         pb.SuspendAccountRequest(request_id=idempotency_key, account_id=account_id, reason=body.reason),
-        timeout=upstreams.timeout,
-        metadata=call_metadata(request, claims),
+        claims,
     )
     return account_out(reply.account)
 
@@ -94,11 +92,11 @@ async def reinstate_account(
 ) -> AccountOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().ReinstateAccount(
+    reply = await challenges_rpc(
+        request,
+        "ReinstateAccount",
         pb.ReinstateAccountRequest(request_id=idempotency_key, account_id=account_id, reason=body.reason),
-        timeout=upstreams.timeout,
-        metadata=call_metadata(request, claims),
+        claims,
     )
     return account_out(reply.account)
 
@@ -118,11 +116,11 @@ async def refund_account(
 ) -> RefundOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().RefundAccount(
+    reply = await challenges_rpc(
+        request,
+        "RefundAccount",
         pb.RefundAccountRequest(request_id=idempotency_key, account_id=account_id, reason=body.reason),
-        timeout=upstreams.timeout,
-        metadata=call_metadata(request, claims),
+        claims,
     )
     return RefundOut(account=account_out(reply.account), refund_id=reply.refund_id)
 
@@ -147,12 +145,10 @@ async def fund_account(
 ) -> FundedOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().FundAccount(
+    reply = await challenges_rpc(
+        request,
+        "FundAccount",
         pb.FundAccountRequest(request_id=idempotency_key, account_id=account_id, reason=body.reason),
-        timeout=upstreams.timeout,
-        metadata=call_metadata(request, claims),
+        claims,
     )
-    return FundedOut(
-        account=account_out(reply.account), funding_id=reply.funding_id, already_funded=reply.already_funded
-    )
+    return funded_out(reply)

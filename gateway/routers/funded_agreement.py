@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from gateway.auth import require_role
 from gateway.challenges_models import FundedAgreementOut, agreement_out
-from gateway.client import call_metadata
+from gateway.routers.challenges_calls import challenges_rpc
 from libs.platform.auth import Claims
 
 router = APIRouter(prefix="/v1/funded-agreement", tags=["accounts"])
@@ -22,8 +22,5 @@ Reader = Annotated[Claims, Depends(require_role("trader", "support", "admin"))]
 async def get_funded_agreement(request: Request, claims: Reader) -> FundedAgreementOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().GetFundedAgreement(
-        pb.GetFundedAgreementRequest(), timeout=upstreams.timeout, metadata=call_metadata(request, claims)
-    )
+    reply = await challenges_rpc(request, "GetFundedAgreement", pb.GetFundedAgreementRequest(), claims)
     return agreement_out(reply.agreement)

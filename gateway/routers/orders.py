@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Request
 
 from gateway.auth import require_role
 from gateway.challenges_models import OrderIn, OrderOut, order_out
-from gateway.client import call_metadata
+from gateway.routers.challenges_calls import challenges_rpc
 from libs.platform.auth import Claims
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -34,8 +34,9 @@ async def create_order(
 ) -> OrderOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().CreateOrder(
+    reply = await challenges_rpc(
+        request,
+        "CreateOrder",
         pb.CreateOrderRequest(
             request_id=idempotency_key,
             program_id=body.program_id,
@@ -44,8 +45,7 @@ async def create_order(
             success_url=body.success_url,
             cancel_url=body.cancel_url,
         ),
-        timeout=upstreams.timeout,
-        metadata=call_metadata(request, claims),
+        claims,
     )
     return order_out(reply.order)
 
@@ -54,8 +54,5 @@ async def create_order(
 async def get_order(request: Request, order_id: str, claims: Reader) -> OrderOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().GetOrder(
-        pb.GetOrderRequest(order_id=order_id), timeout=upstreams.timeout, metadata=call_metadata(request, claims)
-    )
+    reply = await challenges_rpc(request, "GetOrder", pb.GetOrderRequest(order_id=order_id), claims)
     return order_out(reply.order, reply.account_id)

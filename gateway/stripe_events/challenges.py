@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import Request
 
-from gateway.client import call_metadata
+from gateway.routers.challenges_calls import challenges_rpc
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,10 @@ EVENT_PREFIXES: tuple[str, ...] = (
 async def forward(event: dict[str, Any], payload: bytes, request: Request) -> None:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
-    upstreams = request.app.state.upstreams
-    reply = await upstreams.challenges().RecordStripeEvent(
+    reply = await challenges_rpc(
+        request,
+        "RecordStripeEvent",
         pb.RecordStripeEventRequest(payload=payload, signature=request.headers.get("stripe-signature", "")),
-        timeout=upstreams.timeout,
-        metadata=call_metadata(request),
     )
     if reply.duplicate:
         log.info("Stripe event %s was applied before; nothing changed", event["id"])

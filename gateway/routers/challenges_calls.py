@@ -1,0 +1,15 @@
+"""Calling challenges from a route, as identity_calls does for identity: the gateway's upstream timeout, and the
+request id, client facts and (when the route has one) the caller's token riding along, the same for every route."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from gateway.client import call_metadata
+from libs.platform.auth import Claims
+
+
+async def challenges_rpc(request: Request, method: str, message, claims: Claims | None = None):
+    upstreams = request.app.state.upstreams
+    rpc = getattr(upstreams.challenges(), method)
+    return await rpc(message, timeout=upstreams.timeout, metadata=call_metadata(request, claims))
