@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from libs.domain.audit import AuditEntry
 from libs.domain.clock import Clock
 from libs.domain.errors import InvalidTransition
-from services.challenges.application.actor import Caller, require_role
+from services.challenges.application.actor import Caller, audit_by, require_role
 from services.challenges.application.get_account import AccountNotFound, parse_account_id
 from services.challenges.application.ports import FundingUnitOfWork
 from services.challenges.domain.account import AccountStatus
@@ -69,11 +68,9 @@ class AcceptFundedAgreementHandler:
             )
             await uow.agreements.add(acceptance)
             await uow.audit.append(
-                AuditEntry(
-                    occurred_at=now,
-                    actor_id=cmd.caller.actor_id,
-                    actor_role=cmd.caller.role,
-                    ip=cmd.caller.ip,
+                audit_by(
+                    cmd.caller,
+                    at=now,
                     action="account.funded_agreement_accepted",
                     subject_type="account",
                     subject_id=str(account_id),

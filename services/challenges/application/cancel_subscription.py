@@ -13,11 +13,10 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from libs.domain.audit import AuditEntry
 from libs.domain.clock import Clock
 from libs.domain.errors import FailedPrecondition, InvalidArgument
 from libs.domain.fingerprint import fingerprint
-from services.challenges.application.actor import Caller, require_role
+from services.challenges.application.actor import Caller, audit_by, require_role
 from services.challenges.application.get_account import AccountNotFound, parse_account_id
 from services.challenges.application.ports import ChallengesUnitOfWork, PaymentProvider
 from services.challenges.domain.account import AccountStatus, TradingAccount
@@ -81,11 +80,9 @@ class CancelSubscriptionHandler:
                 cancel_at_period_end(account, cancel_at or sub.paid_through or now)
                 await uow.accounts.save(account)
                 await uow.audit.append(
-                    AuditEntry(
-                        occurred_at=now,
-                        actor_id=cmd.caller.actor_id,
-                        actor_role=cmd.caller.role,
-                        ip=cmd.caller.ip,
+                    audit_by(
+                        cmd.caller,
+                        at=now,
                         action="account.subscription_cancel_requested",
                         subject_type="account",
                         subject_id=str(account.account_id),

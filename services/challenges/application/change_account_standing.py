@@ -6,11 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from libs.domain.audit import AuditEntry
 from libs.domain.clock import Clock
 from libs.domain.errors import InvalidArgument
 from libs.domain.fingerprint import fingerprint
-from services.challenges.application.actor import Caller, require_role
+from services.challenges.application.actor import Caller, audit_by, require_role
 from services.challenges.application.get_account import AccountNotFound, parse_account_id
 from services.challenges.application.ports import ChallengesUnitOfWork
 from services.challenges.domain.account import TradingAccount
@@ -53,11 +52,9 @@ class ChangeAccountStandingHandler:
                 account.reinstate(reason, now)
             await uow.accounts.save(account)
             await uow.audit.append(
-                AuditEntry(
-                    occurred_at=now,
-                    actor_id=cmd.caller.actor_id,
-                    actor_role=cmd.caller.role,
-                    ip=cmd.caller.ip,
+                audit_by(
+                    cmd.caller,
+                    at=now,
                     action=f"account.{cmd.action}ed" if cmd.action == "suspend" else "account.reinstated",
                     subject_type="account",
                     subject_id=str(account_id),

@@ -11,12 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from libs.domain.audit import AuditEntry
 from libs.domain.clock import Clock
 from libs.domain.errors import FailedPrecondition, InvalidArgument
 from libs.domain.fingerprint import fingerprint
 from libs.domain.ids import InvalidIdentifier, parse_program_id
-from services.challenges.application.actor import Caller, require_role
+from services.challenges.application.actor import Caller, audit_by, require_role
 from services.challenges.application.ports import (
     ChallengesUnitOfWork,
     CheckoutRequest,
@@ -137,11 +136,9 @@ class CreateOrderHandler:
             order.attach_checkout(session.session_id, session.url)
             await uow.orders.add(order)
             await uow.audit.append(
-                AuditEntry(
-                    occurred_at=now,
-                    actor_id=cmd.caller.actor_id,
-                    actor_role=cmd.caller.role,
-                    ip=cmd.caller.ip,
+                audit_by(
+                    cmd.caller,
+                    at=now,
                     action="order.created",
                     subject_type="order",
                     subject_id=str(order_id),

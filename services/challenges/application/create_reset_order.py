@@ -10,11 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-from libs.domain.audit import AuditEntry
 from libs.domain.clock import Clock
 from libs.domain.errors import FailedPrecondition, InvalidArgument
 from libs.domain.fingerprint import fingerprint
-from services.challenges.application.actor import Caller, require_role
+from services.challenges.application.actor import Caller, audit_by, require_role
 from services.challenges.application.create_order import checkout_idempotency_key, order_id_for
 from services.challenges.application.get_account import AccountNotFound, parse_account_id
 from services.challenges.application.ports import ChallengesUnitOfWork, CheckoutRequest, PaymentProvider
@@ -100,11 +99,9 @@ class CreateResetOrderHandler:
             order.attach_checkout(session.session_id, session.url)
             await uow.orders.add(order)
             await uow.audit.append(
-                AuditEntry(
-                    occurred_at=now,
-                    actor_id=cmd.caller.actor_id,
-                    actor_role=cmd.caller.role,
-                    ip=cmd.caller.ip,
+                audit_by(
+                    cmd.caller,
+                    at=now,
                     action="order.reset_created",
                     subject_type="order",
                     subject_id=str(order_id),

@@ -23,11 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID, uuid5
 
-from libs.domain.audit import AuditEntry
 from libs.domain.clock import Clock
 from libs.domain.errors import FailedPrecondition, InvalidArgument
 from libs.domain.fingerprint import fingerprint
-from services.challenges.application.actor import Caller, require_role
+from services.challenges.application.actor import Caller, audit_by, require_role
 from services.challenges.application.get_account import AccountNotFound, parse_account_id
 from services.challenges.application.ports import FundingUnitOfWork, KycDirectory, KycUnavailable, Notifier
 from services.challenges.domain.account import AccountStatus, FundingEligibility, TradingAccount
@@ -124,11 +123,9 @@ class FundAccountHandler:
             await uow.accounts.save(account)
             await uow.platform_resets.enqueue(funding_id, account.account_id)
             await uow.audit.append(
-                AuditEntry(
-                    occurred_at=now,
-                    actor_id=cmd.caller.actor_id,
-                    actor_role=cmd.caller.role,
-                    ip=cmd.caller.ip,
+                audit_by(
+                    cmd.caller,
+                    at=now,
                     action="account.funded",
                     subject_type="account",
                     subject_id=str(account.account_id),

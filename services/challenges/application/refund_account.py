@@ -15,11 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-from libs.domain.audit import AuditEntry
 from libs.domain.clock import Clock
 from libs.domain.errors import FailedPrecondition, InvalidArgument
 from libs.domain.fingerprint import fingerprint
-from services.challenges.application.actor import Caller, require_role
+from services.challenges.application.actor import Caller, audit_by, require_role
 from services.challenges.application.apply_subscription_event import refund_latest_month
 from services.challenges.application.get_account import AccountNotFound, parse_account_id
 from services.challenges.application.ports import ChallengesUnitOfWork, PaymentProvider
@@ -93,11 +92,9 @@ class RefundAccountHandler:
                 account.close(f"refunded: {reason}", now)
                 await uow.accounts.save(account)
             await uow.audit.append(
-                AuditEntry(
-                    occurred_at=now,
-                    actor_id=cmd.caller.actor_id,
-                    actor_role=cmd.caller.role,
-                    ip=cmd.caller.ip,
+                audit_by(
+                    cmd.caller,
+                    at=now,
                     action="account.refunded",
                     subject_type="account",
                     subject_id=str(account_id),
@@ -138,11 +135,9 @@ class RefundAccountHandler:
         order_before = order.status.value
         before, cancelled = await refund_latest_month(uow, self._payments, order, account, invoice, reason, now)
         await uow.audit.append(
-            AuditEntry(
-                occurred_at=now,
-                actor_id=cmd.caller.actor_id,
-                actor_role=cmd.caller.role,
-                ip=cmd.caller.ip,
+            audit_by(
+                cmd.caller,
+                at=now,
                 action="account.refunded",
                 subject_type="account",
                 subject_id=str(account.account_id),
