@@ -21,6 +21,7 @@ from uuid import UUID
 
 from libs.domain.audit import AuditEntry
 from libs.domain.clock import Clock
+from services.challenges.application.job_passes import run_passes
 from services.challenges.application.ports import ChallengesUnitOfWork, PaymentProvider
 from services.challenges.domain.account import TradingAccount
 from services.challenges.domain.subscription import grace_expired, needs_cancelling, subscription_ended
@@ -115,18 +116,17 @@ class EnforceSubscriptionBilling:
         return True
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                done = await self.run_once()
-            except Exception:  # the job must outlive a database blip
-                log.exception("subscription billing pass failed")
-                done = {}
-            if done.get("due", 0) >= self._batch_size:
-                continue  # a full batch of deadlines: more are due (a renewal day's failures), do not wait
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self._poll_seconds)
-            except TimeoutError:
-                pass
+        async def grace_periods_due() -> int:
+            return (await self.run_once()).get("due", 0)
+
+        await run_passes(
+            grace_periods_due,
+            self._stopping,
+            batch_size=self._batch_size,
+            poll_seconds=self._poll_seconds,
+            log=log,
+            failure="subscription billing pass failed",
+        )
 
     def stop(self) -> None:
         self._stopping.set()

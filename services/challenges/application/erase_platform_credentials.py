@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from libs.domain.audit import AuditEntry
 from libs.domain.clock import Clock
+from services.challenges.application.job_passes import run_passes
 from services.challenges.application.ports import CredentialsUnitOfWork
 from services.challenges.domain.platform_credentials import EXPIRED, REVEALED, SealedPlatformCredentials
 
@@ -78,18 +79,14 @@ class ErasePlatformCredentials:
         return len(due)
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                erased = await self.run_once()
-            except Exception:  # the job must outlive a database blip
-                log.exception("platform credentials sweep failed")
-                erased = 0
-            if erased >= self._batch_size:
-                continue
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self._poll_seconds)
-            except TimeoutError:
-                pass
+        await run_passes(
+            self.run_once,
+            self._stopping,
+            batch_size=self._batch_size,
+            poll_seconds=self._poll_seconds,
+            log=log,
+            failure="platform credentials sweep failed",
+        )
 
     def stop(self) -> None:
         self._stopping.set()
