@@ -25,7 +25,7 @@ from gateway.challenges_models import (
     order_out,
 )
 from gateway.problems import problem
-from gateway.routers.challenges_calls import challenges_rpc
+from gateway.routers.challenges_calls import IdempotencyKey, challenges_rpc
 from libs.platform.auth import Claims
 from libs.platform.grpc_errors import error_info
 
@@ -112,7 +112,7 @@ async def reset_account(
     account_id: str,
     body: ResetIn,
     claims: Trader,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+    idempotency_key: IdempotencyKey,
 ) -> OrderOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
@@ -143,7 +143,7 @@ async def retry_account(
     request: Request,
     account_id: str,
     claims: Trader,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+    idempotency_key: IdempotencyKey,
 ) -> RetryOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
@@ -169,7 +169,7 @@ async def cancel_subscription(
     request: Request,
     account_id: str,
     claims: Trader,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+    idempotency_key: IdempotencyKey,
 ) -> AccountOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from gateway.auth import Admin, Staff
 from gateway.challenges_models import (
@@ -19,7 +19,7 @@ from gateway.challenges_models import (
     account_out,
     funded_out,
 )
-from gateway.routers.challenges_calls import challenges_rpc
+from gateway.routers.challenges_calls import IdempotencyKey, challenges_rpc
 
 router = APIRouter(prefix="/v1/admin/accounts", tags=["admin"])
 
@@ -65,7 +65,7 @@ async def suspend_account(
     account_id: str,
     body: StandingIn,
     claims: Admin,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+    idempotency_key: IdempotencyKey,
 ) -> AccountOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
@@ -88,7 +88,7 @@ async def reinstate_account(
     account_id: str,
     body: StandingIn,
     claims: Admin,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+    idempotency_key: IdempotencyKey,
 ) -> AccountOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
@@ -112,7 +112,7 @@ async def refund_account(
     account_id: str,
     body: StandingIn,
     claims: Admin,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+    idempotency_key: IdempotencyKey,
 ) -> RefundOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
@@ -141,7 +141,7 @@ async def fund_account(
     account_id: str,
     body: FundIn,
     claims: Admin,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+    idempotency_key: IdempotencyKey,
 ) -> FundedOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 

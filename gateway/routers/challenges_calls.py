@@ -3,10 +3,16 @@ request id, client facts and (when the route has one) the caller's token riding 
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Header, Request
 
 from gateway.client import call_metadata
 from libs.platform.auth import Claims
+
+# The Idempotency-Key header of a route whose challenges use case requires one: its limits are the use cases' own
+# (1 to 255 characters), here once so every such route refuses the same keys before calling.
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 
 
 async def challenges_rpc(request: Request, method: str, message, claims: Claims | None = None):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
 
 from gateway.auth import require_role
 from gateway.challenges_models import OrderIn, OrderOut, order_out
-from gateway.routers.challenges_calls import challenges_rpc
+from gateway.routers.challenges_calls import IdempotencyKey, challenges_rpc
 from libs.platform.auth import Claims
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -30,7 +30,7 @@ async def create_order(
     request: Request,
     body: OrderIn,
     claims: Trader,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)],
+    idempotency_key: IdempotencyKey,
 ) -> OrderOut:
     from dynasty.challenges.v1 import challenges_service_pb2 as pb
 
