@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from libs.domain.clock import Clock
-from libs.domain.errors import FailedPrecondition, InvalidArgument
+from libs.domain.errors import FailedPrecondition
 from libs.domain.fingerprint import fingerprint
 from services.challenges.application.actor import Caller, audit_by, require_role
 from services.challenges.application.get_account import AccountNotFound, parse_account_id
+from services.challenges.application.idempotency_key import require_idempotency_key
 from services.challenges.application.ports import ChallengesUnitOfWork, PaymentProvider
 from services.challenges.domain.account import AccountStatus, TradingAccount
 from services.challenges.domain.subscription import SubscriptionStatus, cancel_at_period_end
@@ -47,8 +48,7 @@ class CancelSubscriptionHandler:
 
     async def __call__(self, cmd: CancelSubscription) -> TradingAccount:
         require_role(cmd.caller, "trader", action="cancel a subscription")
-        if not cmd.request_id or len(cmd.request_id) > 255:
-            raise InvalidArgument("an idempotency key of 1 to 255 characters is required", field="request_id")
+        require_idempotency_key(cmd.request_id)
         account_id = parse_account_id(cmd.account_id)
         operation = f"{OPERATION}:{cmd.caller.actor_id}"
         params = fingerprint({"account_id": str(account_id)})

@@ -16,6 +16,7 @@ from libs.domain.errors import FailedPrecondition, InvalidArgument
 from libs.domain.fingerprint import fingerprint
 from libs.domain.ids import InvalidIdentifier, parse_program_id
 from services.challenges.application.actor import Caller, audit_by, require_role
+from services.challenges.application.idempotency_key import require_idempotency_key
 from services.challenges.application.ports import (
     ChallengesUnitOfWork,
     CheckoutRequest,
@@ -64,8 +65,7 @@ class CreateOrderHandler:
 
     async def __call__(self, cmd: CreateOrder) -> Order:
         require_role(cmd.caller, "trader", action="buy a challenge")
-        if not cmd.request_id or len(cmd.request_id) > 255:
-            raise InvalidArgument("an idempotency key of 1 to 255 characters is required", field="request_id")
+        require_idempotency_key(cmd.request_id)
         try:
             program_id = parse_program_id(cmd.program_id)
         except InvalidIdentifier as exc:

@@ -16,6 +16,7 @@ from libs.domain.fingerprint import fingerprint
 from services.challenges.application.actor import Caller, audit_by, require_role
 from services.challenges.application.create_order import checkout_idempotency_key, order_id_for
 from services.challenges.application.get_account import AccountNotFound, parse_account_id
+from services.challenges.application.idempotency_key import require_idempotency_key
 from services.challenges.application.ports import ChallengesUnitOfWork, CheckoutRequest, PaymentProvider
 from services.challenges.domain.order import Order, OrderKind, OrderStatus
 
@@ -39,8 +40,7 @@ class CreateResetOrderHandler:
 
     async def __call__(self, cmd: CreateResetOrder) -> Order:
         require_role(cmd.caller, "trader", action="buy a reset")
-        if not cmd.request_id or len(cmd.request_id) > 255:
-            raise InvalidArgument("an idempotency key of 1 to 255 characters is required", field="request_id")
+        require_idempotency_key(cmd.request_id)
         account_id = parse_account_id(cmd.account_id)
         for name, url in (("success_url", cmd.success_url), ("cancel_url", cmd.cancel_url)):
             if not url.startswith(("https://", "http://")) or len(url) > 2048:

@@ -28,6 +28,7 @@ from libs.domain.errors import FailedPrecondition, InvalidArgument
 from libs.domain.fingerprint import fingerprint
 from services.challenges.application.actor import Caller, audit_by, require_role
 from services.challenges.application.get_account import AccountNotFound, parse_account_id
+from services.challenges.application.idempotency_key import MAX_IDEMPOTENCY_KEY
 from services.challenges.application.ports import FundingUnitOfWork, KycDirectory, KycUnavailable, Notifier
 from services.challenges.domain.account import AccountStatus, FundingEligibility, TradingAccount
 from services.challenges.domain.funded_agreement import FundedAgreement
@@ -77,7 +78,7 @@ class FundAccountHandler:
 
     async def __call__(self, cmd: FundAccount) -> AccountFunded:
         require_role(cmd.caller, "trader", "admin", action="fund accounts")
-        if len(cmd.request_id) > 255:
+        if len(cmd.request_id) > MAX_IDEMPOTENCY_KEY:
             raise InvalidArgument("an idempotency key is at most 255 characters", field="request_id")
         reason = cmd.reason.strip()
         if cmd.caller.role == "admin" and (not reason or len(reason) > 500):

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from uuid import UUID, uuid5
 
 from libs.domain.clock import Clock
-from libs.domain.errors import InvalidArgument
 from libs.domain.fingerprint import fingerprint
 from services.challenges.application.actor import Caller, audit_by, require_role
 from services.challenges.application.get_account import AccountNotFound, parse_account_id
+from services.challenges.application.idempotency_key import require_idempotency_key
 from services.challenges.application.ports import ChallengesUnitOfWork
 from services.challenges.domain.account import TradingAccount
 
@@ -55,8 +55,7 @@ class UseFreeRetryHandler:
 
     async def __call__(self, cmd: UseFreeRetry) -> FreeRetryUsed:
         require_role(cmd.caller, "trader", action="use a free retry")
-        if not cmd.request_id or len(cmd.request_id) > 255:
-            raise InvalidArgument("an idempotency key of 1 to 255 characters is required", field="request_id")
+        require_idempotency_key(cmd.request_id)
         account_id = parse_account_id(cmd.account_id)
         operation = f"{OPERATION}:{cmd.caller.actor_id}"
         params = fingerprint({"account_id": str(account_id)})
