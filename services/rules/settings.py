@@ -19,4 +19,4 @@ class RulesSettings(ServiceSettings):
     # Group commit of IngestTradeEvents (ADR 0061): at most this many events per transaction, and how long the first
     # waiting event may wait for others; 0 events turns batching off (every event its own transaction).
     rules_batch_max_events: int = 256
-    rules_batch_max_wait_ms: float = 2.0
+    rules_batch_max_wait_ms: float = 10.0

@@ -32,7 +32,7 @@ class GroupCommit:
         per_event: Handler,
         *,
         max_events: int = 256,
-        max_wait: float = 0.002,
+        max_wait: float = 0.010,
         workers: int = 1,
     ) -> None:
         self._batch = batch
