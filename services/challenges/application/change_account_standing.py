@@ -11,6 +11,7 @@ from libs.domain.errors import InvalidArgument
 from libs.domain.fingerprint import fingerprint
 from services.challenges.application.actor import Caller, audit_by, require_role
 from services.challenges.application.get_account import AccountNotFound, parse_account_id
+from services.challenges.application.idempotency_key import require_idempotency_key
 from services.challenges.application.ports import ChallengesUnitOfWork
 from services.challenges.domain.account import TradingAccount
 
@@ -31,6 +32,7 @@ class ChangeAccountStandingHandler:
 
     async def __call__(self, cmd: ChangeAccountStanding) -> TradingAccount:
         require_role(cmd.caller, "admin", action=f"{cmd.action} accounts")
+        require_idempotency_key(cmd.request_id)
         account_id = parse_account_id(cmd.account_id)
         reason = cmd.reason.strip()
         if not reason or len(reason) > 500:

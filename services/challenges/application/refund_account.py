@@ -21,6 +21,7 @@ from libs.domain.fingerprint import fingerprint
 from services.challenges.application.actor import Caller, audit_by, require_role
 from services.challenges.application.apply_subscription_event import refund_latest_month
 from services.challenges.application.get_account import AccountNotFound, parse_account_id
+from services.challenges.application.idempotency_key import require_idempotency_key
 from services.challenges.application.ports import ChallengesUnitOfWork, PaymentProvider
 from services.challenges.domain.account import AccountStatus, TradingAccount
 from services.challenges.domain.order import Order, OrderStatus
@@ -54,6 +55,7 @@ class RefundAccountHandler:
 
     async def __call__(self, cmd: RefundAccount) -> Refunded:
         require_role(cmd.caller, "admin", action="refund accounts")
+        require_idempotency_key(cmd.request_id)
         account_id = parse_account_id(cmd.account_id)
         reason = cmd.reason.strip()
         if not reason or len(reason) > 500:

@@ -307,3 +307,34 @@ async def test_a_chargeback_of_a_reset_payment_suspends_the_account_it_reset(pur
     await purchase.stripe_control.post(f"/_standin/charges/{charge.id}/dispute", json={"reason": "fraudulent"})
     (suspended,) = await purchase.wait_for_account(trader, status="suspended")
     assert suspended["id"] == account["id"]
+
+
+async def test_admin_refund_suspend_and_reinstate_over_grpc_need_an_idempotency_key_and_change_nothing_without(
+    purchase, database_url
+):
+    # The gateway always sends one; a direct gRPC caller (admin tooling, the CLI) must not slip past without it.
+    import grpc
+    import pytest
+
+    from dynasty.challenges.v1 import challenges_service_pb2 as pb
+    from dynasty.challenges.v1 import challenges_service_pb2_grpc as pb_grpc
+    from libs.platform.grpc_client import insecure_channel
+
+    _, trader = purchase.trader()
+    account = await active_account(purchase, trader)
+    audited_before = await audit_actions(database_url, account["id"])
+    metadata = tuple(purchase.staff("admin").items())
+    async with insecure_channel(purchase.channel_target) as channel:
+        stub = pb_grpc.ChallengesServiceStub(channel)
+        for call, request in (
+            (stub.RefundAccount, pb.RefundAccountRequest(account_id=account["id"], reason="asked")),
+            (stub.SuspendAccount, pb.SuspendAccountRequest(account_id=account["id"], reason="review")),
+            (stub.ReinstateAccount, pb.ReinstateAccountRequest(account_id=account["id"], reason="cleared")),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await call(request, metadata=metadata, timeout=5)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "idempotency key" in refused.value.details()
+    after = (await purchase.gateway.get(f"/v1/accounts/{account['id']}", headers=trader)).json()
+    assert after["status"] == "phase_1"
+    assert await audit_actions(database_url, account["id"]) == audited_before
