@@ -280,7 +280,7 @@ def _flatten(platform: Platform, request: Request, body: Any) -> Any:
 
 def _reset(platform: Platform, request: Request, body: Any) -> Any:
     _reason(body)
-    return platform.reset(request.path_params["account_id"], uuid.uuid4().hex[:12])
+    return platform.reset(request.path_params["account_id"], uuid.uuid4().hex[:12], (body or {}).get("startingBalance"))
 
 
 def _disable(platform: Platform, request: Request, body: Any) -> Any:

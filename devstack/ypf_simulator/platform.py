@@ -484,13 +484,19 @@ class Platform:
             self._emit("account", account_id, account["sequence"], at, self.snapshot_of(account, at))
         return self.snapshot(account_id)
 
-    def reset(self, account_id: str, command_id: str) -> dict[str, Any]:
+    def reset(self, account_id: str, command_id: str, starting_balance: Any = None) -> dict[str, Any]:
         """A new attempt on the same account (a paid reset): open positions are closed at the quote (their P&L
         belongs to the old attempt), then balance, P&L and fees start over and trading is enabled. Sequences carry
-        on, so nothing a consumer has deduplicated or ordered is reused."""
+        on, so nothing a consumer has deduplicated or ordered is reused. With `starting_balance` (the firm scaled a
+        funded account up) the attempt starts at that size and it becomes the account's starting balance."""
+        # Validated before anything moves: a refused reset leaves positions open and the account as it was.
+        new_start = None if starting_balance is None else _starting_balance(starting_balance)
+        self.load_account(account_id)
         closed = self.flatten(account_id, command_id)["closed"]
         account = self.load_account(account_id)
         at = self.now()
+        if new_start is not None:
+            account["startingBalance"] = new_start
         account.update(
             balance=account["startingBalance"],
             realizedPnl="0.00",
@@ -555,3 +561,16 @@ class Platform:
         }
         self.dispatcher.enqueue(envelope["id"], "quote", dumps(envelope).encode())
         return {"sequence": self._quote_sequence, "quotes": quotes}
+
+
+def _starting_balance(value: Any) -> str:
+    """A new starting balance on the wire: a positive decimal string (never a JSON number, which may be a float)."""
+    if not isinstance(value, str):
+        raise ApiError(400, "startingBalance must be a decimal string")
+    try:
+        balance = Decimal(value)
+    except InvalidOperation:
+        raise ApiError(400, "startingBalance must be a decimal") from None
+    if not balance.is_finite() or balance <= 0:
+        raise ApiError(400, "startingBalance must be positive")
+    return format_money(balance)

@@ -18,7 +18,7 @@ from libs.domain.money import Money, MoneyError
 from libs.platform import outbox
 from libs.platform.audit import SqlAlchemyAuditLog
 from libs.platform.inbox import ReceivedEvent
-from services.challenges.adapters.sql.order_repository import SqlAlchemyAccountRepository
+from services.challenges.adapters.sql.order_repository import SqlAlchemyAccountRepository, SqlAlchemyPlatformResets
 from services.challenges.adapters.sql.payout_repository import SqlAlchemyAccountPayouts
 from services.challenges.adapters.sql.tables import SCHEMA
 from services.challenges.application.record_payout import PayoutCompleted, record_payout
@@ -55,7 +55,13 @@ def payout_event_handlers(routes: Mapping[str, Iterable[str]]) -> dict[str, Call
         payout = parse_payout_completed(event.payload)
         seen = outbox.SeenAggregates()
         accounts = SqlAlchemyAccountRepository(session, seen.track)
-        await record_payout(accounts, SqlAlchemyAccountPayouts(session), SqlAlchemyAuditLog(session, SCHEMA), payout)
+        await record_payout(
+            accounts,
+            SqlAlchemyAccountPayouts(session),
+            SqlAlchemyAuditLog(session, SCHEMA),
+            SqlAlchemyPlatformResets(session),
+            payout,
+        )
         await seen.enqueue_events(session, schema=SCHEMA, source=SCHEMA, routes=routes)
 
     return {"PayoutCompleted": handle}

@@ -139,8 +139,11 @@ class TradingPlatform(Protocol):
         idempotency_prefix: str,
     ) -> PlatformCredentials: ...
 
-    async def reset_account(self, platform_account_id: str, *, reason: str, idempotency_key: str) -> int:
-        """A new attempt on the platform (balance back to the start, trading enabled); returns its attempt number."""
+    async def reset_account(
+        self, platform_account_id: str, *, reason: str, idempotency_key: str, starting_balance: Decimal | None = None
+    ) -> int:
+        """A new attempt on the platform (balance back to the start, trading enabled); returns its attempt number.
+        With `starting_balance` (a scaling step) the attempt starts at that size, which becomes the account's start."""
         ...
 
 
@@ -209,9 +212,13 @@ class ProvisioningJobs(Protocol):
 
 
 class PlatformResets(Protocol):
-    async def enqueue(self, order_id: UUID, account_id: UUID) -> None: ...
+    async def enqueue(self, order_id: UUID, account_id: UUID, starting_balance: Decimal | None = None) -> None:
+        """Queue a platform reset once per `order_id`; `starting_balance` is the new size of a scaling step."""
+        ...
 
     async def account_of(self, order_id: UUID) -> UUID | None: ...
+
+    async def starting_balance_of(self, order_id: UUID) -> Decimal | None: ...
 
     async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[UUID]: ...
 

@@ -105,18 +105,21 @@ class ProvisionAccountsWorker:
         return sum(1 for done in results if done)
 
     async def _reset_one(self, order_id: UUID) -> bool:
-        """Apply a paid reset on the platform (the account's new attempt already started in our records)."""
+        """Apply a queued reset on the platform (the account's new attempt, or new size, is already in our records)."""
         async with self._slots:
             try:
                 async with self._uow() as uow:
                     account_id = await uow.platform_resets.account_of(order_id)
+                    starting_balance = await uow.platform_resets.starting_balance_of(order_id)
                     account = await uow.accounts.get(account_id) if account_id else None
                 if account is None or account.platform is None:
                     raise RuntimeError(f"reset order {order_id} has no provisioned account")
                 attempt = await self._platform.reset_account(
                     account.platform.account_id,
-                    reason="paid reset",
+                    # Only a scaling step carries a new balance; the row does not say which other reset it is.
+                    reason="paid reset" if starting_balance is None else f"scaling to {starting_balance:f}",
                     idempotency_key=f"order:{order_id}:platform-reset",
+                    starting_balance=starting_balance,
                 )
                 async with self._uow() as uow:
                     await uow.platform_resets.complete(order_id, self._clock.now())

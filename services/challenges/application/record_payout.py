@@ -13,15 +13,22 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from libs.domain.audit import AuditEntry
 from libs.domain.errors import FailedPrecondition
 from libs.domain.money import Money
-from services.challenges.application.ports import AccountRepository, AuditLog
+from services.challenges.application.ports import AccountRepository, AuditLog, PlatformResets
 
 log = logging.getLogger(__name__)
 PAYOUTS_ACTOR = "payouts"
+# Platform resets are queued under a UUID; a scaling step's is derived from the account, the step's number and the
+# payout that took it, so the step queues one reset however often its payout is delivered.
+_SCALING_RESET_NAMESPACE = UUID("8f4e2c1a-6b3d-4f7e-9a05-3c2d1e0b9f64")
+
+
+def scaling_reset_id(account_id: UUID, step: int, payout_id: str) -> UUID:
+    return uuid5(_SCALING_RESET_NAMESPACE, f"{account_id}\nstep:{step}\npayout:{payout_id}")
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,11 @@ class AccountPayouts(Protocol):
 
 
 async def record_payout(
-    accounts: AccountRepository, payouts: AccountPayouts, audit: AuditLog, payout: PayoutCompleted
+    accounts: AccountRepository,
+    payouts: AccountPayouts,
+    audit: AuditLog,
+    platform_resets: PlatformResets,
+    payout: PayoutCompleted,
 ) -> str:
     account = await accounts.get(payout.account_id, for_update=True)
     if account is None:
@@ -98,6 +109,11 @@ async def record_payout(
                     "payout_id": step.payout_id,
                 },
             )
+        )
+        # The platform account moves to the new size with the step (same transaction, worked by the reset worker):
+        # otherwise the trader would keep trading the old balance while rules judges the new one.
+        await platform_resets.enqueue(
+            scaling_reset_id(account.account_id, step.number, step.payout_id), account.account_id, step.to_size.amount
         )
     outcome = f"scaled_to_{steps[-1].to_size.amount}" if steps else "counted"
     await payouts.set_outcome(payout.payout_id, outcome)

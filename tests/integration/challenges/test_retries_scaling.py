@@ -10,6 +10,7 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import text
 
@@ -231,6 +232,40 @@ async def test_payouts_step_a_funded_account_up_once_per_payout_in_order_audited
         (f"po-3-{account['id']}", "counted"),
         (f"po-4-{account['id']}", "scaled_to_100000.00"),
     ]
+
+
+async def test_a_scaling_step_resets_the_platform_account_at_the_new_size_once_however_often_its_payout_comes(
+    purchase, database_url
+):
+    _, trader = purchase.trader()
+    account = await account_of(purchase, trader, "eval-50k")
+    await fund(database_url, account["id"])  # through the domain: no funding reset is queued
+    (before,) = await purchase.platform.accounts_of(account["id"])
+    await payout(purchase, account, "po-1")
+    event_id = str(uuid.uuid4())
+    await payout(purchase, account, "po-2", event_id)  # step 1: 50,000 -> 75,000
+
+    for _ in range(100):
+        (on_platform,) = await purchase.platform.accounts_of(account["id"])
+        if on_platform["attempt"] > before["attempt"]:
+            break
+        await asyncio.sleep(0.05)
+    assert before["startingBalance"] == "50000.00"
+    assert (on_platform["startingBalance"], on_platform["balance"]) == ("75000.00", "75000.00")
+    assert on_platform["attempt"] == before["attempt"] + 1
+
+    # The payout again, under its event id (the inbox's duplicate) and under a new one (the payout's duplicate).
+    assert await payout(purchase, account, "po-2", event_id) is True
+    assert await payout(purchase, account, "po-2") is False
+    await asyncio.sleep(0.5)  # time for a second reset to be worked, were one queued
+    (after,) = await purchase.platform.accounts_of(account["id"])
+    assert (after["attempt"], after["startingBalance"]) == (on_platform["attempt"], "75000.00")
+    queued = await query(
+        database_url,
+        "SELECT starting_balance, done_at FROM challenges.platform_resets WHERE account_id = :a",
+        a=account["id"],
+    )
+    assert [(r.starting_balance, r.done_at is not None) for r in queued] == [(Decimal("75000"), True)]
 
 
 async def test_a_payout_for_an_account_in_evaluation_is_recorded_and_not_counted(purchase, database_url):

@@ -134,6 +134,37 @@ def test_a_reset_closes_positions_and_starts_a_new_attempt_with_sequences_carryi
     assert sim.fill(account["id"], "GC", "buy", 1)["trade"]["sequence"] == 3
 
 
+def test_a_reset_with_a_new_starting_balance_scales_the_account_once_and_a_bad_one_changes_nothing(
+    sim: Simulator,
+) -> None:
+    account = sim.new_account("eval-50k")
+    sim.fill(account["id"], "ES", "buy", 1, "5800.00")
+    path = f"/client/v1/accounts/{account['id']}/reset"
+
+    refused = [
+        sim.api.post(path, json={"reason": "scaling", "startingBalance": bad}, headers={"Idempotency-Key": key})
+        for key, bad in (("bad-1", "-5"), ("bad-2", "0"), ("bad-3", "lots"), ("bad-4", 75000.5), ("bad-5", "NaN"))
+    ]
+    unchanged = sim.api.get(f"/client/v1/accounts/{account['id']}").json()
+    still_open = sim.api.get(f"/client/v1/accounts/{account['id']}/positions").json()["positions"]
+    body = {"reason": "scaling", "startingBalance": "75000"}
+    scaled = sim.api.post(path, json=body, headers={"Idempotency-Key": "scale-1"})
+    replayed = sim.api.post(path, json=body, headers={"Idempotency-Key": "scale-1"})
+    plain = sim.api.post(path, json={"reason": "paid reset"}, headers={"Idempotency-Key": "reset-2"})
+
+    assert [r.status_code for r in refused] == [400] * 5
+    assert "startingBalance" in refused[0].text and "startingBalance must be a decimal string" in refused[3].text
+    assert unchanged["startingBalance"] == "50000.00" and unchanged.get("attempt", 1) == 1
+    assert [p["symbol"] for p in still_open] == ["ES"]  # a refused reset closed nothing
+    assert scaled.status_code == 200 and replayed.json() == scaled.json()
+    assert [t["symbol"] for t in scaled.json()["closed"]] == ["ES"]
+    snapshot = scaled.json()["account"]
+    assert (snapshot["startingBalance"], snapshot["balance"], snapshot["attempt"]) == ("75000.00", "75000.00", 2)
+    # A later reset without a balance starts over at the new size: the scaled size is the account's own now.
+    again = plain.json()["account"]
+    assert (again["startingBalance"], again["balance"], again["attempt"]) == ("75000.00", "75000.00", 3)
+
+
 def test_a_batch_of_fills_is_all_or_nothing(sim: Simulator) -> None:
     first, second = sim.new_account(), sim.new_account()
     good = [

@@ -537,13 +537,20 @@ class SqlAlchemyPlatformResets(_SqlJobQueue):
     def __init__(self, session: AsyncSession) -> None:
         super().__init__(session, platform_resets, "order_id")
 
-    async def enqueue(self, order_id: UUID, account_id: UUID) -> None:
+    async def enqueue(self, order_id: UUID, account_id: UUID, starting_balance: Decimal | None = None) -> None:
         await self._session.execute(
             insert(platform_resets)
-            .values(order_id=order_id, account_id=account_id)
+            .values(order_id=order_id, account_id=account_id, starting_balance=starting_balance)
             .on_conflict_do_nothing(index_elements=["order_id"])
         )
         await _announce(self._session, "platform_resets")
+
+    async def starting_balance_of(self, order_id: UUID) -> Decimal | None:
+        return (
+            await self._session.execute(
+                select(platform_resets.c.starting_balance).where(platform_resets.c.order_id == order_id)
+            )
+        ).scalar()
 
     async def account_of(self, order_id: UUID) -> UUID | None:
         return (

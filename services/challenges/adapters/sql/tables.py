@@ -165,6 +165,8 @@ platform_resets = Table(
     Column("lease_until", DateTime(timezone=True)),
     Column("last_error", Text),
     Column("done_at", DateTime(timezone=True)),
+    # The new starting balance a scaling step resets the platform account to; NULL keeps the current one.
+    Column("starting_balance", MONEY),
 )
 
 # Payouts completed on funded accounts (PayoutCompleted from payouts), one row per payout id: counted once.

@@ -78,9 +78,15 @@ class YourPropFirmClient:
             )
         return credentials
 
-    async def reset_account(self, platform_account_id: str, *, reason: str, idempotency_key: str) -> int:
+    async def reset_account(
+        self, platform_account_id: str, *, reason: str, idempotency_key: str, starting_balance: Decimal | None = None
+    ) -> int:
+        payload: dict[str, Any] = {"reason": reason}
+        if starting_balance is not None:
+            # A decimal string, exact (never a JSON number, which the platform could read as a float).
+            payload["startingBalance"] = f"{starting_balance:f}"
         body = await self._post(
-            f"/client/v1/accounts/{platform_account_id}/reset", {"reason": reason}, idempotency_key=idempotency_key
+            f"/client/v1/accounts/{platform_account_id}/reset", payload, idempotency_key=idempotency_key
         )
         try:
             return int(body["account"]["attempt"])
