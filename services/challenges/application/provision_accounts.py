@@ -114,6 +114,10 @@ class ProvisionAccountsWorker:
                     account = await uow.accounts.get(account_id) if account_id else None
                 if account is None or account.platform is None:
                     raise RuntimeError(f"reset order {order_id} has no provisioned account")
+                if starting_balance is None and account.scale_steps and account.account_size is not None:
+                    # A scaled account's platform start may still be a step's size: a reset or retry starts over
+                    # at the size our records hold now (the bought one), not at the platform's last start.
+                    starting_balance = account.account_size.amount
                 attempt = await self._platform.reset_account(
                     account.platform.account_id,
                     # Only a scaling step carries a new balance; the row does not say which other reset it is.

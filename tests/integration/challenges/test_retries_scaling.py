@@ -268,6 +268,34 @@ async def test_a_scaling_step_resets_the_platform_account_at_the_new_size_once_h
     assert [(r.starting_balance, r.done_at is not None) for r in queued] == [(Decimal("75000"), True)]
 
 
+async def test_a_free_retry_after_a_scaled_funded_run_resets_the_platform_account_to_the_size_bought(
+    purchase, database_url
+):
+    _, trader = purchase.trader()
+    account = await account_of(purchase, trader, "eval-100k")
+    await fund(database_url, account["id"])
+    (before,) = await purchase.platform.accounts_of(account["id"])
+    await payout(purchase, account, "po-1")
+    await payout(purchase, account, "po-2")  # step 1: 100,000 -> 150,000
+    for _ in range(100):
+        (scaled,) = await purchase.platform.accounts_of(account["id"])
+        if scaled["attempt"] > before["attempt"]:
+            break
+        await asyncio.sleep(0.05)
+    assert scaled["startingBalance"] == "150000.00"
+
+    await breach(purchase, account)
+    retried = await retry(purchase, trader, account, f"retry-{account['id']}")
+    assert retried.status_code == 201, retried.text
+    for _ in range(100):
+        (on_platform,) = await purchase.platform.accounts_of(account["id"])
+        if on_platform["attempt"] > scaled["attempt"]:
+            break
+        await asyncio.sleep(0.05)
+    assert on_platform["attempt"] == scaled["attempt"] + 1
+    assert (on_platform["startingBalance"], on_platform["balance"]) == ("100000.00", "100000.00")
+
+
 async def test_a_payout_for_an_account_in_evaluation_is_recorded_and_not_counted(purchase, database_url):
     _, trader = purchase.trader()
     account = await account_of(purchase, trader, "eval-50k")
