@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from services.rules.application.catch_up_quotes import catch_up_quotes
 from services.rules.application.coalesce_quotes import COALESCED, coalesce_quotes
 from services.rules.application.current_risk import current_risk
 from services.rules.application.incoming import QUOTE, TRADE, IncomingEvent
@@ -161,13 +162,15 @@ class IngestBatchHandler:
             if outcome == APPLIED:
                 stored.append((events[i].at, row_id, i, account_id))
         stored.sort(key=lambda item: (item[0], item[1]))  # replays order by (exchange time, row): so does live
+        # Quotes from this row on are the batch's own, applied in their turn; older ones may be caught up after a fill.
+        first_row = min((row_id for row_id in row_ids if row_id is not None), default=0)
 
         await self._take_states(store, [a for a in locked if a.status == MONITORING], working)
         enforcement = False
         for at, row_id, i, account_id in stored:
             event = events[i]
             if account_id is not None:
-                enforcement |= await self._advance(store, working[account_id], event, row_id, live)
+                enforcement |= await self._advance(store, working[account_id], event, row_id, live, first_row)
                 continue
             quoted = set(event.symbols)
             late = [work for work in working.values() if work.last is not None and (at, row_id) < work.last]
@@ -180,9 +183,9 @@ class IngestBatchHandler:
                 holds = bool(quoted & work.risk.positions.keys())
                 if work.last is not None and (at, row_id) < work.last:
                     if holds or work.account.account_id in traded:
-                        enforcement |= await self._advance(store, work, event, row_id, live)
+                        enforcement |= await self._advance(store, work, event, row_id, live, first_row)
                 elif holds:
-                    enforcement |= await self._advance(store, work, event, row_id, live)
+                    enforcement |= await self._advance(store, work, event, row_id, live, first_row)
         await self._write(store, working)
         return enforcement
 
@@ -208,11 +211,13 @@ class IngestBatchHandler:
         event: IncomingEvent,
         row_id: int,
         live: list[tuple[str, dict]],
+        stored_before: int,
     ) -> bool:
         account = work.account
         status_before = work.risk.status
         stored = StoredEvent(row_id, event.provider_event_id, event.fill, event.marks, event.tick)
-        if work.last is None or (event.at, row_id) >= work.last:
+        late = work.last is not None and (event.at, row_id) < work.last
+        if not late:
             boundary_before = work.risk.next_boundary_at
             taken = apply_stored(work.risk, stored)
             work.last = (event.at, row_id)
@@ -236,6 +241,10 @@ class IngestBatchHandler:
             work.full_save = True
             work.lazy_quotes = 0
             work.snapshots.append((work.last[0], work.last[1], work.risk.to_snapshot()))
+        if event.fill is not None or late:
+            # The positions may have changed: quotes of a newly held symbol may lie beyond the last event.
+            missed, work.last = await catch_up_quotes(store, account.account_id, work.risk, work.last, stored_before)
+            taken = [*taken, *missed]
         if taken:
             notices = await record_decisions(store, account, taken, status_before, version=row_id)
             live.extend((account.user_id, notice) for notice in notices)

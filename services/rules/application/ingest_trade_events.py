@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.rules.application.catch_up_quotes import catch_up_quotes
 from services.rules.application.current_risk import current_risk
 from services.rules.application.incoming import CLOCK, QUOTE, TRADE, IncomingEvent
 from services.rules.application.monitored_account import MONITORING, MonitoredAccount
@@ -140,20 +141,37 @@ class IngestTradeEventsHandler:
         status_before = risk.status
         stored = StoredEvent(row_id, event.provider_event_id, event.fill, event.marks, event.tick)
         last = (account.last_event_at, account.last_event_row) if account.last_event_at is not None else None
-        if last is None or (event.at, row_id) >= last:
+        late = last is not None and (event.at, row_id) < last
+        if not late:
             if event.marks and not any(mark.symbol in risk.positions for mark in event.marks):
                 return False  # in order and none of the quote's symbols held: nothing moves
             taken: list[TakenDecision] = apply_stored(risk, stored)
             last_at, last_row = event.at, row_id
+            kept = None
+            if event.fill is not None or event.tick is not None:
+                kept = (last_at, last_row, risk.to_snapshot())
         else:
             risk, taken = await self.reevaluate(store, account, event, row_id, until=last)
             last_at, last_row = last
-        snapshot = risk.to_snapshot()
+            kept = (last_at, last_row, risk.to_snapshot())
+        if event.fill is not None or late:
+            # The positions may have changed: quotes of a newly held symbol may lie beyond the last event. Each
+            # event is its own transaction here, so the first row this one stored is its own.
+            missed, (last_at, last_row) = await catch_up_quotes(
+                store, account.account_id, risk, (last_at, last_row), stored_before=row_id
+            )
+            taken = [*taken, *missed]
         await store.save_state(
-            account, snapshot, risk.status.value, sorted(risk.positions), last_at, last_row, risk.next_boundary_at
+            account,
+            risk.to_snapshot(),
+            risk.status.value,
+            sorted(risk.positions),
+            last_at,
+            last_row,
+            risk.next_boundary_at,
         )
-        if event.fill is not None or event.tick is not None or last_row != row_id:
-            await store.add_snapshot(account, last_at, last_row, snapshot)
+        if kept is not None:
+            await store.add_snapshot(account, *kept)
         notices = await record_decisions(store, account, taken, status_before, version=row_id)
         user = account.user_id
         live.extend((user, notice) for notice in notices)

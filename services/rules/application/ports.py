@@ -51,6 +51,9 @@ class MonitoringStore(Protocol):
         until: tuple[datetime, int],
         held_symbols: set[str],
     ) -> list[StoredEvent]: ...
+    async def quotes_after(
+        self, account_id: uuid.UUID, symbols: list[str], after: tuple[datetime, int], stored_before: int
+    ) -> list[StoredEvent]: ...
     async def add_snapshot(self, account: MonitoredAccount, at: datetime, row_id: int, snapshot: dict) -> None: ...
     async def last_snapshot_before(
         self, account: MonitoredAccount, at: datetime, row_id: int

@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import random
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from decimal import Decimal
 
 import grpc
 import httpx
+import psycopg
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -37,15 +37,53 @@ from tests.unit.gateway.tokens import TestKeys
 
 YPF_KEY = "ypf_rules_client_key"
 WEBHOOK_SECRET = "ypf_rules_whsec"
-# Quotes are market-wide: one stored quote moves (and, late, re-evaluates) every account holding its symbol at
-# its instant. Tests share one database, so each test trades in a market window of its own: a random Tuesday far
-# in the future, 09:00 to 12:00 in Chicago (inside the CME session, far from the day roll).
+# Quotes are market-wide: one stored quote moves every account holding its symbol at its instant, a late one
+# re-evaluates them, and a fill is followed by the stored quotes of its symbol later than it (ADR 0061). That is
+# production behaviour, so tests that share one database must each trade in exchange time of their own, LATER than
+# every event already stored: a window in the past of another test's quotes would pull those quotes into its fills.
+# So every call of session_start() (Rules.start too) hands out the next week, its Tuesday 09:00 in Chicago (inside
+# the CME session, far from the day roll); the first week of a test run is the one after the latest stored event
+# (_market_windows_after_stored_events below), and a test's events stay inside its week. Random weeks did neither:
+# a few hundred tests over 3,000 weeks share one with even odds, and half of them land before another's.
 FIRST_TUESDAY = datetime(2031, 1, 7, 15, 0, tzinfo=UTC)
+WEEK = timedelta(weeks=1)
+
+
+class MarketWindows:
+    """Hands out consecutive week-long exchange-time windows, starting after a given instant."""
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def start_after(self, at: datetime | None) -> None:
+        if at is not None and at >= FIRST_TUESDAY:
+            self._next = max(self._next, (at - FIRST_TUESDAY) // WEEK + 1)
+
+    def take(self) -> datetime:
+        week, self._next = self._next, self._next + 1
+        return FIRST_TUESDAY + week * WEEK
+
+
+MARKET_WINDOWS = MarketWindows()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _market_windows_after_stored_events(database_url):
+    with psycopg.connect(database_url) as conn:
+        latest = conn.execute(
+            "SELECT max(exchange_at) FROM rules.trade_events UNION ALL SELECT max(at) FROM rules.news_events"
+        ).fetchall()
+    MARKET_WINDOWS.start_after(max((row[0] for row in latest if row[0] is not None), default=None))
 
 
 def session_start() -> datetime:
-    rng = random.SystemRandom()
-    return FIRST_TUESDAY + timedelta(weeks=rng.randrange(3000), minutes=rng.randrange(0, 180, 10))
+    """The start of an exchange-time window (a week) no other test trades in, later than every stored event."""
+    return MARKET_WINDOWS.take()
+
+
+def window_end(at: datetime) -> datetime:
+    """The end of the window `at` lies in: what is stored from a test's first event up to there is the test's own."""
+    return FIRST_TUESDAY + ((at - FIRST_TUESDAY) // WEEK + 1) * WEEK
 
 
 def rule_set(max_loss: str = "2000.00", **blocks) -> dict:
@@ -351,7 +389,13 @@ async def running_rules(database_url, redis_url, tmp_path, *, with_gateway: bool
                     gateway_url=gateway_url,
                     redis_url=redis_url,
                 )
-                await sim.post("/_sim/config", json={"retry_base_seconds": 0.05, "retry_max_seconds": 0.2})
+                # The simulator stamps its own fills and quotes with its clock: run it in the test's market window
+                # too, or its events would lie before every other test's and catch up their later quotes.
+                offset = (fixture.start - datetime.now(UTC)).total_seconds()
+                await sim.post(
+                    "/_sim/config",
+                    json={"retry_base_seconds": 0.05, "retry_max_seconds": 0.2, "clock_offset_seconds": offset},
+                )
                 yield fixture
     finally:
         if fixture is not None and fixture.created:

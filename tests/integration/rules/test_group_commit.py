@@ -30,7 +30,7 @@ from services.rules.application.monitored_account import MONITORING, MonitoredAc
 from services.rules.application.risk_cache import RiskCache
 from services.rules.application.risk_runner import StoredEvent, replay
 from services.rules.domain.account_risk import AccountRisk
-from tests.integration.rules.conftest import Platform, rule_set, session_start
+from tests.integration.rules.conftest import Platform, rule_set, session_start, window_end
 
 
 class Service:
@@ -106,10 +106,11 @@ async def replayed(sessions, account_id: uuid.UUID) -> AccountRisk:
             await session.execute(
                 text(
                     "SELECT id, provider_event_id, payload FROM rules.trade_events WHERE event_type = 'quote' "
-                    "AND outcome = 'applied' AND exchange_at >= :first AND (exchange_at, id) <= (:last_at, :last_row)"
+                    "AND outcome = 'applied' AND exchange_at >= :first AND exchange_at < :end"
                 ),
-                # Up to the account's last event: the database is shared with other tests' later markets.
-                {"first": first, "last_at": account.last_event_at, "last_row": account.last_event_row},
+                # Every quote of the test's own market window, not only those up to the account's last event: a
+                # quote the live state missed must show here (other tests' markets lie in other windows).
+                {"first": first, "end": window_end(first)},
             )
         ).all()
     events = []
@@ -292,6 +293,61 @@ async def test_coalesced_quotes_still_find_the_breach_and_replays_skip_exactly_t
     assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
 
 
+@pytest.mark.parametrize("path", ["batches", "per_event"])
+async def test_a_fill_arriving_after_a_later_quote_of_its_symbol_is_marked_by_that_quote_as_a_replay_does(
+    sessions, path
+):
+    service = Service(sessions)
+    ingest = getattr(service, path).handle
+    account = await activate(sessions)
+    platform, t = Platform(), session_start()
+    a = account.platform_account_id
+    assert [r.outcome for r in await ingest(parsed(platform.quote(t + timedelta(seconds=2), ES="5010.00")))] == [
+        "applied"
+    ]
+
+    # In order for the account (nothing of it is later), but the market already saw ES at 5010 after it.
+    outcomes = await ingest(parsed(platform.trade(a, t + timedelta(seconds=1), "ES", "buy", 1, "5000.00")))
+
+    assert [r.outcome for r in outcomes] == ["applied"]
+    risk = await state_of(sessions, account.account_id)
+    assert str(risk.equity) == "50500.00"  # +10 points x 50: the later quote marked the new position
+    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
+
+    # A quote between the fill and the caught-up one is late for the account now; a later one is in order.
+    await ingest(parsed(platform.quote(t + timedelta(milliseconds=1500), ES="4990.00")))
+    await ingest(parsed(platform.quote(t + timedelta(seconds=3), ES="5002.00")))
+    risk = await state_of(sessions, account.account_id)
+    assert str(risk.equity) == "50100.00"
+    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
+
+
+@pytest.mark.parametrize("path", ["batches", "per_event"])
+async def test_a_later_quote_caught_up_after_a_fill_decides_the_breach_it_causes(sessions, path):
+    service = Service(sessions)
+    ingest = getattr(service, path).handle
+    account = await activate(sessions)
+    platform, t = Platform(), session_start()
+    crash = platform.quote(t + timedelta(seconds=2), ES="4959.75")
+    await ingest(parsed(crash))
+
+    await ingest(
+        parsed(platform.trade(account.platform_account_id, t + timedelta(seconds=1), "ES", "buy", 1, "5000.00"))
+    )
+
+    risk = await state_of(sessions, account.account_id)
+    assert risk.status.value == "failed" and risk.failure[0].value == "max_loss"
+    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
+    async with sessions() as session:
+        violations = (
+            await session.execute(
+                text("SELECT rule, trigger_event_id FROM rules.violations WHERE account_id = :a"),
+                {"a": account.account_id},
+            )
+        ).all()
+    assert [(v.rule, v.trigger_event_id) for v in violations] == [("max_loss", crash["id"])]
+
+
 MOVES = st.lists(
     st.tuples(st.sampled_from(["buy", "sell", "quote"]), st.integers(min_value=-60, max_value=60)),
     min_size=2,
@@ -335,6 +391,46 @@ async def test_any_split_into_batches_decides_what_one_by_one_ingestion_decides(
     figures = ("status", "balance", "equity", "floor", "high_water_mark")
     assert [getattr(got, f) for f in figures] == [getattr(expected, f) for f in figures]
     assert [await decided(sessions, a) for a in (batched, one_by_one)] == [await decided(sessions, one_by_one)] * 2
+    assert got.to_snapshot() == (await replayed(sessions, batched.account_id)).to_snapshot()
+    await stop(sessions, batched)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moves=MOVES, seed=st.integers(min_value=0, max_value=10**6))
+async def test_any_arrival_order_on_either_path_ends_in_the_state_a_replay_of_the_stored_events_gives(
+    sessions, moves, seed
+):
+    # Events arrive in any order across exchange time (a fill after a later quote of its symbol, a quote after a
+    # later fill), one per transaction on the per-event path and in batches cut anywhere on the batch path. What is
+    # decided may then differ from in-order ingestion (a breach is final, and decided on what has arrived), but
+    # the live state must be what a replay of the stored events gives: recovery equals replay.
+    rng = random.Random(seed)
+    service = Service(sessions)
+    t = session_start()
+    rules = rule_set(max_loss="1000.00")
+
+    def arrivals_for(account: MonitoredAccount, start) -> list[dict]:
+        platform, out = Platform(), []
+        for n, (kind, ticks) in enumerate(moves):
+            at, price = start + timedelta(seconds=n), f"{5000 + ticks * 0.25:.2f}"
+            out.append(platform.quote(at, ES=price) if kind == "quote" else
+                       platform.trade(account.platform_account_id, at, "ES", kind, 1, price))  # fmt: skip
+        rng.shuffle(out)
+        return out
+
+    one_by_one = await activate(sessions, rules)
+    for envelope in arrivals_for(one_by_one, t):
+        await service.per_event.handle(parsed(envelope))
+    got = await state_of(sessions, one_by_one.account_id)
+    assert got.to_snapshot() == (await replayed(sessions, one_by_one.account_id)).to_snapshot()
+    await stop(sessions, one_by_one)  # later quotes must not move it
+
+    batched = await activate(sessions, rules)
+    arrivals = arrivals_for(batched, t + timedelta(hours=1))
+    cuts = sorted(rng.sample(range(1, len(arrivals)), rng.randrange(len(arrivals))))
+    for start, end in zip([0, *cuts], [*cuts, len(arrivals)], strict=True):
+        await service.batches.handle(parsed(*arrivals[start:end]))
+    got = await state_of(sessions, batched.account_id)
     assert got.to_snapshot() == (await replayed(sessions, batched.account_id)).to_snapshot()
     await stop(sessions, batched)
 

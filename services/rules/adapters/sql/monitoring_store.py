@@ -538,6 +538,33 @@ class SqlMonitoringStore:
             stored.append(StoredEvent(row.id, row.provider_event_id, fill, marks))
         return stored
 
+    async def quotes_after(
+        self, account_id: uuid.UUID, symbols: list[str], after: tuple[datetime, int], stored_before: int
+    ) -> list[StoredEvent]:
+        """The applied quotes of `symbols` later than `after` (exchange time, row) and stored before row
+        `stored_before`, less the account's excluded events: the quotes events_for_replay would give the account
+        after a fill at `after` (the partial index on quotes' exchange time keeps this to the few beyond the fill)."""
+        t = trade_events
+        excluded = select(excluded_events.c.provider_event_id).where(excluded_events.c.account_id == account_id)
+        rows = (
+            await self.session.execute(
+                select(t.c.id, t.c.provider_event_id, t.c.payload).where(
+                    t.c.event_type == "quote",
+                    t.c.outcome == "applied",
+                    t.c.exchange_at >= after[0],
+                    tuple_(t.c.exchange_at, t.c.id) > tuple_(*after),
+                    t.c.id < stored_before,
+                    t.c.symbols.overlap(sorted(symbols)),
+                    t.c.provider_event_id.not_in(excluded),
+                )
+            )
+        ).all()
+        stored = []
+        for row in rows:
+            fill, marks = stored_fill_or_marks(row.payload)
+            stored.append(StoredEvent(row.id, row.provider_event_id, fill, marks))
+        return stored
+
     # -- snapshots ----------------------------------------------------------------------------------------------
     async def add_snapshot(self, account: MonitoredAccount, at: datetime, row_id: int, snapshot: dict) -> None:
         await self.session.execute(
