@@ -66,6 +66,8 @@ async def test_the_catalogue_shows_each_tiers_reset_fee_free_retries_and_scaling
     assert fifty["reset_fee"]["amount"] == "99.00" and fifty["free_retries"] == 0
     retired = (await purchase.gateway.get("/v1/programs/eval-50k", params={"version": 1})).json()
     assert retired["status"] == "retired" and retired["reset_fee"]["amount"] == "99.60"  # the 40% it was sold with
+    monthly = (await purchase.gateway.get("/v1/programs/eval-monthly-50k")).json()
+    assert monthly["billing"] == "monthly" and monthly["version"] == 2 and monthly["reset_fee"]["amount"] == "69.00"
 
 
 async def test_the_reset_fee_of_the_program_is_charged_through_the_stand_ins_checkout(purchase):

@@ -2,7 +2,8 @@
 on program versions, snapshotted on accounts; the payouts counted per funded account and the scale steps taken.
 
 Data: every existing version keeps the reset fee it was selling resets at (the 40% placeholder of its price), with no
-free retry and no scaling plan, and every existing account snapshots that. The six seeded tiers then get real terms
+free retry and no scaling plan, and every existing account snapshots that. The six seeded tiers and the three monthly
+ones of migration 0005 then get real terms
 the only way a published version changes: a version 2 of each (same rule sets and price, the v1 row retired), so the
 accounts bought from version 1 keep exactly what they bought.
 
@@ -36,6 +37,11 @@ TIERS = [
     ("eval-50k", 50_000, "99.00", 0),
     ("eval-100k", 100_000, "129.00", 1),
     ("eval-200k", 200_000, "149.00", 1),
+    # The monthly evaluations migration 0005 seeded, never sold yet: the fee a monthly reset sells at, not 40% of a
+    # month's price.
+    ("eval-monthly-25k", 25_000, "49.00", 0),
+    ("eval-monthly-50k", 50_000, "69.00", 0),
+    ("eval-monthly-100k", 100_000, "99.00", 0),
 ]
 
 
