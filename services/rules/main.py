@@ -93,6 +93,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
                 ingest.handle,
                 max_events=settings.rules_batch_max_events,
                 max_wait=settings.rules_batch_max_wait_ms / 1000,
+                hold_back=settings.rules_batch_reorder_ms / 1000,
             )
             background.closers.append(group_commit.stop)
             background.group_commit = group_commit

@@ -20,3 +20,7 @@ class RulesSettings(ServiceSettings):
     # waiting event may wait for others; 0 events turns batching off (every event its own transaction).
     rules_batch_max_events: int = 256
     rules_batch_max_wait_ms: float = 10.0
+    # Reorder hold-back (ADR 0067): a request waits this long after arrival (at most twice as long while an earlier
+    # exchange time that arrived after it is still waiting), so events delivered a few ms out of exchange-time order
+    # by concurrent clients are sorted into one batch instead of one arriving late (a replay from a snapshot); 0 = off.
+    rules_batch_reorder_ms: float = 20.0

@@ -5,6 +5,13 @@ Callers arriving while a batch is being processed queue up; the next batch takes
 runs them through IngestBatchHandler in ONE transaction, and answers each caller with its own events' outcomes after
 the commit. A lone caller on a quiet system waits no longer than `max_wait`.
 
+With a `hold_back` (ADR 0067) a batch is cut by arrival time as well: only requests that have been queued for at
+least `hold_back` seconds are eligible, and an eligible request whose earliest exchange time is later than the
+earliest exchange time of any request still too young stays queued too, so an event that arrives a few milliseconds
+after later ones (another client process, another connection) is sorted with them in the same batch instead of
+arriving late for its account. No request waits longer than 2 x `hold_back` after its arrival: past that it goes
+regardless. `hold_back = 0` cuts exactly as without it.
+
 If the batch's transaction fails (a deadlock with another replica, a bad event that breaks an invariant, a lost
 connection), it was rolled back whole; every caller's request is then processed again on the per-event path, each
 event in its own transaction, so one bad event fails only its own caller.
@@ -14,8 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from services.rules.application.incoming import IncomingEvent
 from services.rules.application.ingest_trade_events import IngestResult
@@ -23,6 +33,14 @@ from services.rules.application.ingest_trade_events import IngestResult
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Sequence[IncomingEvent]], Awaitable[list[IngestResult]]]
+
+
+@dataclass(slots=True)
+class _Request:
+    events: Sequence[IncomingEvent]
+    future: asyncio.Future
+    arrived: float  # time.monotonic() at submit
+    earliest: datetime  # the earliest exchange time among the events
 
 
 class GroupCommit:
@@ -34,13 +52,16 @@ class GroupCommit:
         max_events: int = 256,
         max_wait: float = 0.010,
         workers: int = 1,
+        hold_back: float = 0.0,
     ) -> None:
         self._batch = batch
         self._per_event = per_event
         self._max_events = max_events
         self._max_wait = max_wait
         self._workers = workers
-        self._queue: deque[tuple[Sequence[IncomingEvent], asyncio.Future]] = deque()
+        self._hold_back = max(hold_back, 0.0)
+        # In arrival order: submit appends with a monotonic clock and _take puts back what it leaves in order.
+        self._queue: deque[_Request] = deque()
         self._queued_events = 0
         self._arrived = asyncio.Event()
         self._full = asyncio.Event()
@@ -54,7 +75,7 @@ class GroupCommit:
             return []
         self._start()
         future = asyncio.get_running_loop().create_future()
-        self._queue.append((events, future))
+        self._queue.append(_Request(events, future, time.monotonic(), min(event.at for event in events)))
         self._queued_events += len(events)
         self._arrived.set()
         if self._queued_events >= self._max_events:
@@ -83,37 +104,72 @@ class GroupCommit:
                     await asyncio.wait_for(self._full.wait(), self._max_wait)
                 except TimeoutError:
                     pass
-            taken = self._take()
+            taken, wake_at = self._take()
+            while not taken and wake_at is not None:
+                # Everything queued is held back. Only time releases it (a new arrival can only hold back more),
+                # so sleep until the next request becomes eligible or reaches its 2 x hold_back bound.
+                await asyncio.sleep(max(wake_at - time.monotonic(), 0.0))
+                taken, wake_at = self._take()
             if taken:
                 await self._process(taken)
 
-    def _take(self) -> list[tuple[Sequence[IncomingEvent], asyncio.Future]]:
-        taken, count = [], 0
-        while self._queue and (not taken or count + len(self._queue[0][0]) <= self._max_events):
-            events, future = self._queue.popleft()
-            self._queued_events -= len(events)
-            if future.done():  # the caller gave up (deadline): nobody waits for these, and none was stored
+    def _take(self) -> tuple[list[_Request], float | None]:
+        """The next batch, and if it is empty while requests are held back, when to look again."""
+        now, hold_back = time.monotonic(), self._hold_back
+        young_from = len(self._queue)  # the queue is in arrival order, so the too young are a suffix of it
+        earliest_young: datetime | None = None
+        if hold_back > 0:
+            while young_from > 0 and now - self._queue[young_from - 1].arrived < hold_back:
+                young_from -= 1
+                request = self._queue[young_from]
+                if not request.future.done() and (earliest_young is None or request.earliest < earliest_young):
+                    earliest_young = request.earliest
+        taken: list[_Request] = []
+        held: list[_Request] = []
+        count = 0
+        for _ in range(young_from):
+            request = self._queue[0]
+            if taken and count + len(request.events) > self._max_events:
+                break
+            self._queue.popleft()
+            if request.future.done():  # the caller gave up (deadline): nobody waits for these, and none was stored
+                self._queued_events -= len(request.events)
                 continue
-            taken.append((events, future))
-            count += len(events)
-        return taken
+            if (
+                earliest_young is not None
+                and request.earliest > earliest_young
+                and now - request.arrived < 2 * hold_back
+            ):
+                held.append(request)  # an earlier event arrived after it: wait for it to become eligible too
+                continue
+            self._queued_events -= len(request.events)
+            taken.append(request)
+            count += len(request.events)
+        self._queue.extendleft(reversed(held))
+        if taken or not self._queue:
+            return taken, None
+        # Nothing to take: the queue is the held requests, then the too young ones.
+        wake_at = [self._queue[0].arrived + (2 * hold_back if held else hold_back)]
+        if len(self._queue) > len(held):
+            wake_at.append(self._queue[len(held)].arrived + hold_back)
+        return taken, min(wake_at)
 
-    async def _process(self, taken: list[tuple[Sequence[IncomingEvent], asyncio.Future]]) -> None:
-        flat = [event for events, _ in taken for event in events]
+    async def _process(self, taken: list[_Request]) -> None:
+        flat = [event for request in taken for event in request.events]
         try:
             results = await self._batch(flat)
         except Exception:
             self.fallbacks += 1
             log.warning("a batch of %d events failed; processing them one by one", len(flat), exc_info=True)
-            await asyncio.gather(*(self._one_by_one(events, future) for events, future in taken))
+            await asyncio.gather(*(self._one_by_one(request.events, request.future) for request in taken))
             return
         self.batches += 1
         self.batched_events += len(flat)
         start = 0
-        for events, future in taken:
-            if not future.done():
-                future.set_result(results[start : start + len(events)])
-            start += len(events)
+        for request in taken:
+            if not request.future.done():
+                request.future.set_result(results[start : start + len(request.events)])
+            start += len(request.events)
 
     async def _one_by_one(self, events: Sequence[IncomingEvent], future: asyncio.Future) -> None:
         try:
