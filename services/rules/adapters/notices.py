@@ -7,9 +7,11 @@ import json
 
 from redis.asyncio import Redis
 
+CHANNEL_PREFIX = "notifications:user:"
+
 
 def user_channel(user_id: str) -> str:
-    return f"notifications:user:{user_id}"
+    return f"{CHANNEL_PREFIX}{user_id}"
 
 
 class RedisNotices:
@@ -29,3 +31,13 @@ class RedisNotices:
             for user_id, notice in notices:
                 pipe.publish(user_channel(user_id), json.dumps(notice, sort_keys=True))
             await pipe.execute()
+
+    async def watched_users(self) -> set[str]:
+        """The users whose channel has at least one subscriber now: PUBSUB CHANNELS, one round trip. Every gateway
+        replica subscribes on this same (non-cluster) Redis, so the answer covers them all. Raises when Redis does."""
+        channels = await self._redis.pubsub_channels(f"{CHANNEL_PREFIX}*")
+        users = set()
+        for channel in channels:
+            name = channel.decode() if isinstance(channel, bytes) else channel
+            users.add(name[len(CHANNEL_PREFIX) :])
+        return users

@@ -267,7 +267,13 @@ class IngestTradeEventsHandler:
     async def _send_live(self, live: list[tuple[str, dict]]) -> None:
         if self._notices is None:
             return
-        for user_id, notice in live:
+        from services.rules.application.live_risk import only_watched, presence_for
+
+        # Risk figures only to watched traders (ADR 0069), sharing the batch path's presence lookup. Unlike the
+        # batch path nothing is kept for a trader who connects before the next refresh: their next move brings it.
+        any_risk = any(notice.get("type") == "risk" for _, notice in live)
+        watched = await presence_for(self._notices).watched() if any_risk else None
+        for user_id, notice in only_watched(live, watched):
             try:
                 await self._notices.risk_updated(user_id, notice)
             except Exception:  # a live update is best effort: the state is committed and readable

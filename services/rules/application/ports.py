@@ -106,6 +106,11 @@ class LiveNotices(Protocol):
         """Several notices in one round trip (pipelined), after the commit that produced them."""
         ...
 
+    async def watched_users(self) -> set[str] | None:
+        """The users someone listens to right now (one lookup, not cached: the caller decides how often to ask), or
+        None when that cannot be told, meaning "publish to everyone". Risk figures go only to these (ADR 0069)."""
+        ...
+
 
 class TradingPlatform(Protocol):
     """Enforcement on YourPropFirm; each call idempotent under the key given."""
