@@ -29,6 +29,7 @@ from datetime import datetime
 from services.rules.application.catch_up_quotes import catch_up_quotes
 from services.rules.application.coalesce_quotes import COALESCED, coalesce_quotes
 from services.rules.application.current_risk import current_risk
+from services.rules.application.holder_directory import HolderDirectory
 from services.rules.application.incoming import QUOTE, TRADE, IncomingEvent
 from services.rules.application.ingest_trade_events import (
     APPLIED,
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 
 # A restore from the row replays the quotes applied since its snapshot; past this many the state is saved in full
 # so that replay stays short (for another replica, or this one after a restart).
-MAX_LAZY_QUOTES = 32
+MAX_LAZY_QUOTES = 128
 
 
 @dataclass
@@ -78,6 +79,8 @@ class IngestBatchHandler:
         self._per_event = per_event
         self._cache = cache
         self._live = ThrottledRiskNotices(notices)
+        self._cursors: dict[str, tuple[datetime, int]] = {}  # the quote cursors of the batch being processed
+        self._directory = HolderDirectory()
         self._on_enforcement = on_enforcement or (lambda: None)
 
     async def handle(self, events: Sequence[IncomingEvent]) -> list[IngestResult]:
@@ -94,15 +97,15 @@ class IngestBatchHandler:
                 working.clear()
                 raise
         for account_id, work in working.items():
-            written = work.full_save or work.moved
             self._cache.put(
                 account_id,
                 CachedRisk(
                     work.risk,
                     work.account.rule_set,
                     work.account.attempt,
-                    work.account.state_version + (1 if written else 0),
+                    work.account.state_version + (1 if work.full_save else 0),
                     work.lazy_quotes,
+                    work.last,
                 ),
             )
         if enforcement:
@@ -131,7 +134,12 @@ class IngestBatchHandler:
         symbols = sorted({symbol for quote in quotes for symbol in quote.symbols})
         named = sorted({events[i].platform_account_id for i in todo if events[i].event_type != QUOTE})
         since = min((quote.at for quote in quotes), default=None)
+        # Every quote cursor first (ADR 0068): no other writer of any account that holds a symbol runs until this
+        # batch commits, so the states read below stay the accounts' states, locked or not.
+        cursors = await store.lock_all_cursors(symbols)
         locked = await store.lock_batch(named, symbols, since)
+        for account in locked:
+            account.stand_behind(cursors)
         by_platform = {account.platform_account_id: account for account in locked}
         kept = coalesce_quotes([(i, events[i]) for i in todo])
 
@@ -165,21 +173,49 @@ class IngestBatchHandler:
         # Quotes from this row on are the batch's own, applied in their turn; older ones may be caught up after a fill.
         first_row = min((row_id for row_id in row_ids if row_id is not None), default=0)
 
-        await self._take_states(store, [a for a in locked if a.status == MONITORING], working)
+        # The accounts merely holding a quoted symbol are read, not locked: a quote writes one only if it decides
+        # something for it (or its lazy replay grew long), and the cursors held keep every other writer away.
+        changed, seen = await store.changed_states(self._directory.seen)
+        self._directory.apply(changed, seen)
+        holders = self._directory.holders(symbols, {account.account_id for account in locked})
+        for account in holders:
+            account.stand_behind(cursors)
+        await self._take_states(store, [a for a in locked if a.status == MONITORING] + holders, working)
+        holding: dict[str, list[_Working]] = {}
+        for account in holders:
+            for symbol in account.held_symbols:
+                holding.setdefault(symbol, []).append(working[account.account_id])
+        named_work = [working[a.account_id] for a in locked if a.account_id in working]
+        self._cursors = cursors
         enforcement = False
+        moved_cursors: dict[str, tuple[datetime, int]] = {}
         for at, row_id, i, account_id in stored:
             event = events[i]
             if account_id is not None:
                 enforcement |= await self._advance(store, working[account_id], event, row_id, live, first_row)
                 continue
             quoted = set(event.symbols)
-            late = [work for work in working.values() if work.last is not None and (at, row_id) < work.last]
+            for symbol in quoted:
+                if symbol not in moved_cursors or moved_cursors[symbol] < (at, row_id):
+                    moved_cursors[symbol] = (at, row_id)
+            # The accounts this quote may move: the holders read above (their positions do not change in this batch:
+            # none of their own events is in it) and the locked ones (named, or having traded a quoted symbol since
+            # the earliest quote), whose positions the batch may be changing.
+            seen: set[uuid.UUID] = set()
+            candidates = []
+            for symbol in sorted(quoted):
+                for work in holding.get(symbol, ()):
+                    if work.account.account_id not in seen:
+                        seen.add(work.account.account_id)
+                        candidates.append(work)
+            candidates.extend(named_work)
+            late = [work for work in named_work if work.last is not None and (at, row_id) < work.last]
             # A late quote moved an account if it held one of the symbols then: it holds one now, or it traded
             # one after the quote (the per-event path locks exactly those; the same test here).
             traded = await store.traded_after(
                 [w.account.account_id for w in late if not quoted & w.risk.positions.keys()], sorted(quoted), at
             )
-            for work in working.values():
+            for work in candidates:
                 holds = bool(quoted & work.risk.positions.keys())
                 if work.last is not None and (at, row_id) < work.last:
                     if holds or work.account.account_id in traded:
@@ -187,12 +223,14 @@ class IngestBatchHandler:
                 elif holds:
                     enforcement |= await self._advance(store, work, event, row_id, live, first_row)
         await self._write(store, working)
+        # What the holders now stand behind: the latest applied quote of each symbol.
+        await store.advance_cursors(moved_cursors)
         return enforcement
 
     async def _take_states(self, store: MonitoringStore, accounts: list[MonitoredAccount], working) -> None:
         missing: list[MonitoredAccount] = []
         for account in accounts:
-            entry = self._cache.take(account.account_id, account.attempt, account.state_version)
+            entry = self._cache.take(account.account_id, account.attempt, account.state_version, account.last_position)
             if entry is None:
                 missing.append(account)
             else:
@@ -241,7 +279,7 @@ class IngestBatchHandler:
             work.full_save = True
             work.lazy_quotes = 0
             work.snapshots.append((work.last[0], work.last[1], work.risk.to_snapshot()))
-        if event.fill is not None or late:
+        if (event.fill is not None or late) and self._quoted_beyond(work):
             # The positions may have changed: quotes of a newly held symbol may lie beyond the last event.
             missed, work.last = await catch_up_quotes(store, account.account_id, work.risk, work.last, stored_before)
             taken = [*taken, *missed]
@@ -250,8 +288,17 @@ class IngestBatchHandler:
             live.extend((account.user_id, notice) for notice in notices)
         return bool(taken)
 
+    def _quoted_beyond(self, work: _Working) -> bool:
+        """Whether any stored applied quote of a held symbol may lie beyond the account's last event: the cursors
+        (locked for the whole batch) are the latest applied quote of each symbol, so if none is later, none is."""
+        last = work.last
+        return any(
+            (cursor := self._cursors.get(symbol)) is not None and (last is None or cursor > last)
+            for symbol in work.risk.positions
+        )
+
     async def _write(self, store: MonitoringStore, working: dict[uuid.UUID, _Working]) -> None:
-        full, touched, snapshots = [], [], []
+        full, snapshots = [], []
         for work in working.values():
             if work.full_save:
                 risk = work.risk
@@ -266,11 +313,8 @@ class IngestBatchHandler:
                         risk.next_boundary_at,
                     )
                 )
-            elif work.moved:
-                touched.append((work.account.account_id, work.last[0], work.last[1]))
             snapshots.extend((work.account, at, row, snap) for at, row, snap in work.snapshots)
         await store.save_states(full)
-        await store.touch_states(touched)
         await store.add_snapshots(snapshots)
 
     async def _send_live(self, live: list[tuple[str, dict]], working: dict[uuid.UUID, _Working]) -> None:

@@ -91,9 +91,11 @@ class IngestTradeEventsHandler:
                     return DUPLICATE, live
                 for account in await store.lock_holding(event.symbols, event.at):
                     enforcement |= await self._advance(store, account, event, row_id, live)
+                # The accounts holding a symbol stand behind its cursor (ADR 0068); this quote was applied to each.
+                await store.advance_cursors({symbol: (event.at, row_id) for symbol in event.symbols})
                 await uow.commit()
             else:
-                account = await store.lock_by_platform_id(event.platform_account_id)
+                account = await store.lock_by_platform_id(event.platform_account_id, also=event.symbols)
                 if account is None:
                     outcome = await self.quarantine(store, event)
                     await uow.commit()

@@ -31,6 +31,17 @@ class MonitoredAccount:
     state_version: int = 0
     held_symbols: tuple[str, ...] = ()
 
+    def stand_behind(self, cursors: dict[str, tuple[datetime, int]]) -> None:
+        """Make last_event_* the account's effective last event (ADR 0068): its own last one, or the latest applied
+        quote of a symbol it holds, whichever is later (quotes that decided nothing wrote nothing of the account)."""
+        last = self.last_position
+        for symbol in self.held_symbols:
+            cursor = cursors.get(symbol)
+            if cursor is not None and (last is None or cursor > last):
+                last = cursor
+        if last is not None:
+            self.last_event_at, self.last_event_row = last
+
     @property
     def last_position(self) -> tuple[datetime, int] | None:
         return None if self.last_event_at is None else (self.last_event_at, self.last_event_row)

@@ -23,6 +23,9 @@ class CachedRisk:
     attempt: int
     version: int
     lazy_quotes: int  # quotes applied since the row's snapshot (the replay a restore from the row would need)
+    # The effective last event the state describes (ADR 0068): quotes that decided nothing move the quote cursors,
+    # not the row's version, so an entry is also checked against the cursors of the symbols it holds.
+    last: tuple | None = None
 
 
 class RiskCache:
@@ -32,10 +35,11 @@ class RiskCache:
         self.hits = 0
         self.misses = 0
 
-    def take(self, account_id: uuid.UUID, attempt: int, version: int) -> CachedRisk | None:
-        """The entry if it is still the row's state, removed from the cache while the caller works on it."""
+    def take(self, account_id: uuid.UUID, attempt: int, version: int, last: tuple | None) -> CachedRisk | None:
+        """The entry if it is still the row's state (same version, same effective last event), removed from the
+        cache while the caller works on it."""
         entry = self._entries.pop(account_id, None)
-        if entry is None or entry.attempt != attempt or entry.version != version:
+        if entry is None or entry.attempt != attempt or entry.version != version or entry.last != last:
             self.misses += 1
             return None
         self.hits += 1

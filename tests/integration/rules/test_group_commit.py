@@ -216,16 +216,31 @@ async def test_quotes_that_decide_nothing_leave_the_snapshot_and_recovery_replay
     account = await activate(sessions)
     platform, t = Platform(), session_start()
     await service.batches.handle(parsed(platform.trade(account.platform_account_id, t, "ES", "buy", 2, "5000.00")))
+
+    async def row_and_cursor():
+        async with sessions() as session:
+            return (
+                await session.execute(
+                    text(
+                        "SELECT s.saved_event_row, s.last_event_row, s.state_version, c.quote_row "
+                        "FROM rules.risk_states s, rules.quote_cursors c WHERE s.account_id = :a AND c.symbol = 'ES'"
+                    ),
+                    {"a": account.account_id},
+                )
+            ).one()
+
+    before = await row_and_cursor()
     for n in range(1, 6):
         await service.batches.handle(parsed(platform.quote(t + timedelta(seconds=n), ES=f"{5000 + n}.00")))
-    async with sessions() as session:
-        row = (
-            await session.execute(
-                text("SELECT saved_event_row, last_event_row FROM rules.risk_states WHERE account_id = :a"),
-                {"a": account.account_id},
-            )
-        ).one()
-    assert row.saved_event_row < row.last_event_row  # five quotes moved it without rewriting the snapshot
+    after = await row_and_cursor()
+    # Five quotes that decided nothing wrote nothing of the account (ADR 0068): not its snapshot, not its row; the
+    # ES cursor moved to the last of them, and the account stands behind it.
+    assert (after.saved_event_row, after.last_event_row, after.state_version) == (
+        before.saved_event_row,
+        before.last_event_row,
+        before.state_version,
+    )
+    assert after.quote_row > after.last_event_row
 
     # A fresh process (no cache) restores it from the row plus the stored quotes: the state a full replay gives.
     risk = await state_of(sessions, account.account_id)

@@ -46,11 +46,12 @@ async def test_overturning_a_bad_tick_breach_restores_the_account_everywhere(rul
 
     assert (reply.violation.review_status, reply.account_status) == ("overturned", "active")
     state = await rules.risk(account_id, user_id)
-    # Without the tick the position stayed open, marked at the last price the account saw before it (its fill);
-    # the next price moves it again.
-    assert (state.status, money(state.equity)) == ("active", money("50000.00"))
-    await rules.ingest(rules.platform.quote(rules.start + timedelta(seconds=7), ES="5004.00"))
-    assert money((await rules.risk(account_id, user_id)).equity) == money("50200.00")
+    # Without the tick the position stayed open, so the quote after the tick (ES 5004, which the failed account
+    # did not hold then) marks it now, as a replay of the stored events without the tick does (ADR 0068); the
+    # next price moves it again.
+    assert (state.status, money(state.equity)) == ("active", money("50200.00"))
+    await rules.ingest(rules.platform.quote(rules.start + timedelta(seconds=7), ES="5006.00"))
+    assert money((await rules.risk(account_id, user_id)).equity) == money("50300.00")
     commands = await rules.commands(platform_account, count=3)
     assert [c["command"] for c in commands] == ["flatten", "disable", "enable"]
     assert commands[2]["idempotencyKey"] == f"overturn:{violation.violation_id}:enable"

@@ -91,6 +91,28 @@ def _joined(*, with_snapshot: bool = True, with_rule_set: bool = True):
     return select(*account, snapshot, *columns).select_from(m.outerjoin(s, s.c.account_id == m.c.account_id))
 
 
+_CHANGED_STATES = text(
+    """
+    SELECT s.account_id, m.platform_account_id, m.user_id, m.program_id, m.phase, m.attempt, NULL AS rule_set, m.status,
+        NULL AS snapshot, s.last_event_at, s.last_event_row, s.saved_event_at, s.saved_event_row, s.state_version,
+        s.held_symbols, s.change_seq
+    FROM rules.risk_states AS s JOIN rules.monitored_accounts AS m ON m.account_id = s.account_id
+    WHERE s.change_seq > :after
+    """
+)
+_CURSORS = text(
+    "SELECT symbol, quote_at, quote_row FROM rules.quote_cursors WHERE symbol = ANY(CAST(:symbols AS text[])) "
+    "ORDER BY symbol"
+)
+_ALL_CURSORS = text("SELECT symbol, quote_at, quote_row FROM rules.quote_cursors ORDER BY symbol FOR UPDATE")
+# The symbols known to have a cursor row (rows are never deleted): a quote of one of them needs no insert first.
+_CURSOR_ROWS: set[str] = set()
+_SHARED_CURSORS = text(
+    "SELECT symbol, quote_at, quote_row FROM rules.quote_cursors WHERE symbol = ANY(CAST(:symbols AS text[])) "
+    "ORDER BY symbol FOR SHARE"
+)
+
+
 def _texts(values: list[str]):
     # One array parameter (= ANY), not one parameter per value: one prepared statement whatever the batch's size.
     return bindparam(None, list(values), type_=ARRAY(String))
@@ -113,24 +135,48 @@ class SqlMonitoringStore:
 
     # -- accounts -----------------------------------------------------------------------------------------------
     async def get_account(self, account_id: uuid.UUID, *, for_update: bool = False) -> MonitoredAccount | None:
-        query = _joined().where(monitored_accounts.c.account_id == account_id)
+        where = monitored_accounts.c.account_id == account_id
         if for_update:
-            query = query.with_for_update(of=monitored_accounts)
-        row = (await self.session.execute(query)).mappings().first()
-        return None if row is None else _account(row)
+            return await self._lock_one(where)
+        row = (await self.session.execute(_joined().where(where))).mappings().first()
+        if row is None:
+            return None
+        account = _account(row)
+        account.stand_behind(await self.quote_cursors(account.held_symbols))
+        return account
 
-    async def lock_by_platform_id(self, platform_account_id: str) -> MonitoredAccount | None:
-        query = (
-            _joined()
-            .where(monitored_accounts.c.platform_account_id == platform_account_id)
-            .with_for_update(of=monitored_accounts)
-        )
-        row = (await self.session.execute(query)).mappings().first()
-        return None if row is None else _account(row)
+    async def lock_by_platform_id(
+        self, platform_account_id: str, also: tuple[str, ...] = ()
+    ) -> MonitoredAccount | None:
+        """`also`: the symbols of the event about to be applied (a fill may open one: its quotes must not be in
+        flight meanwhile either)."""
+        return await self._lock_one(monitored_accounts.c.platform_account_id == platform_account_id, also)
+
+    async def _lock_one(self, where, also: tuple[str, ...] = ()) -> MonitoredAccount | None:
+        """The account's row locked, its state read after the cursors of the symbols it holds were locked FOR SHARE
+        (ADR 0068: cursors before accounts, so no quote writer is between reading the state and saving it)."""
+        m, s = monitored_accounts, risk_states
+        held_now = (
+            await self.session.execute(
+                select(s.c.held_symbols).select_from(m.outerjoin(s, s.c.account_id == m.c.account_id)).where(where)
+            )
+        ).scalar_one_or_none()
+        cursors = await self.quote_cursors({*(held_now or ()), *also}, lock="share")
+        row = (await self.session.execute(_joined().where(where).with_for_update(of=m))).mappings().first()
+        if row is None:
+            return None
+        account = _account(row)
+        extra = set(account.held_symbols) - set(held_now or ()) - set(also)
+        if extra:  # a fill of the account committed in between: rare, so locked out of order here
+            cursors.update(await self.quote_cursors(extra, lock="share"))
+        account.stand_behind(cursors)
+        return account
 
     async def lock_holding(self, symbols: tuple[str, ...], since: datetime) -> list[MonitoredAccount]:
         """The accounts a quote at `since` may move, locked in id order: those holding one of its symbols now, and
-        those that traded one of them after `since` (they may have held it then: a late quote re-evaluates them)."""
+        those that traded one of them after `since` (they may have held it then: a late quote re-evaluates them).
+        A quote writer locks every quote cursor first (ADR 0068), so no writer of any holder runs meanwhile."""
+        cursors = await self.lock_all_cursors(symbols)
         t = trade_events
         traded_since = select(t.c.account_id).where(
             t.c.event_type == "trade",
@@ -149,7 +195,65 @@ class SqlMonitoringStore:
             .order_by(monitored_accounts.c.account_id)
             .with_for_update(of=monitored_accounts)
         )
-        return [_account(row) for row in (await self.session.execute(query)).mappings().all()]
+        accounts = [_account(row) for row in (await self.session.execute(query)).mappings().all()]
+        for account in accounts:
+            account.stand_behind(cursors)
+        return accounts
+
+    # -- quote cursors (ADR 0068) --------------------------------------------------------------------------------
+    async def quote_cursors(self, symbols, lock: str | None = None) -> dict[str, tuple[datetime, int]]:
+        """The latest applied quote of each of `symbols` that has one; `lock="share"` for a writer of accounts holding
+        them, taken in symbol order."""
+        if not symbols:
+            return {}
+        query = _SHARED_CURSORS if lock == "share" else _CURSORS
+        rows = await self.session.execute(query, {"symbols": sorted(set(symbols))})
+        return {symbol: (at, row) for symbol, at, row in rows.all() if row is not None}
+
+    async def lock_all_cursors(self, quoted=()) -> dict[str, tuple[datetime, int]]:
+        """Every cursor locked FOR UPDATE, in symbol order, for a writer of quotes (a batch, a quote on the per-event
+        path): no writer of an account holding any symbol runs until it commits, and it reads every state after
+        them. A symbol never quoted before gets its row first."""
+        if not set(quoted) <= _CURSOR_ROWS:
+            await self.session.execute(
+                text(
+                    "INSERT INTO rules.quote_cursors (symbol) SELECT unnest(CAST(:symbols AS text[])) "
+                    "ON CONFLICT (symbol) DO NOTHING"
+                ),
+                {"symbols": sorted(set(quoted))},
+            )
+        rows = (await self.session.execute(_ALL_CURSORS)).all()
+        _CURSOR_ROWS.update(symbol for symbol, _, _ in rows)
+        return {symbol: (at, row) for symbol, at, row in rows if row is not None}
+
+    async def advance_cursors(self, quotes: dict[str, tuple[datetime, int]]) -> None:
+        """Each symbol's cursor moves to the given applied quote if that is later (the caller holds the rows)."""
+        if not quotes:
+            return
+        names = sorted(quotes)
+        await self.session.execute(
+            text(
+                """
+                INSERT INTO rules.quote_cursors AS c (symbol, quote_at, quote_row)
+                SELECT * FROM unnest(CAST(:symbols AS text[]), CAST(:ats AS timestamptz[]), CAST(:rows AS bigint[]))
+                ON CONFLICT (symbol) DO UPDATE SET quote_at = excluded.quote_at, quote_row = excluded.quote_row
+                WHERE c.quote_row IS NULL OR (excluded.quote_at, excluded.quote_row) > (c.quote_at, c.quote_row)
+                """
+            ),
+            {
+                "symbols": names,
+                "ats": [quotes[name][0] for name in names],
+                "rows": [quotes[name][1] for name in names],
+            },
+        )
+
+    async def changed_states(self, after: int) -> tuple[list[MonitoredAccount], int]:
+        """The accounts whose risk state was written after change number `after` (ADR 0068), without snapshot or
+        rule set, and the highest change number read. The caller holds every quote cursor: every writer of an
+        account holding a symbol has committed, so no change that matters to a quote is still in flight."""
+        rows = (await self.session.execute(_CHANGED_STATES, {"after": after})).mappings().all()
+        seen = max((row["change_seq"] for row in rows), default=after)
+        return [_account(row) for row in rows], seen
 
     async def activate(self, account: MonitoredAccount, snapshot: dict, engine_status: str, at: datetime) -> None:
         values = {
@@ -194,6 +298,13 @@ class SqlMonitoringStore:
             update(monitored_accounts)
             .where(monitored_accounts.c.account_id == account_id)
             .values(status=status, updated_at=func.now())
+        )
+        # The status decides whether quotes judge the account: the risk state's version (and change number) moves
+        # too, so a cached state and the group commit's directory of holders learn it (ADR 0068).
+        await self.session.execute(
+            update(risk_states)
+            .where(risk_states.c.account_id == account_id)
+            .values(state_version=risk_states.c.state_version + 1)
         )
 
     async def save_state(
@@ -267,17 +378,18 @@ class SqlMonitoringStore:
         self, platform_account_ids: list[str], quote_symbols: list[str], quotes_since: datetime | None
     ) -> list[MonitoredAccount]:
         """In ONE statement, in account-id order (so two batches never deadlock on accounts): the accounts the
-        batch's account events name, and for its quotes the monitored accounts holding one of their symbols or
-        having traded one after the earliest quote (a late quote re-evaluates them). Snapshots are not read here:
-        the caller restores only the accounts its cache does not hold at the row's version."""
-        m, s, t = monitored_accounts, risk_states, trade_events
-        # A UNION of index lookups (platform id, the GIN index on held symbols, trades by time), not one OR over
-        # the join, which PostgreSQL can only answer by scanning every account.
+        batch's account events name, and for its quotes the monitored accounts that traded one of their symbols
+        after the earliest quote (they may have held it then: a late quote re-evaluates them). The accounts that
+        merely hold a quoted symbol are not locked (ADR 0068: `holders`). The caller holds every quote cursor, so
+        last_event_* is made the effective last event by the caller. Snapshots are not read here: the caller
+        restores only the accounts its cache does not hold at the row's version."""
+        m, t = monitored_accounts, trade_events
+        # A UNION of index lookups (platform id, trades by time), not one OR over the join, which PostgreSQL can only
+        # answer by scanning every account.
         parts = []
         if platform_account_ids:
             parts.append(select(m.c.account_id).where(m.c.platform_account_id == any_(_texts(platform_account_ids))))
         if quote_symbols:
-            parts.append(select(s.c.account_id).where(s.c.held_symbols.overlap(quote_symbols)))
             parts.append(
                 select(t.c.account_id).where(
                     t.c.event_type == "trade",
@@ -396,28 +508,6 @@ class SqlMonitoringStore:
                 "last_ats": [x[4] for x in states],
                 "last_rows": [x[5] for x in states],
                 "boundaries": [x[6] for x in states],
-            },
-        )
-
-    async def touch_states(self, moves: list[tuple[uuid.UUID, datetime, int]]) -> None:
-        """Quotes that decided nothing: the last event moves on and so does the version; the snapshot stays where it
-        was (ADR 0061), so no JSON is written."""
-        if not moves:
-            return
-        await self.session.execute(
-            text(
-                """
-                UPDATE rules.risk_states AS s SET last_event_at = u.last_at, last_event_row = u.last_row,
-                    state_version = s.state_version + 1
-                FROM unnest(CAST(:accounts AS uuid[]), CAST(:last_ats AS timestamptz[]), CAST(:last_rows AS bigint[]))
-                    AS u(account_id, last_at, last_row)
-                WHERE s.account_id = u.account_id
-                """
-            ),
-            {
-                "accounts": [x[0] for x in moves],
-                "last_ats": [x[1] for x in moves],
-                "last_rows": [x[2] for x in moves],
             },
         )
 

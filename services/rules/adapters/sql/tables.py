@@ -63,8 +63,23 @@ risk_states = Table(
     # (saved_event, last_event], replayed through risk_runner like any replay.
     Column("saved_event_at", DateTime(timezone=True)),
     Column("saved_event_row", BigInteger),
+    # The next number of a sequence on every insert and update (set by a trigger the migration creates, ADR 0068):
+    # the group commit reads the rows changed since its last batch to keep its directory of holders.
+    Column("change_seq", BigInteger, nullable=False),
 )
 Index("ix_risk_states_next_boundary", risk_states.c.next_boundary_at)
+Index("ix_risk_states_change_seq", risk_states.c.change_seq)
+
+# Per symbol, the latest applied quote (ADR 0068). A quote that decides nothing for an account writes nothing of
+# the account: the account's state runs up to max(last_event, the cursors of its held symbols). Writers of an
+# account take these rows FOR SHARE (the group commit FOR UPDATE) so that a quote and a save never miss each other.
+quote_cursors = Table(
+    "quote_cursors",
+    metadata,
+    Column("symbol", String(16), primary_key=True),
+    Column("quote_at", DateTime(timezone=True)),
+    Column("quote_row", BigInteger),
+)
 
 # Every platform event as received, deduplicated by the provider's id. Quotes have no account: one row serves
 # every account holding one of its symbols.
