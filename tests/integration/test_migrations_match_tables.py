@@ -164,3 +164,19 @@ def test_rules_0002_downgrades_to_the_platform_tables_and_upgrades_again(fresh_d
             assert "ix_risk_states_held_symbols" in {i["name"] for i in again.get_indexes("risk_states", "rules")}
     finally:
         engine.dispose()
+
+
+def test_rules_0004_downgrades_to_touched_rows_and_upgrades_again(fresh_database):
+    # The quote cursors' migration (ADR 0068) undoes cleanly (its tables, column, triggers and sequence) and builds
+    # the same schema again.
+    upgrade("rules", fresh_database)
+    engine = create_engine(sync_url(fresh_database), poolclass=pool.NullPool)
+    try:
+        downgrade("rules", fresh_database, "rules_0003")
+        with engine.connect() as connection:
+            assert "quote_cursors" not in inspect(connection).get_table_names(schema="rules")
+            assert "change_seq" not in {c["name"] for c in inspect(connection).get_columns("risk_states", "rules")}
+        upgrade("rules", fresh_database)
+        assert flatten(schema_differences(fresh_database, "rules")) == []
+    finally:
+        engine.dispose()

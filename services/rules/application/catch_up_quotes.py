@@ -23,7 +23,7 @@ import uuid
 from datetime import datetime
 
 from services.rules.application.ports import MonitoringStore
-from services.rules.application.risk_runner import TakenDecision, replay
+from services.rules.application.risk_runner import StoredEvent, TakenDecision, replay
 from services.rules.domain.account_risk import AccountRisk
 
 
@@ -33,12 +33,16 @@ async def catch_up_quotes(
     risk: AccountRisk,
     last: tuple[datetime, int],
     stored_before: int,
-) -> tuple[list[TakenDecision], tuple[datetime, int]]:
+) -> tuple[list[TakenDecision], tuple[datetime, int], list[StoredEvent]]:
     """Apply to `risk`, in place, the quotes it missed after `last`; `stored_before` is the first row this
-    transaction stored. Returns the decisions taken and the position the state now describes."""
+    transaction stored. Returns the decisions taken, the position the state now describes and the quotes applied
+    (in order)."""
     if not risk.positions:
-        return [], last
-    missed = await store.quotes_after(account_id, sorted(risk.positions), last, stored_before)
+        return [], last, []
+    missed = sorted(
+        await store.quotes_after(account_id, sorted(risk.positions), last, stored_before),
+        key=lambda e: (e.at, e.row_id),
+    )
     if not missed:
-        return [], last
-    return replay(risk, missed), max(last, *((quote.at, quote.row_id) for quote in missed))
+        return [], last, []
+    return replay(risk, missed), max(last, *((quote.at, quote.row_id) for quote in missed)), missed

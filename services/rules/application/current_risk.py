@@ -10,19 +10,22 @@ from __future__ import annotations
 
 from services.rules.application.monitored_account import MonitoredAccount
 from services.rules.application.ports import MonitoringStore
-from services.rules.application.risk_runner import replay
+from services.rules.application.risk_runner import StoredEvent, replay
 from services.rules.application.risk_states import restore
 from services.rules.domain.account_risk import AccountRisk
 
 
 async def current_risk(
     store: MonitoringStore, account: MonitoredAccount, snapshot: dict | None = None
-) -> tuple[AccountRisk, int]:
-    """(the state after the account's last event, how many quotes were replayed onto its snapshot for it)."""
+) -> tuple[AccountRisk, list[StoredEvent]]:
+    """(the state after the account's last event, the stored quotes replayed onto its snapshot for it, in order)."""
     risk = restore(account, account.snapshot if snapshot is None else snapshot)
     saved, last = account.saved_position, account.last_position
     if saved is None or last is None or saved >= last:
-        return risk, 0
-    events = await store.events_for_replay(account.account_id, saved, last, set(risk.positions))
+        return risk, []
+    events = sorted(
+        await store.events_for_replay(account.account_id, saved, last, set(risk.positions)),
+        key=lambda e: (e.at, e.row_id),
+    )
     replay(risk, events)
-    return risk, len(events)
+    return risk, events

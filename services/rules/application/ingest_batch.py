@@ -43,7 +43,8 @@ from services.rules.application.monitored_account import MONITORING, MonitoredAc
 from services.rules.application.ports import LiveNotices, MonitoringStore, UnitOfWorkFactory
 from services.rules.application.record_decisions import record_decisions
 from services.rules.application.risk_cache import CachedRisk, RiskCache
-from services.rules.application.risk_runner import StoredEvent, apply_stored
+from services.rules.application.risk_runner import StoredEvent, apply_stored, replay
+from services.rules.application.risk_states import restore
 from services.rules.domain.account_risk import AccountRisk
 
 log = logging.getLogger(__name__)
@@ -55,15 +56,25 @@ MAX_LAZY_QUOTES = 128
 
 @dataclass
 class _Working:
-    """One locked account while the batch runs."""
+    """One account the batch moves (locked, or a holder read from the directory under the cursors' lock).
+
+    `risk` is always `base` (a snapshot, at `base_at`) with `since` (the stored events applied after it, in order)
+    replayed onto it: so an event that arrives late but after `base_at` is re-evaluated in memory, by replaying
+    `since` with it, instead of from the stored snapshots and events (ADR 0068)."""
 
     account: MonitoredAccount
     risk: AccountRisk
-    lazy_quotes: int
     last: tuple[datetime, int] | None
+    base: dict | None
+    base_at: tuple[datetime, int] | None
+    since: list[StoredEvent]
     full_save: bool = False
     moved: bool = False
     snapshots: list[tuple[datetime, int, dict]] = field(default_factory=list)
+
+    def rebase(self, snapshot: dict) -> None:
+        """`snapshot` (of `risk` now) is the new base: nothing lies after it."""
+        self.base, self.base_at, self.since = snapshot, self.last, []
 
 
 class IngestBatchHandler:
@@ -104,8 +115,10 @@ class IngestBatchHandler:
                     work.account.rule_set,
                     work.account.attempt,
                     work.account.state_version + (1 if work.full_save else 0),
-                    work.lazy_quotes,
                     work.last,
+                    work.base,
+                    work.base_at,
+                    work.since,
                 ),
             )
         if enforcement:
@@ -235,12 +248,16 @@ class IngestBatchHandler:
                 missing.append(account)
             else:
                 account.rule_set = entry.rule_set
-                working[account.account_id] = _Working(account, entry.risk, entry.lazy_quotes, account.last_position)
+                working[account.account_id] = _Working(
+                    account, entry.risk, account.last_position, entry.base, entry.base_at, entry.since
+                )
         stored = await store.load_snapshots([account.account_id for account in missing])
         for account in missing:
             snapshot, account.rule_set = stored[account.account_id]
-            risk, lazy = await current_risk(store, account, snapshot)
-            working[account.account_id] = _Working(account, risk, lazy, account.last_position)
+            risk, since = await current_risk(store, account, snapshot)
+            working[account.account_id] = _Working(
+                account, risk, account.last_position, snapshot, account.saved_position, since
+            )
 
     async def _advance(
         self,
@@ -254,34 +271,60 @@ class IngestBatchHandler:
         account = work.account
         status_before = work.risk.status
         stored = StoredEvent(row_id, event.provider_event_id, event.fill, event.marks, event.tick)
-        late = work.last is not None and (event.at, row_id) < work.last
+        position = (event.at, row_id)
+        late = work.last is not None and position < work.last
         if not late:
             boundary_before = work.risk.next_boundary_at
             taken = apply_stored(work.risk, stored)
-            work.last = (event.at, row_id)
+            work.last = position
             if event.fill is not None or event.tick is not None:
                 work.full_save = True
-                work.lazy_quotes = 0
-                work.snapshots.append((event.at, row_id, work.risk.to_snapshot()))
-            elif taken or work.risk.next_boundary_at != boundary_before or work.lazy_quotes + 1 >= MAX_LAZY_QUOTES:
+                snapshot = work.risk.to_snapshot()
+                work.snapshots.append((event.at, row_id, snapshot))
+                work.rebase(snapshot)
+            elif taken or work.risk.next_boundary_at != boundary_before or len(work.since) + 1 >= MAX_LAZY_QUOTES:
                 work.full_save = True  # a decision, a boundary passed or a long replay: the snapshot must move
-                work.lazy_quotes = 0
+                work.rebase(work.risk.to_snapshot())
             else:
                 work.moved = True
-                work.lazy_quotes += 1
+                work.since.append(stored)
+        elif work.base is not None and (work.base_at is None or position > work.base_at):
+            # Late, but after the base: replay what was applied since the base with it, in memory.
+            boundary_before = work.risk.next_boundary_at
+            since = sorted([*work.since, stored], key=lambda e: (e.at, e.row_id))
+            work.risk = restore(account, work.base)
+            taken = replay(work.risk, since)
+            work.since = since
+            if event.fill is not None:
+                # As after any re-evaluation that moves positions: saved, with a snapshot at the last event.
+                work.full_save = True
+                snapshot = work.risk.to_snapshot()
+                work.snapshots.append((work.last[0], work.last[1], snapshot))
+                work.rebase(snapshot)
+            elif taken or work.risk.next_boundary_at != boundary_before or len(since) >= MAX_LAZY_QUOTES:
+                work.full_save = True
+                work.rebase(work.risk.to_snapshot())
+            else:
+                # A late quote that decided nothing: the stored quote lies inside (saved, last], where every reader
+                # of the row replays it; nothing to write.
+                work.moved = True
         else:
             # Snapshots this batch took at or after the late event no longer describe what happened; the earlier
             # ones are written now so the re-evaluation can start from them.
-            earlier = [(account, at, row, snap) for at, row, snap in work.snapshots if (at, row) < (event.at, row_id)]
+            earlier = [(account, at, row, snap) for at, row, snap in work.snapshots if (at, row) < position]
             await store.add_snapshots(earlier)
             work.snapshots.clear()
             work.risk, taken = await self._per_event.reevaluate(store, account, event, row_id, until=work.last)
             work.full_save = True
-            work.lazy_quotes = 0
-            work.snapshots.append((work.last[0], work.last[1], work.risk.to_snapshot()))
+            snapshot = work.risk.to_snapshot()
+            work.snapshots.append((work.last[0], work.last[1], snapshot))
+            work.rebase(snapshot)
         if (event.fill is not None or late) and self._quoted_beyond(work):
             # The positions may have changed: quotes of a newly held symbol may lie beyond the last event.
-            missed, work.last = await catch_up_quotes(store, account.account_id, work.risk, work.last, stored_before)
+            missed, work.last, caught = await catch_up_quotes(
+                store, account.account_id, work.risk, work.last, stored_before
+            )
+            work.since.extend(caught)
             taken = [*taken, *missed]
         if taken:
             notices = await record_decisions(store, account, taken, status_before, version=row_id)
@@ -302,10 +345,13 @@ class IngestBatchHandler:
         for work in working.values():
             if work.full_save:
                 risk = work.risk
+                # The saved snapshot is the base from now on (what a restore from the row starts from).
+                saved = work.base if work.base_at == work.last and not work.since else risk.to_snapshot()
+                work.rebase(saved)
                 full.append(
                     (
                         work.account.account_id,
-                        risk.to_snapshot(),
+                        saved,
                         risk.status.value,
                         sorted(risk.positions),
                         work.last[0],

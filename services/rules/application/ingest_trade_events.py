@@ -159,7 +159,7 @@ class IngestTradeEventsHandler:
         if event.fill is not None or late:
             # The positions may have changed: quotes of a newly held symbol may lie beyond the last event. Each
             # event is its own transaction here, so the first row this one stored is its own.
-            missed, (last_at, last_row) = await catch_up_quotes(
+            missed, (last_at, last_row), _ = await catch_up_quotes(
                 store, account.account_id, risk, (last_at, last_row), stored_before=row_id
             )
             taken = [*taken, *missed]

@@ -22,10 +22,14 @@ class CachedRisk:
     rule_set: dict  # the account's rule set as stored (lock_batch does not read it: it is JSON)
     attempt: int
     version: int
-    lazy_quotes: int  # quotes applied since the row's snapshot (the replay a restore from the row would need)
     # The effective last event the state describes (ADR 0068): quotes that decided nothing move the quote cursors,
     # not the row's version, so an entry is also checked against the cursors of the symbols it holds.
-    last: tuple | None = None
+    last: tuple | None
+    # The state is `base` (a snapshot at `base_at`) with `since` replayed onto it: a late event after base_at is
+    # re-evaluated in memory from them.
+    base: dict | None
+    base_at: tuple | None
+    since: list
 
 
 class RiskCache:

@@ -248,6 +248,46 @@ async def test_quotes_that_decide_nothing_leave_the_snapshot_and_recovery_replay
     assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
 
 
+async def test_events_late_only_behind_quotes_are_re_evaluated_in_memory(sessions):
+    # ADR 0068: a quote that arrives after a later quote of the same symbol, or a fill that arrives after a later
+    # quote of a symbol its account holds, lies after the account's last saved event: the batch replays what it
+    # applied since then with the late event, in memory, and never reads the stored snapshots and events for it.
+    service = Service(sessions)
+    from_store = 0
+    reevaluate = service.per_event.reevaluate
+
+    async def counted(*args, **kwargs):
+        nonlocal from_store
+        from_store += 1
+        return await reevaluate(*args, **kwargs)
+
+    service.per_event.reevaluate = counted
+    account = await activate(sessions)
+    platform, t = Platform(), session_start()
+    a = account.platform_account_id
+    await service.batches.handle(parsed(platform.trade(a, t, "ES", "buy", 1, "5000.00")))
+    await service.batches.handle(parsed(platform.quote(t + timedelta(seconds=20), ES="5010.00")))
+    # A crash stamped before the quote above arrives after it: the breach is at its own instant.
+    await service.batches.handle(parsed(platform.quote(t + timedelta(seconds=10), ES="4959.75")))
+
+    risk = await state_of(sessions, account.account_id)
+    assert risk.status.value == "failed" and risk.failure[0].value == "max_loss"
+    assert risk.failure[1] == t + timedelta(seconds=10)
+    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
+
+    other = await activate(sessions)
+    b = other.platform_account_id
+    await service.batches.handle(parsed(platform.trade(b, t + timedelta(seconds=30), "NQ", "buy", 1, "20000.00")))
+    await service.batches.handle(parsed(platform.quote(t + timedelta(seconds=50), NQ="20010.00")))
+    # The account's own fill, stamped before that quote, arrives after it: replayed in memory with the quote.
+    await service.batches.handle(parsed(platform.trade(b, t + timedelta(seconds=40), "NQ", "buy", 1, "20002.00")))
+
+    risk = await state_of(sessions, other.account_id)
+    assert risk.positions["NQ"].net_qty == 2
+    assert risk.to_snapshot() == (await replayed(sessions, other.account_id)).to_snapshot()
+    assert from_store == 0
+
+
 async def test_late_events_inside_and_after_a_batch_give_the_in_order_state(sessions):
     service = Service(sessions)
     account = await activate(sessions)

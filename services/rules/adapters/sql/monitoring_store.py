@@ -299,13 +299,8 @@ class SqlMonitoringStore:
             .where(monitored_accounts.c.account_id == account_id)
             .values(status=status, updated_at=func.now())
         )
-        # The status decides whether quotes judge the account: the risk state's version (and change number) moves
-        # too, so a cached state and the group commit's directory of holders learn it (ADR 0068).
-        await self.session.execute(
-            update(risk_states)
-            .where(risk_states.c.account_id == account_id)
-            .values(state_version=risk_states.c.state_version + 1)
-        )
+        # A trigger moves the risk state's version (and change number) with the status (ADR 0068), so a cached
+        # state and the group commit's directory of holders learn it.
 
     async def save_state(
         self,

@@ -70,9 +70,28 @@ def upgrade() -> None:
         "CREATE TRIGGER risk_state_changed BEFORE INSERT OR UPDATE ON rules.risk_states "
         "FOR EACH ROW EXECUTE FUNCTION rules.risk_state_changed()"
     )
+    # Whether quotes judge an account is its status in monitored_accounts: a change of it, by any writer, moves the
+    # risk state's version (and so its change number), so caches and the directory of holders learn it.
+    op.execute(
+        """
+        CREATE FUNCTION rules.monitoring_status_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE rules.risk_states SET state_version = state_version + 1 WHERE account_id = NEW.account_id;
+            RETURN NULL;
+        END
+        $$
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER monitoring_status_changed AFTER UPDATE OF status ON rules.monitored_accounts "
+        "FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) "
+        "EXECUTE FUNCTION rules.monitoring_status_changed()"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER monitoring_status_changed ON rules.monitored_accounts")
+    op.execute("DROP FUNCTION rules.monitoring_status_changed()")
     op.execute("DROP TRIGGER risk_state_changed ON rules.risk_states")
     op.execute("DROP FUNCTION rules.risk_state_changed()")
     op.drop_index("ix_risk_states_change_seq", "risk_states", schema=SCHEMA)
