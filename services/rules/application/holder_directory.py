@@ -12,7 +12,6 @@ monitored, are dropped from it: a quote does not move them.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Iterable
 
@@ -35,12 +34,13 @@ class HolderDirectory:
         self.seen = max(self.seen, seen)
 
     def holders(self, symbols: Iterable[str], excluding: set[uuid.UUID]) -> list[MonitoredAccount]:
-        """Copies (the caller adjusts their last event to the cursors) of the monitored accounts holding one of
-        `symbols`, in account-id order, less `excluding`."""
+        """The monitored accounts holding one of `symbols`, in account-id order, less `excluding`. They are the
+        directory's own objects, shared: the caller must not change them (a copy is `dataclasses.replace`)."""
         found: set[uuid.UUID] = set()
         for symbol in symbols:
             found |= self._by_symbol.get(symbol, set())
-        return [dataclasses.replace(self._accounts[account_id]) for account_id in sorted(found - excluding)]
+        accounts = self._accounts
+        return [accounts[account_id] for account_id in sorted(found - excluding)]
 
     def _drop(self, account_id: uuid.UUID) -> None:
         old = self._accounts.pop(account_id, None)

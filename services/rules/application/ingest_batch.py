@@ -20,6 +20,7 @@ Live notices go out after commit, pipelined: violations at once, risk updates th
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -68,9 +69,16 @@ class _Working:
     base: dict | None
     base_at: tuple[datetime, int] | None
     since: list[StoredEvent]
+    rule_set: dict | None = None  # as stored (the directory's accounts do not carry it)
     full_save: bool = False
     moved: bool = False
     snapshots: list[tuple[datetime, int, dict]] = field(default_factory=list)
+
+    def full_account(self) -> MonitoredAccount:
+        """The account with its rule set (a holder shared from the directory has none): a private copy if needed."""
+        if self.account.rule_set is None:
+            self.account = dataclasses.replace(self.account, rule_set=self.rule_set)
+        return self.account
 
     def rebase(self, snapshot: dict) -> None:
         """`snapshot` (of `risk` now) is the new base: nothing lies after it."""
@@ -112,7 +120,7 @@ class IngestBatchHandler:
                 account_id,
                 CachedRisk(
                     work.risk,
-                    work.account.rule_set,
+                    work.rule_set,
                     work.account.attempt,
                     work.account.state_version + (1 if work.full_save else 0),
                     work.last,
@@ -191,9 +199,12 @@ class IngestBatchHandler:
         changed, seen = await store.changed_states(self._directory.seen)
         self._directory.apply(changed, seen)
         holders = self._directory.holders(symbols, {account.account_id for account in locked})
-        for account in holders:
-            account.stand_behind(cursors)
-        await self._take_states(store, [a for a in locked if a.status == MONITORING] + holders, working)
+        await self._take_states(
+            store,
+            [(a, a.last_position) for a in locked if a.status == MONITORING]
+            + [(a, a.effective_last(cursors)) for a in holders],
+            working,
+        )
         holding: dict[str, list[_Working]] = {}
         for account in holders:
             for symbol in account.held_symbols:
@@ -240,23 +251,29 @@ class IngestBatchHandler:
         await store.advance_cursors(moved_cursors)
         return enforcement
 
-    async def _take_states(self, store: MonitoringStore, accounts: list[MonitoredAccount], working) -> None:
+    async def _take_states(
+        self, store: MonitoringStore, accounts: list[tuple[MonitoredAccount, tuple | None]], working
+    ) -> None:
+        """Each (account, its effective last event) into `working`: from the cache when the entry is still the
+        row's state, else restored from the row. Holders come shared from the directory: never changed here."""
         missing: list[MonitoredAccount] = []
-        for account in accounts:
-            entry = self._cache.take(account.account_id, account.attempt, account.state_version, account.last_position)
+        cache = self._cache
+        for account, last in accounts:
+            entry = cache.take(account.account_id, account.attempt, account.state_version, last)
             if entry is None:
-                missing.append(account)
+                # A private copy (holders are the directory's), standing at its effective last event.
+                at, row = last if last is not None else (None, None)
+                missing.append(dataclasses.replace(account, last_event_at=at, last_event_row=row))
             else:
-                account.rule_set = entry.rule_set
                 working[account.account_id] = _Working(
-                    account, entry.risk, account.last_position, entry.base, entry.base_at, entry.since
+                    account, entry.risk, last, entry.base, entry.base_at, entry.since, rule_set=entry.rule_set
                 )
         stored = await store.load_snapshots([account.account_id for account in missing])
         for account in missing:
             snapshot, account.rule_set = stored[account.account_id]
             risk, since = await current_risk(store, account, snapshot)
             working[account.account_id] = _Working(
-                account, risk, account.last_position, snapshot, account.saved_position, since
+                account, risk, account.last_position, snapshot, account.saved_position, since, rule_set=account.rule_set
             )
 
     async def _advance(
@@ -292,7 +309,7 @@ class IngestBatchHandler:
             # Late, but after the base: replay what was applied since the base with it, in memory.
             boundary_before = work.risk.next_boundary_at
             since = sorted([*work.since, stored], key=lambda e: (e.at, e.row_id))
-            work.risk = restore(account, work.base)
+            work.risk = restore(work.full_account(), work.base)
             taken = replay(work.risk, since)
             work.since = since
             if event.fill is not None:
@@ -314,7 +331,9 @@ class IngestBatchHandler:
             earlier = [(account, at, row, snap) for at, row, snap in work.snapshots if (at, row) < position]
             await store.add_snapshots(earlier)
             work.snapshots.clear()
-            work.risk, taken = await self._per_event.reevaluate(store, account, event, row_id, until=work.last)
+            work.risk, taken = await self._per_event.reevaluate(
+                store, work.full_account(), event, row_id, until=work.last
+            )
             work.full_save = True
             snapshot = work.risk.to_snapshot()
             work.snapshots.append((work.last[0], work.last[1], snapshot))

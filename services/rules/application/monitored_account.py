@@ -31,14 +31,19 @@ class MonitoredAccount:
     state_version: int = 0
     held_symbols: tuple[str, ...] = ()
 
-    def stand_behind(self, cursors: dict[str, tuple[datetime, int]]) -> None:
-        """Make last_event_* the account's effective last event (ADR 0068): its own last one, or the latest applied
-        quote of a symbol it holds, whichever is later (quotes that decided nothing wrote nothing of the account)."""
+    def effective_last(self, cursors: dict[str, tuple[datetime, int]]) -> tuple[datetime, int] | None:
+        """The account's effective last event (ADR 0068): its own last one, or the latest applied quote of a symbol
+        it holds, whichever is later (quotes that decided nothing wrote nothing of the account)."""
         last = self.last_position
         for symbol in self.held_symbols:
             cursor = cursors.get(symbol)
             if cursor is not None and (last is None or cursor > last):
                 last = cursor
+        return last
+
+    def stand_behind(self, cursors: dict[str, tuple[datetime, int]]) -> None:
+        """Make last_event_* the account's effective last event."""
+        last = self.effective_last(cursors)
         if last is not None:
             self.last_event_at, self.last_event_row = last
 

@@ -17,14 +17,12 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
-    false,
     func,
     literal_column,
     or_,
     select,
     text,
     tuple_,
-    union,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
@@ -91,6 +89,81 @@ def _joined(*, with_snapshot: bool = True, with_rule_set: bool = True):
     return select(*account, snapshot, *columns).select_from(m.outerjoin(s, s.c.account_id == m.c.account_id))
 
 
+_STORE_EVENTS = text(
+    """
+    INSERT INTO rules.trade_events (provider_event_id, event_type, platform_account_id, account_id,
+        exchange_at, sequence, symbols, payload, payload_sha256, outcome)
+    SELECT u.provider_event_id, u.event_type, u.platform_account_id, u.account_id, u.exchange_at,
+        u.sequence, string_to_array(u.symbols, ','), u.payload::jsonb, u.payload_sha256, u.outcome
+    FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[]), CAST(:platform AS text[]),
+        CAST(:accounts AS uuid[]), CAST(:ats AS timestamptz[]), CAST(:sequences AS bigint[]),
+        CAST(:symbols AS text[]), CAST(:payloads AS text[]), CAST(:hashes AS text[]),
+        CAST(:outcomes AS text[]))
+        WITH ORDINALITY AS u(provider_event_id, event_type, platform_account_id, account_id, exchange_at,
+            sequence, symbols, payload, payload_sha256, outcome, ord)
+    ORDER BY u.ord
+    ON CONFLICT (provider_event_id) DO NOTHING
+    RETURNING provider_event_id, id
+    """
+)
+_SAVE_STATES = text(
+    """
+    UPDATE rules.risk_states AS s SET snapshot = u.snapshot::jsonb, engine_status = u.engine_status,
+        held_symbols = string_to_array(u.held, ','), last_event_at = u.last_at,
+        last_event_row = u.last_row, saved_event_at = u.last_at, saved_event_row = u.last_row,
+        next_boundary_at = u.next_boundary, state_version = s.state_version + 1, updated_at = now()
+    FROM unnest(CAST(:accounts AS uuid[]), CAST(:snapshots AS text[]), CAST(:statuses AS text[]),
+        CAST(:held AS text[]), CAST(:last_ats AS timestamptz[]), CAST(:last_rows AS bigint[]),
+        CAST(:boundaries AS timestamptz[]))
+        AS u(account_id, snapshot, engine_status, held, last_at, last_row, next_boundary)
+    WHERE s.account_id = u.account_id
+    """
+)
+_ADD_SNAPSHOTS = text(
+    """
+    INSERT INTO rules.risk_snapshots (account_id, attempt, after_event_at, after_event_row, snapshot)
+    SELECT u.account_id, u.attempt, u.at, u.row_id, u.snapshot::jsonb
+    FROM unnest(CAST(:accounts AS uuid[]), CAST(:attempts AS int[]), CAST(:ats AS timestamptz[]),
+        CAST(:rows AS bigint[]), CAST(:snapshots AS text[])) AS u(account_id, attempt, at, row_id, snapshot)
+    """
+)
+_ADVANCE_CURSORS = text(
+    """
+    INSERT INTO rules.quote_cursors AS c (symbol, quote_at, quote_row)
+    SELECT * FROM unnest(CAST(:symbols AS text[]), CAST(:ats AS timestamptz[]), CAST(:rows AS bigint[]))
+    ON CONFLICT (symbol) DO UPDATE SET quote_at = excluded.quote_at, quote_row = excluded.quote_row
+    WHERE c.quote_row IS NULL OR (excluded.quote_at, excluded.quote_row) > (c.quote_at, c.quote_row)
+    """
+)
+# The accounts a batch's account events name, and those that traded a quoted symbol after the batch's earliest quote
+# (a late quote re-evaluates them), locked in account-id order. A UNION of index lookups (platform id, trades by
+# time), not one OR over the join, which PostgreSQL can only answer by scanning every account. With no quote, :since
+# is NULL and the second lookup finds nothing.
+_LOCK_BATCH = text(
+    """
+    SELECT m.account_id, m.platform_account_id, m.user_id, m.program_id, m.phase, m.attempt, NULL AS rule_set,
+        m.status, NULL AS snapshot, s.last_event_at, s.last_event_row, s.saved_event_at, s.saved_event_row,
+        s.state_version, s.held_symbols
+    FROM rules.monitored_accounts AS m LEFT JOIN rules.risk_states AS s ON s.account_id = m.account_id
+    WHERE m.account_id IN (
+            SELECT account_id FROM rules.monitored_accounts WHERE platform_account_id = ANY(CAST(:named AS text[]))
+            UNION
+            SELECT account_id FROM rules.trade_events
+            WHERE event_type = 'trade' AND outcome = 'applied' AND exchange_at > :since
+                AND symbols && CAST(:symbols AS varchar(16)[])
+        )
+        AND (m.platform_account_id = ANY(CAST(:named AS text[])) OR m.status = 'monitoring')
+    ORDER BY m.account_id
+    FOR UPDATE OF m
+    """
+)
+_LOAD_SNAPSHOTS = text(
+    """
+    SELECT s.account_id, s.snapshot, m.rule_set
+    FROM rules.risk_states AS s JOIN rules.monitored_accounts AS m ON m.account_id = s.account_id
+    WHERE s.account_id = ANY(CAST(:ids AS uuid[]))
+    """
+)
 _CHANGED_STATES = text(
     """
     SELECT s.account_id, m.platform_account_id, m.user_id, m.program_id, m.phase, m.attempt, NULL AS rule_set, m.status,
@@ -232,14 +305,7 @@ class SqlMonitoringStore:
             return
         names = sorted(quotes)
         await self.session.execute(
-            text(
-                """
-                INSERT INTO rules.quote_cursors AS c (symbol, quote_at, quote_row)
-                SELECT * FROM unnest(CAST(:symbols AS text[]), CAST(:ats AS timestamptz[]), CAST(:rows AS bigint[]))
-                ON CONFLICT (symbol) DO UPDATE SET quote_at = excluded.quote_at, quote_row = excluded.quote_row
-                WHERE c.quote_row IS NULL OR (excluded.quote_at, excluded.quote_row) > (c.quote_at, c.quote_row)
-                """
-            ),
+            _ADVANCE_CURSORS,
             {
                 "symbols": names,
                 "ats": [quotes[name][0] for name in names],
@@ -375,37 +441,16 @@ class SqlMonitoringStore:
         """In ONE statement, in account-id order (so two batches never deadlock on accounts): the accounts the
         batch's account events name, and for its quotes the monitored accounts that traded one of their symbols
         after the earliest quote (they may have held it then: a late quote re-evaluates them). The accounts that
-        merely hold a quoted symbol are not locked (ADR 0068: `holders`). The caller holds every quote cursor, so
-        last_event_* is made the effective last event by the caller. Snapshots are not read here: the caller
-        restores only the accounts its cache does not hold at the row's version."""
-        m, t = monitored_accounts, trade_events
-        # A UNION of index lookups (platform id, trades by time), not one OR over the join, which PostgreSQL can only
-        # answer by scanning every account.
-        parts = []
-        if platform_account_ids:
-            parts.append(select(m.c.account_id).where(m.c.platform_account_id == any_(_texts(platform_account_ids))))
-        if quote_symbols:
-            parts.append(
-                select(t.c.account_id).where(
-                    t.c.event_type == "trade",
-                    t.c.outcome == "applied",
-                    t.c.exchange_at > quotes_since,
-                    t.c.symbols.overlap(quote_symbols),
-                )
-            )
-        if not parts:
+        merely hold a quoted symbol are not locked (ADR 0068: the holder directory). The caller holds every quote
+        cursor, so last_event_* is made the effective last event by the caller. Snapshots are not read here: the
+        caller restores only the accounts its cache does not hold at the row's version."""
+        if not platform_account_ids and not quote_symbols:
             return []
-        candidates = parts[0] if len(parts) == 1 else union(*parts)
-        named = m.c.platform_account_id == any_(_texts(platform_account_ids)) if platform_account_ids else false()
-        # Neither the snapshot nor the rule set (JSON both): a cached account needs neither, and load_snapshots
-        # reads them for the others.
-        query = (
-            _joined(with_snapshot=False, with_rule_set=False)
-            .where(m.c.account_id.in_(candidates), or_(named, m.c.status == MONITORING))
-            .order_by(m.c.account_id)
-            .with_for_update(of=m)
+        rows = await self.session.execute(
+            _LOCK_BATCH,
+            {"named": list(platform_account_ids), "symbols": list(quote_symbols), "since": quotes_since},
         )
-        return [_account(row) for row in (await self.session.execute(query)).mappings().all()]
+        return [_account(row) for row in rows.mappings().all()]
 
     async def traded_after(self, account_ids: list[uuid.UUID], symbols: list[str], at: datetime) -> set[uuid.UUID]:
         """Which of these accounts traded one of the symbols after `at` (so may have held it then)."""
@@ -429,13 +474,8 @@ class SqlMonitoringStore:
         """(snapshot, rule set) of each account, for those a batch must restore."""
         if not account_ids:
             return {}
-        m, s = monitored_accounts, risk_states
-        rows = await self.session.execute(
-            select(s.c.account_id, s.c.snapshot, m.c.rule_set)
-            .select_from(s.join(m, m.c.account_id == s.c.account_id))
-            .where(s.c.account_id == any_(_uuids(account_ids)))
-        )
-        return {row.account_id: (row.snapshot, row.rule_set) for row in rows}
+        rows = await self.session.execute(_LOAD_SNAPSHOTS, {"ids": list(account_ids)})
+        return {account_id: (snapshot, rule_set) for account_id, snapshot, rule_set in rows.all()}
 
     async def store_events(self, rows: list[tuple[IncomingEvent, uuid.UUID | None, str]]) -> list[int | None]:
         """Each (event, account, outcome) inserted in the order given, deduplicated by provider id: the new rows'
@@ -443,23 +483,7 @@ class SqlMonitoringStore:
         if not rows:
             return []
         result = await self.session.execute(
-            text(
-                """
-                INSERT INTO rules.trade_events (provider_event_id, event_type, platform_account_id, account_id,
-                    exchange_at, sequence, symbols, payload, payload_sha256, outcome)
-                SELECT u.provider_event_id, u.event_type, u.platform_account_id, u.account_id, u.exchange_at,
-                    u.sequence, string_to_array(u.symbols, ','), u.payload::jsonb, u.payload_sha256, u.outcome
-                FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[]), CAST(:platform AS text[]),
-                    CAST(:accounts AS uuid[]), CAST(:ats AS timestamptz[]), CAST(:sequences AS bigint[]),
-                    CAST(:symbols AS text[]), CAST(:payloads AS text[]), CAST(:hashes AS text[]),
-                    CAST(:outcomes AS text[]))
-                    WITH ORDINALITY AS u(provider_event_id, event_type, platform_account_id, account_id, exchange_at,
-                        sequence, symbols, payload, payload_sha256, outcome, ord)
-                ORDER BY u.ord
-                ON CONFLICT (provider_event_id) DO NOTHING
-                RETURNING provider_event_id, id
-                """
-            ),
+            _STORE_EVENTS,
             {
                 "ids": [e.provider_event_id for e, _, _ in rows],
                 "types": [e.event_type for e, _, _ in rows],
@@ -482,19 +506,7 @@ class SqlMonitoringStore:
         if not states:
             return
         await self.session.execute(
-            text(
-                """
-                UPDATE rules.risk_states AS s SET snapshot = u.snapshot::jsonb, engine_status = u.engine_status,
-                    held_symbols = string_to_array(u.held, ','), last_event_at = u.last_at,
-                    last_event_row = u.last_row, saved_event_at = u.last_at, saved_event_row = u.last_row,
-                    next_boundary_at = u.next_boundary, state_version = s.state_version + 1, updated_at = now()
-                FROM unnest(CAST(:accounts AS uuid[]), CAST(:snapshots AS text[]), CAST(:statuses AS text[]),
-                    CAST(:held AS text[]), CAST(:last_ats AS timestamptz[]), CAST(:last_rows AS bigint[]),
-                    CAST(:boundaries AS timestamptz[]))
-                    AS u(account_id, snapshot, engine_status, held, last_at, last_row, next_boundary)
-                WHERE s.account_id = u.account_id
-                """
-            ),
+            _SAVE_STATES,
             {
                 "accounts": [x[0] for x in states],
                 "snapshots": [json.dumps(x[1]) for x in states],
@@ -510,14 +522,7 @@ class SqlMonitoringStore:
         if not snapshots:
             return
         await self.session.execute(
-            text(
-                """
-                INSERT INTO rules.risk_snapshots (account_id, attempt, after_event_at, after_event_row, snapshot)
-                SELECT u.account_id, u.attempt, u.at, u.row_id, u.snapshot::jsonb
-                FROM unnest(CAST(:accounts AS uuid[]), CAST(:attempts AS int[]), CAST(:ats AS timestamptz[]),
-                    CAST(:rows AS bigint[]), CAST(:snapshots AS text[])) AS u(account_id, attempt, at, row_id, snapshot)
-                """
-            ),
+            _ADD_SNAPSHOTS,
             {
                 "accounts": [x[0].account_id for x in snapshots],
                 "attempts": [x[0].attempt for x in snapshots],
