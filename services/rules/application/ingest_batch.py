@@ -44,7 +44,7 @@ from services.rules.application.monitored_account import MONITORING, MonitoredAc
 from services.rules.application.ports import LiveNotices, MonitoringStore, UnitOfWorkFactory
 from services.rules.application.record_decisions import record_decisions
 from services.rules.application.risk_cache import CachedRisk, RiskCache
-from services.rules.application.risk_runner import StoredEvent, apply_stored, replay
+from services.rules.application.risk_runner import StoredEvent, TakenDecision, apply_stored
 from services.rules.application.risk_states import restore
 from services.rules.domain.account_risk import AccountRisk
 
@@ -55,13 +55,19 @@ log = logging.getLogger(__name__)
 MAX_LAZY_QUOTES = 128
 
 
+# How many events an account keeps in memory after its base snapshot (a late event after the base is re-evaluated
+# from them, in memory); past this many the current state becomes the base.
+WINDOW = 32
+
+
 @dataclass
 class _Working:
     """One account the batch moves (locked, or a holder read from the directory under the cursors' lock).
 
-    `risk` is always `base` (a snapshot, at `base_at`) with `since` (the stored events applied after it, in order)
-    replayed onto it: so an event that arrives late but after `base_at` is re-evaluated in memory, by replaying
-    `since` with it, instead of from the stored snapshots and events (ADR 0068)."""
+    `risk` is always `base` (a snapshot, at `base_at`) with `since` (the stored events applied after it, in order:
+    fills, ticks and quotes) replayed onto it: so an event that arrives late but after `base_at` is re-evaluated in
+    memory, by replaying `since` with it, instead of from the stored snapshots and events (ADR 0068). `saved_at` is
+    where the row's snapshot stands and `lazy` how many quotes lie after it unsaved."""
 
     account: MonitoredAccount
     risk: AccountRisk
@@ -69,6 +75,8 @@ class _Working:
     base: dict | None
     base_at: tuple[datetime, int] | None
     since: list[StoredEvent]
+    saved_at: tuple[datetime, int] | None
+    lazy: int
     rule_set: dict | None = None  # as stored (the directory's accounts do not carry it)
     full_save: bool = False
     moved: bool = False
@@ -80,9 +88,18 @@ class _Working:
             self.account = dataclasses.replace(self.account, rule_set=self.rule_set)
         return self.account
 
+    def remember(self, event: StoredEvent, snapshot: dict | None = None) -> None:
+        """`event` was applied after everything in the window; a long window restarts from the current state."""
+        self.since.append(event)
+        if len(self.since) > WINDOW:
+            self.rebase(snapshot if snapshot is not None else self.risk.to_snapshot())
+
     def rebase(self, snapshot: dict) -> None:
         """`snapshot` (of `risk` now) is the new base: nothing lies after it."""
         self.base, self.base_at, self.since = snapshot, self.last, []
+
+    def save(self) -> None:
+        self.full_save, self.lazy = True, 0
 
 
 class IngestBatchHandler:
@@ -127,6 +144,8 @@ class IngestBatchHandler:
                     work.base,
                     work.base_at,
                     work.since,
+                    work.saved_at,
+                    work.lazy,
                 ),
             )
         if enforcement:
@@ -266,14 +285,30 @@ class IngestBatchHandler:
                 missing.append(dataclasses.replace(account, last_event_at=at, last_event_row=row))
             else:
                 working[account.account_id] = _Working(
-                    account, entry.risk, last, entry.base, entry.base_at, entry.since, rule_set=entry.rule_set
+                    account,
+                    entry.risk,
+                    last,
+                    entry.base,
+                    entry.base_at,
+                    entry.since,
+                    entry.saved_at,
+                    entry.lazy,
+                    rule_set=entry.rule_set,
                 )
         stored = await store.load_snapshots([account.account_id for account in missing])
         for account in missing:
             snapshot, account.rule_set = stored[account.account_id]
             risk, since = await current_risk(store, account, snapshot)
             working[account.account_id] = _Working(
-                account, risk, account.last_position, snapshot, account.saved_position, since, rule_set=account.rule_set
+                account,
+                risk,
+                account.last_position,
+                snapshot,
+                account.saved_position,
+                since,
+                account.saved_position,
+                len(since),
+                rule_set=account.rule_set,
             )
 
     async def _advance(
@@ -295,36 +330,19 @@ class IngestBatchHandler:
             taken = apply_stored(work.risk, stored)
             work.last = position
             if event.fill is not None or event.tick is not None:
-                work.full_save = True
+                work.save()
                 snapshot = work.risk.to_snapshot()
                 work.snapshots.append((event.at, row_id, snapshot))
-                work.rebase(snapshot)
-            elif taken or work.risk.next_boundary_at != boundary_before or len(work.since) + 1 >= MAX_LAZY_QUOTES:
-                work.full_save = True  # a decision, a boundary passed or a long replay: the snapshot must move
-                work.rebase(work.risk.to_snapshot())
+                work.remember(stored, snapshot)
+            elif taken or work.risk.next_boundary_at != boundary_before or work.lazy + 1 >= MAX_LAZY_QUOTES:
+                work.save()  # a decision, a boundary passed or a long replay: the snapshot must move
+                work.remember(stored)
             else:
                 work.moved = True
-                work.since.append(stored)
+                work.lazy += 1
+                work.remember(stored)
         elif work.base is not None and (work.base_at is None or position > work.base_at):
-            # Late, but after the base: replay what was applied since the base with it, in memory.
-            boundary_before = work.risk.next_boundary_at
-            since = sorted([*work.since, stored], key=lambda e: (e.at, e.row_id))
-            work.risk = restore(work.full_account(), work.base)
-            taken = replay(work.risk, since)
-            work.since = since
-            if event.fill is not None:
-                # As after any re-evaluation that moves positions: saved, with a snapshot at the last event.
-                work.full_save = True
-                snapshot = work.risk.to_snapshot()
-                work.snapshots.append((work.last[0], work.last[1], snapshot))
-                work.rebase(snapshot)
-            elif taken or work.risk.next_boundary_at != boundary_before or len(since) >= MAX_LAZY_QUOTES:
-                work.full_save = True
-                work.rebase(work.risk.to_snapshot())
-            else:
-                # A late quote that decided nothing: the stored quote lies inside (saved, last], where every reader
-                # of the row replays it; nothing to write.
-                work.moved = True
+            taken = await self._reevaluate_in_memory(store, work, stored, position)
         else:
             # Snapshots this batch took at or after the late event no longer describe what happened; the earlier
             # ones are written now so the re-evaluation can start from them.
@@ -334,7 +352,7 @@ class IngestBatchHandler:
             work.risk, taken = await self._per_event.reevaluate(
                 store, work.full_account(), event, row_id, until=work.last
             )
-            work.full_save = True
+            work.save()
             snapshot = work.risk.to_snapshot()
             work.snapshots.append((work.last[0], work.last[1], snapshot))
             work.rebase(snapshot)
@@ -350,6 +368,41 @@ class IngestBatchHandler:
             live.extend((account.user_id, notice) for notice in notices)
         return bool(taken)
 
+    async def _reevaluate_in_memory(
+        self, store: MonitoringStore, work: _Working, late: StoredEvent, position: tuple[datetime, int]
+    ) -> list[TakenDecision]:
+        """A late event after the base: the window replayed with it, in memory. A quote of symbols the account did
+        not hold at its instant changes nothing (a replay skips it too), which is the common case under disorder: a
+        quote stamped just before the fill that opened the position."""
+        window = sorted([*work.since, late], key=lambda e: (e.at, e.row_id))
+        risk = restore(work.full_account(), work.base)
+        taken: list[TakenDecision] = []
+        is_quote = late.fill is None and late.tick is None
+        for event in window:
+            if event is late and is_quote and not any(mark.symbol in risk.positions for mark in late.marks):
+                return []  # not held then: nothing moves, nothing to write
+            taken.extend(apply_stored(risk, event))
+        boundary_before = work.risk.next_boundary_at
+        work.risk, work.since = risk, window
+        rewritten = not is_quote or any(
+            (e.fill is not None or e.tick is not None) and (e.at, e.row_id) > position for e in window
+        )
+        if rewritten or (work.saved_at is not None and position < work.saved_at):
+            # The stored snapshots (and the row's) from the late event on no longer describe what happened: gone,
+            # and the state saved at the last event, as after any re-evaluation.
+            work.snapshots = [(at, row, snap) for at, row, snap in work.snapshots if (at, row) < position]
+            await store.drop_snapshots_from(work.account, late.at, late.row_id)
+            work.save()
+            work.snapshots.append((work.last[0], work.last[1], risk.to_snapshot()))
+        elif taken or risk.next_boundary_at != boundary_before or work.lazy + 1 >= MAX_LAZY_QUOTES:
+            work.save()
+        else:
+            # A late quote after the row's snapshot that decided nothing: it lies inside (saved, last], where every
+            # reader of the row replays it; nothing to write.
+            work.moved = True
+            work.lazy += 1
+        return taken
+
     def _quoted_beyond(self, work: _Working) -> bool:
         """Whether any stored applied quote of a held symbol may lie beyond the account's last event: the cursors
         (locked for the whole batch) are the latest applied quote of each symbol, so if none is later, none is."""
@@ -364,9 +417,8 @@ class IngestBatchHandler:
         for work in working.values():
             if work.full_save:
                 risk = work.risk
-                # The saved snapshot is the base from now on (what a restore from the row starts from).
-                saved = work.base if work.base_at == work.last and not work.since else risk.to_snapshot()
-                work.rebase(saved)
+                saved = risk.to_snapshot()
+                work.saved_at = work.last
                 full.append(
                     (
                         work.account.account_id,

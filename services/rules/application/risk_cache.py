@@ -30,6 +30,8 @@ class CachedRisk:
     base: dict | None
     base_at: tuple | None
     since: list
+    saved_at: tuple | None  # where the row's snapshot stands
+    lazy: int  # quotes applied after it, unsaved
 
 
 class RiskCache:

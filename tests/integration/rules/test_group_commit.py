@@ -285,6 +285,18 @@ async def test_events_late_only_behind_quotes_are_re_evaluated_in_memory(session
     risk = await state_of(sessions, other.account_id)
     assert risk.positions["NQ"].net_qty == 2
     assert risk.to_snapshot() == (await replayed(sessions, other.account_id)).to_snapshot()
+
+    # A quote stamped while the account held the symbol arrives after the fill that closed it: the window of fills
+    # and quotes since the account's base is replayed with it, in memory; the crash fails the account at its instant.
+    third = await activate(sessions)
+    c = third.platform_account_id
+    await service.batches.handle(parsed(platform.trade(c, t + timedelta(seconds=60), "ES", "buy", 1, "5000.00")))
+    await service.batches.handle(parsed(platform.trade(c, t + timedelta(seconds=80), "ES", "sell", 1, "5001.00")))
+    await service.batches.handle(parsed(platform.quote(t + timedelta(seconds=70), ES="4900.00")))
+
+    risk = await state_of(sessions, third.account_id)
+    assert risk.status.value == "failed" and risk.failure[1] == t + timedelta(seconds=70)
+    assert risk.to_snapshot() == (await replayed(sessions, third.account_id)).to_snapshot()
     assert from_store == 0
 
 
