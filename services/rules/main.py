@@ -32,6 +32,7 @@ class Background:
     ticker: object | None = None
     news: object | None = None
     group_commit: object | None = None  # the IngestTradeEvents batcher (its counters are read by the benchmark)
+    batches: object | None = None  # the batch handler (its late-event counters are read by the benchmark)
     closers: list = field(default_factory=list)
 
 
@@ -97,6 +98,7 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
             )
             background.closers.append(group_commit.stop)
             background.group_commit = group_commit
+            background.batches = batches
             submit_events = group_commit.submit
         if settings.rules_reconciliation_poll_seconds > 0:
             poller = ReconciliationPoller(

@@ -117,6 +117,9 @@ class IngestBatchHandler:
         self._live = ThrottledRiskNotices(notices)
         self._cursors: dict[str, tuple[datetime, int]] = {}  # the quote cursors of the batch being processed
         self._directory = HolderDirectory()
+        # Late events re-evaluated in memory, and from the stored snapshots and events (the benchmark prints them).
+        self.late_in_memory = 0
+        self.late_from_store = 0
         self._on_enforcement = on_enforcement or (lambda: None)
 
     async def handle(self, events: Sequence[IncomingEvent]) -> list[IngestResult]:
@@ -342,8 +345,10 @@ class IngestBatchHandler:
                 work.lazy += 1
                 work.remember(stored)
         elif work.base is not None and (work.base_at is None or position > work.base_at):
+            self.late_in_memory += 1
             taken = await self._reevaluate_in_memory(store, work, stored, position)
         else:
+            self.late_from_store += 1
             # Snapshots this batch took at or after the late event no longer describe what happened; the earlier
             # ones are written now so the re-evaluation can start from them.
             earlier = [(account, at, row, snap) for at, row, snap in work.snapshots if (at, row) < position]
