@@ -43,7 +43,7 @@ from services.rules.application.live_risk import ThrottledRiskNotices, captured
 from services.rules.application.monitored_account import MONITORING, MonitoredAccount
 from services.rules.application.ports import LiveNotices, MonitoringStore, UnitOfWorkFactory
 from services.rules.application.record_decisions import record_decisions
-from services.rules.application.risk_cache import CachedRisk, RiskCache
+from services.rules.application.risk_cache import RiskCache
 from services.rules.application.risk_runner import StoredEvent, TakenDecision, apply_stored
 from services.rules.application.risk_states import restore
 from services.rules.domain.account_risk import AccountRisk
@@ -70,6 +70,8 @@ class _Working:
     where the row's snapshot stands and `lazy` how many quotes lie after it unsaved."""
 
     account: MonitoredAccount
+    attempt: int
+    version: int  # the row's state_version this state is (the cache's check, with attempt and last)
     risk: AccountRisk
     last: tuple[datetime, int] | None
     base: dict | None
@@ -100,6 +102,11 @@ class _Working:
 
     def save(self) -> None:
         self.full_save, self.lazy = True, 0
+
+    def begin_batch(self, account: MonitoredAccount) -> None:
+        self.account, self.full_save, self.moved = account, False, False
+        if self.snapshots:
+            self.snapshots = []
 
 
 class IngestBatchHandler:
@@ -132,25 +139,15 @@ class IngestBatchHandler:
                 enforcement = await self._run(uow.store, events, results, working, live)
                 await uow.commit()
             except BaseException:
-                # Entries were taken out of the cache; none goes back, the rollback restores the rows they came from.
-                working.clear()
+                # The cached states were changed in place; the rollback restored the rows they came from: forgotten.
+                for account_id in working:
+                    self._cache.forget(account_id)
                 raise
+        cache = self._cache
         for account_id, work in working.items():
-            self._cache.put(
-                account_id,
-                CachedRisk(
-                    work.risk,
-                    work.rule_set,
-                    work.account.attempt,
-                    work.account.state_version + (1 if work.full_save else 0),
-                    work.last,
-                    work.base,
-                    work.base_at,
-                    work.since,
-                    work.saved_at,
-                    work.lazy,
-                ),
-            )
+            if work.full_save:
+                work.version += 1
+            cache.put(account_id, work)
         if enforcement:
             self._on_enforcement()
         await self._send_live(live, working)
@@ -237,13 +234,15 @@ class IngestBatchHandler:
         moved_cursors: dict[str, tuple[datetime, int]] = {}
         for at, row_id, i, account_id in stored:
             event = events[i]
+            applied = StoredEvent(row_id, event.provider_event_id, event.fill, event.marks, event.tick)
             if account_id is not None:
-                enforcement |= await self._advance(store, working[account_id], event, row_id, live, first_row)
+                enforcement |= await self._advance(store, working[account_id], event, applied, live, first_row)
                 continue
+            position = (at, row_id)
             quoted = set(event.symbols)
             for symbol in quoted:
-                if symbol not in moved_cursors or moved_cursors[symbol] < (at, row_id):
-                    moved_cursors[symbol] = (at, row_id)
+                if symbol not in moved_cursors or moved_cursors[symbol] < position:
+                    moved_cursors[symbol] = position
             # The accounts this quote may move: the holders read above (their positions do not change in this batch:
             # none of their own events is in it) and the locked ones (named, or having traded a quoted symbol since
             # the earliest quote), whose positions the batch may be changing.
@@ -255,19 +254,24 @@ class IngestBatchHandler:
                         seen.add(work.account.account_id)
                         candidates.append(work)
             candidates.extend(named_work)
-            late = [work for work in named_work if work.last is not None and (at, row_id) < work.last]
+            late = [work for work in named_work if work.last is not None and position < work.last]
             # A late quote moved an account if it held one of the symbols then: it holds one now, or it traded
             # one after the quote (the per-event path locks exactly those; the same test here).
             traded = await store.traded_after(
                 [w.account.account_id for w in late if not quoted & w.risk.positions.keys()], sorted(quoted), at
             )
             for work in candidates:
-                holds = bool(quoted & work.risk.positions.keys())
-                if work.last is not None and (at, row_id) < work.last:
+                positions = work.risk.positions
+                holds = any(symbol in positions for symbol in quoted)
+                if work.last is not None and position < work.last:
                     if holds or work.account.account_id in traded:
-                        enforcement |= await self._advance(store, work, event, row_id, live, first_row)
+                        enforcement |= await self._advance(store, work, event, applied, live, first_row)
                 elif holds:
-                    enforcement |= await self._advance(store, work, event, row_id, live, first_row)
+                    # The common case, kept short: a holder moved by an in-order quote.
+                    status_before = work.risk.status
+                    taken = self._in_order(work, applied, position)
+                    if taken:
+                        enforcement |= await self._record(store, work, taken, status_before, row_id, live)
         await self._write(store, working)
         # What the holders now stand behind: the latest applied quote of each symbol.
         await store.advance_cursors(moved_cursors)
@@ -281,29 +285,22 @@ class IngestBatchHandler:
         missing: list[MonitoredAccount] = []
         cache = self._cache
         for account, last in accounts:
-            entry = cache.take(account.account_id, account.attempt, account.state_version, last)
-            if entry is None:
+            work = cache.get(account.account_id, account.attempt, account.state_version, last)
+            if work is None:
                 # A private copy (holders are the directory's), standing at its effective last event.
                 at, row = last if last is not None else (None, None)
                 missing.append(dataclasses.replace(account, last_event_at=at, last_event_row=row))
             else:
-                working[account.account_id] = _Working(
-                    account,
-                    entry.risk,
-                    last,
-                    entry.base,
-                    entry.base_at,
-                    entry.since,
-                    entry.saved_at,
-                    entry.lazy,
-                    rule_set=entry.rule_set,
-                )
+                work.begin_batch(account)
+                working[account.account_id] = work
         stored = await store.load_snapshots([account.account_id for account in missing])
         for account in missing:
             snapshot, account.rule_set = stored[account.account_id]
             risk, since = await current_risk(store, account, snapshot)
             working[account.account_id] = _Working(
                 account,
+                account.attempt,
+                account.state_version,
                 risk,
                 account.last_position,
                 snapshot,
@@ -319,31 +316,17 @@ class IngestBatchHandler:
         store: MonitoringStore,
         work: _Working,
         event: IncomingEvent,
-        row_id: int,
+        stored: StoredEvent,
         live: list[tuple[str, dict]],
         stored_before: int,
     ) -> bool:
         account = work.account
         status_before = work.risk.status
-        stored = StoredEvent(row_id, event.provider_event_id, event.fill, event.marks, event.tick)
+        row_id = stored.row_id
         position = (event.at, row_id)
         late = work.last is not None and position < work.last
         if not late:
-            boundary_before = work.risk.next_boundary_at
-            taken = apply_stored(work.risk, stored)
-            work.last = position
-            if event.fill is not None or event.tick is not None:
-                work.save()
-                snapshot = work.risk.to_snapshot()
-                work.snapshots.append((event.at, row_id, snapshot))
-                work.remember(stored, snapshot)
-            elif taken or work.risk.next_boundary_at != boundary_before or work.lazy + 1 >= MAX_LAZY_QUOTES:
-                work.save()  # a decision, a boundary passed or a long replay: the snapshot must move
-                work.remember(stored)
-            else:
-                work.moved = True
-                work.lazy += 1
-                work.remember(stored)
+            taken = self._in_order(work, stored, position)
         elif work.base is not None and (work.base_at is None or position > work.base_at):
             self.late_in_memory += 1
             taken = await self._reevaluate_in_memory(store, work, stored, position)
@@ -369,9 +352,36 @@ class IngestBatchHandler:
             work.since.extend(caught)
             taken = [*taken, *missed]
         if taken:
-            notices = await record_decisions(store, account, taken, status_before, version=row_id)
-            live.extend((account.user_id, notice) for notice in notices)
+            await self._record(store, work, taken, status_before, row_id, live)
         return bool(taken)
+
+    @staticmethod
+    async def _record(store, work: _Working, taken, status_before, row_id: int, live) -> bool:
+        """What `taken` decided, stored with the batch; the trader's live notices of it collected."""
+        notices = await record_decisions(store, work.account, taken, status_before, version=row_id)
+        live.extend((work.account.user_id, notice) for notice in notices)
+        return True
+
+    @staticmethod
+    def _in_order(work: _Working, stored: StoredEvent, position: tuple[datetime, int]) -> list[TakenDecision]:
+        """An event not earlier than the account's last one: applied to the state, and remembered in its window."""
+        risk = work.risk
+        boundary_before = risk.next_boundary_at
+        taken = apply_stored(risk, stored)
+        work.last = position
+        if stored.fill is not None or stored.tick is not None:
+            work.save()
+            snapshot = risk.to_snapshot()
+            work.snapshots.append((position[0], position[1], snapshot))
+            work.remember(stored, snapshot)
+        elif taken or risk.next_boundary_at != boundary_before or work.lazy + 1 >= MAX_LAZY_QUOTES:
+            work.save()  # a decision, a boundary passed or a long replay: the snapshot must move
+            work.remember(stored)
+        else:
+            work.moved = True
+            work.lazy += 1
+            work.remember(stored)
+        return taken
 
     async def _reevaluate_in_memory(
         self, store: MonitoringStore, work: _Working, late: StoredEvent, position: tuple[datetime, int]
