@@ -432,7 +432,9 @@ class IngestBatchHandler:
         for work in working.values():
             if work.full_save:
                 risk = work.risk
-                saved = risk.to_snapshot()
+                kept = work.snapshots[-1] if work.snapshots else None
+                # A fill's snapshot is the state to save when nothing was applied after it (the common case).
+                saved = kept[2] if kept is not None and (kept[0], kept[1]) == work.last else risk.to_snapshot()
                 work.saved_at = work.last
                 full.append(
                     (
