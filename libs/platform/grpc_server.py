@@ -13,6 +13,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from opentelemetry.trace import TracerProvider
 
 from libs.platform.auth import TokenVerifier
 from libs.platform.grpc_client import message_size_options
@@ -21,12 +22,35 @@ from libs.platform.grpc_errors import ErrorMappingInterceptor
 log = logging.getLogger(__name__)
 
 
+# Health's Watch is an `async def` that writes with context.write; the OTel aio interceptor wraps every
+# response-streaming handler as an async generator (`async for`), so a traced Watch fails at once with UNKNOWN
+# ("'async for' requires an object with __aiter__ method"). A long-lived watch is no useful span anyway.
+ALWAYS_UNTRACED = ("/grpc.health.v1.Health/Watch",)
+
+
+def traced_filter(untraced_methods: Sequence[str]) -> Callable[[grpc.HandlerCallDetails], bool] | None:
+    """The OpenTelemetry interceptor's `filter_`: True for a call that gets a span; None (no filter) when every call
+    does. A set lookup on the full method name: cheaper per call than composing `filters.method_name` ones."""
+    excluded = frozenset(untraced_methods)
+    if not excluded:
+        return None
+    for name in excluded:
+        if not name.startswith("/") or name.count("/") != 2:
+            raise ValueError(f"untraced method {name!r} is not a full gRPC method name (/package.Service/Method)")
+    return lambda details: details.method not in excluded
+
+
 class ServiceServer:
     """Owns one grpc.aio server. `register` adds servicers; `service_names` lists them for health and reflection.
 
     `authenticator` verifies the access token each call carries (see grpc_errors); without one every caller is
     anonymous, which only tests of unauthenticated paths should want. `max_message_bytes` raises the receive and
     send limits for a service whose messages carry documents (identity's KYC uploads); None keeps gRPC's defaults.
+
+    Every call gets an OpenTelemetry server span except the methods named in `untraced_methods` (full names,
+    "/dynasty.rules.v1.RulesService/IngestTradeEvents"): a high-volume method whose own code traces what matters
+    (the rules batch) need not pay for a span, its context and its attributes on each call. `tracer_provider`
+    replaces the global one (tests); None uses the global provider. Health's Watch is never traced (ALWAYS_UNTRACED).
     """
 
     def __init__(
@@ -40,13 +64,21 @@ class ServiceServer:
         readiness: Callable[[], Awaitable[bool]] | None = None,
         authenticator: TokenVerifier | None = None,
         max_message_bytes: int | None = None,
+        untraced_methods: Sequence[str] = (),
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.service = service
         self._address = f"{host}:{port}"
         self._grace = grace_seconds
         self._readiness = readiness
         self.server = grpc.aio.server(
-            interceptors=[aio_server_interceptor(), ErrorMappingInterceptor(service, authenticator)],
+            interceptors=[
+                aio_server_interceptor(
+                    tracer_provider=tracer_provider,
+                    filter_=traced_filter([*ALWAYS_UNTRACED, *untraced_methods]),
+                ),
+                ErrorMappingInterceptor(service, authenticator),  # last: it caches its handler per method
+            ],
             options=[("grpc.so_reuseport", 0), *message_size_options(max_message_bytes)],
         )
         self.health = health.aio.HealthServicer()

@@ -34,6 +34,9 @@ class Wiring:
     jwks_source: Callable[[], Awaitable[dict]] | None = None
     # Raised gRPC message limits for a service whose messages carry documents (identity); None keeps gRPC's defaults.
     max_message_bytes: int | None = None
+    # Full gRPC method names ("/dynasty.rules.v1.RulesService/IngestTradeEvents") that get no per-call server span:
+    # high-volume calls whose own code traces what matters. Every other call keeps its span.
+    untraced_methods: Sequence[str] = ()
 
 
 @dataclass
@@ -144,6 +147,7 @@ async def build_server(service: str, settings: ServiceSettings, wire: Callable[[
         readiness=database_answers,
         authenticator=authenticator,
         max_message_bytes=wiring.max_message_bytes,
+        untraced_methods=wiring.untraced_methods,
     )
     if grpc_jwks is not None:
         server.closers.append(grpc_jwks.close)
