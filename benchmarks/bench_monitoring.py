@@ -203,6 +203,9 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
                                    jwks_source=jwks)  # fmt: skip
 
     server, _relay, sender, engine = await build_server("rules", settings, wire)
+    from libs.platform.gc_tuning import tune_for_latency
+
+    tune_for_latency(settings.rules_gc_young_threshold)  # as services/rules/main.py does for the real process
     await server.start()
     worker = asyncio.create_task(background.worker.run())
     accounts = await activate(database_url, args.accounts)

@@ -36,13 +36,18 @@ class Background:
     closers: list = field(default_factory=list)
 
 
-def build_wire(adapters: Adapters | None = None, background: Background | None = None, settings=None):
+def build_wire(
+    adapters: Adapters | None = None, background: Background | None = None, settings=None, *, tune_gc: bool = False
+):
+    """`tune_gc`: set the process's garbage collector for latency (the service's own process only; tests build
+    servers inside the test process)."""
     adapters = adapters or Adapters()
     given_settings = settings
     background = background if background is not None else Background()
 
     def wire(runtime: Runtime) -> Wiring:
         from dynasty.rules.v1 import rules_service_pb2_grpc
+        from libs.platform.gc_tuning import tune_for_latency
         from services.rules.adapters.clock_ticker import ClockTicker
         from services.rules.adapters.enforcement_worker import EnforcementWorker
         from services.rules.adapters.grpc.servicer import RulesServicer
@@ -68,6 +73,8 @@ def build_wire(adapters: Adapters | None = None, background: Background | None =
         from services.rules.settings import RulesSettings
 
         settings = given_settings or RulesSettings(DATABASE_URL=runtime.settings.database_url)
+        if tune_gc:
+            tune_for_latency(settings.rules_gc_young_threshold)
 
         def uow() -> SqlMonitoringUnitOfWork:
             return SqlMonitoringUnitOfWork(runtime.sessions)
@@ -158,7 +165,7 @@ def main() -> None:
 
     run_service(
         SERVICE,
-        build_wire(None, background),
+        build_wire(None, background, tune_gc=True),
         settings_class=RulesSettings,
         loops=loops,
         closers=lambda: background.closers,

@@ -24,3 +24,6 @@ class RulesSettings(ServiceSettings):
     # exchange time that arrived after it is still waiting), so events delivered a few ms out of exchange-time order
     # by concurrent clients are sorted into one batch instead of one arriving late (a replay from a snapshot); 0 = off.
     rules_batch_reorder_ms: float = 20.0
+    # Young-generation threshold of the cyclic garbage collector (libs/platform/gc_tuning.py): its full traversals of
+    # the cached account states were the monitoring p99; 0 keeps Python's defaults.
+    rules_gc_young_threshold: int = 50_000
