@@ -119,16 +119,34 @@ async def activate(database_url: str, count: int) -> list[tuple[str, str, str]]:
     return accounts
 
 
-async def send_share(port: int, items: list, rate: float, begin: float, senders: int) -> tuple:
+COALESCE_ENV = "BENCH_COALESCE_MS"  # --coalesce-ms, as the client processes see it
+
+
+async def send_share(
+    port: int, items: list, rate: float, begin: float, senders: int, coalesce_ms: float | None = None
+) -> tuple:
     """Send `items` (global index, body, the account it breaches) open-loop, each at begin + index / rate, over
     `senders` concurrent calls; returns (latencies, failures, reply time and send time of each breaching event).
-    Times are time.perf_counter (CLOCK_MONOTONIC: comparable between processes on one machine)."""
+    Times are time.perf_counter (CLOCK_MONOTONIC: comparable between processes on one machine).
+
+    `coalesce_ms` (default: --coalesce-ms, passed to client processes in BENCH_COALESCE_MS): above 0, the concurrent
+    deliveries go through the gateway's own WebhookCoalescer (gateway/ypf_coalescer.py, ADR 0070) around this
+    client's stub, as the gateway sends them; 0 is one IngestTradeEvents call per event."""
+    import os
+
     from dynasty.rules.v1 import rules_service_pb2 as pb
     from dynasty.rules.v1 import rules_service_pb2_grpc as pb_grpc
     from libs.platform.grpc_client import insecure_channel
 
+    if coalesce_ms is None:
+        coalesce_ms = float(os.environ.get(COALESCE_ENV, "0"))
     channel = insecure_channel(f"127.0.0.1:{port}")
     stub = pb_grpc.RulesServiceStub(channel)
+    coalescer = None
+    if coalesce_ms > 0:
+        from gateway.ypf_coalescer import WebhookCoalescer
+
+        coalescer = WebhookCoalescer(stub, max_wait=coalesce_ms / 1000, timeout=60)  # the gateway's max_events
     latencies: list[float] = []
     replied: dict[str, float] = {}
     sent: dict[str, float] = {}
@@ -150,9 +168,13 @@ async def send_share(port: int, items: list, rate: float, begin: float, senders:
         while (job := await queue.get()) is not None:
             due, body, breaches = job
             try:
-                await stub.IngestTradeEvents(
-                    pb.IngestTradeEventsRequest(events=[pb.PlatformEvent(body=body, signature=sign(body))]), timeout=60
-                )
+                if coalescer is None:
+                    await stub.IngestTradeEvents(
+                        pb.IngestTradeEventsRequest(events=[pb.PlatformEvent(body=body, signature=sign(body))]),
+                        timeout=60,
+                    )
+                else:
+                    await coalescer.ingest(pb.PlatformEvent(body=body, signature=sign(body)))
             except Exception:
                 failures += 1
                 continue
@@ -163,16 +185,25 @@ async def send_share(port: int, items: list, rate: float, begin: float, senders:
                 sent[breaches] = due
 
     await asyncio.gather(produce(), *(send() for _ in range(senders)))
+    if coalescer is not None:
+        await coalescer.aclose()
+        per_call = coalescer.events / max(1, coalescer.calls)
+        print(f"client {os.getpid()}: {coalescer.events} events in {coalescer.calls} coalesced IngestTradeEvents calls "
+              f"({per_call:.1f} per call, max wait {coalesce_ms} ms), {coalescer.fallbacks} refused groups split",
+              flush=True)  # fmt: skip
     await channel.close()
     return latencies, failures, replied, sent
 
 
-def client_process(port: int, items: list, rate: float, begin: float, senders: int) -> tuple:
-    """A client process standing where the gateway does (its own interpreter and CPU share, as in production)."""
+def client_process(
+    port: int, items: list, rate: float, begin: float, senders: int, coalesce_ms: float | None = None
+) -> tuple:
+    """A client process standing where the gateway does (its own interpreter and CPU share, as in production), and
+    sending as the gateway does: coalesced when --coalesce-ms is above 0 (send_share)."""
     from libs.platform.protogen import ensure_generated
 
     ensure_generated()
-    return asyncio.run(send_share(port, items, rate, begin, senders))
+    return asyncio.run(send_share(port, items, rate, begin, senders, coalesce_ms))
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -325,9 +356,20 @@ def main() -> None:
     # senders would cap the service's batches at the pool's size and measure the pool, not the service.
     parser.add_argument("--senders", type=int, default=512)
     parser.add_argument("--clients", type=int, default=2, help="client processes sending (0: in this process)")
+    parser.add_argument(
+        "--coalesce-ms",
+        type=float,
+        default=0.0,
+        help="send through the gateway's WebhookCoalescer with this max wait (ADR 0070; the gateway's default is "
+        "2 ms); 0: one IngestTradeEvents call per event",
+    )
     data_dir = Path(tempfile.mkdtemp(prefix="dynasty-bench-monitoring-"))
     data_dir.chmod(0o755)  # the embedded server runs as postgres when we are root
-    asyncio.run(run(parser.parse_args(), data_dir))
+    args = parser.parse_args()
+    import os
+
+    os.environ[COALESCE_ENV] = str(args.coalesce_ms)  # read by send_share, in this process and the spawned clients
+    asyncio.run(run(args, data_dir))
 
 
 if __name__ == "__main__":

@@ -28,12 +28,25 @@ from gateway.routers.ws import live as live_websocket
 from gateway.routers.ypf_webhooks import router as ypf_webhooks_router
 from gateway.settings import GatewaySettings
 from gateway.upstreams import Upstreams
+from gateway.ypf_coalescer import WebhookCoalescer
 from libs.domain.errors import DomainError
 from libs.platform.auth import JwksSource, TokenVerifier
 from libs.platform.logging import request_id_var
 
 log = logging.getLogger(__name__)
 REQUEST_ID = "X-Request-Id"
+
+
+def _ypf_coalescer(settings: GatewaySettings, upstreams: Upstreams) -> WebhookCoalescer:
+    """The YourPropFirm webhook route's way to rules.IngestTradeEvents (ADR 0070)."""
+    from dynasty.rules.v1 import rules_service_pb2_grpc
+
+    return WebhookCoalescer(
+        rules_service_pb2_grpc.RulesServiceStub(upstreams.channels["rules"]),
+        max_wait=settings.ypf_webhook_coalesce_ms / 1000,
+        max_events=settings.ypf_webhook_coalesce_max,
+        timeout=upstreams.timeout,
+    )
 
 
 def create_app(settings: GatewaySettings, *, jwks_source: JwksSource | None = None) -> FastAPI:
@@ -53,9 +66,11 @@ def create_app(settings: GatewaySettings, *, jwks_source: JwksSource | None = No
             channel=app.state.upstreams.channels["identity"], timeout=settings.upstream_timeout_seconds
         )
         app.state.verifier = TokenVerifier(source, app.state.redis, cache_seconds=settings.jwks_cache_seconds)
+        app.state.ypf_coalescer = _ypf_coalescer(settings, app.state.upstreams)
         try:
             yield
         finally:
+            await app.state.ypf_coalescer.aclose()  # what is queued goes out before the channels close
             await app.state.upstreams.close()
             await app.state.redis.aclose()
 

@@ -29,6 +29,10 @@ class GatewaySettings(BaseSettings):
     stripe_webhook_secret: str | None = None
     # YourPropFirm's webhook signing secret (X-YPF-Signature), likewise.
     yourpropfirm_webhook_secret: str | None = None
+    # Concurrent YourPropFirm deliveries go to rules as one IngestTradeEvents call once the first has waited this
+    # long or this many are queued (gateway/ypf_coalescer.py, ADR 0070). 0 ms: one call per delivery.
+    ypf_webhook_coalesce_ms: float = Field(default=2.0, ge=0)
+    ypf_webhook_coalesce_max: int = Field(default=200, ge=1, le=1000)
     log_level: str = "INFO"
     otel_exporter: str = "none"
 

@@ -5,7 +5,8 @@ In order, before anything is stored or forwarded:
 2. the signed timestamp within 300 s of now (an old, validly signed delivery is a replay);
 3. the event id not seen in the last 7 days (Redis SET NX with a TTL, shared by every gateway replica): a repeat
    is acknowledged (200, duplicate) without forwarding, since the platform delivers at least once.
-Then rules.IngestTradeEvents, which stores the event by its id before acting and checks the signature again. If the
+Then rules.IngestTradeEvents, which stores the event by its id before acting and checks the signature again; concurrent
+deliveries share one call (gateway/ypf_coalescer.py, ADR 0070), each still answered with its own outcome. If the
 rules service fails, the seen-mark is removed and we answer 5xx: the platform retries and nothing is lost. A bad
 signature or a stale timestamp is a 400 and nothing is stored.
 """
@@ -24,6 +25,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.client import call_metadata
 from gateway.problems import problem
+from gateway.ypf_coalescer import WebhookCoalescer
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -90,18 +92,15 @@ async def yourpropfirm_webhook(request: Request) -> JSONResponse:
     if not await redis.set(seen_key, "1", nx=True, ex=SEEN_TTL_SECONDS):
         return JSONResponse({"received": True, "duplicate": True})
     from dynasty.rules.v1 import rules_service_pb2 as pb
-    from dynasty.rules.v1 import rules_service_pb2_grpc
 
-    stub = rules_service_pb2_grpc.RulesServiceStub(request.app.state.upstreams.channels["rules"])
+    coalescer: WebhookCoalescer = request.app.state.ypf_coalescer
     try:
-        reply = await stub.IngestTradeEvents(
-            pb.IngestTradeEventsRequest(events=[pb.PlatformEvent(body=body, signature=header)]),
-            timeout=request.app.state.upstreams.timeout,
-            metadata=call_metadata(request),
-        )
+        # With concurrent deliveries, one IngestTradeEvents call for several (gateway/ypf_coalescer.py); the answer
+        # and the errors are this event's own either way.
+        result = await coalescer.ingest(pb.PlatformEvent(body=body, signature=header), call_metadata(request))
     except grpc.aio.AioRpcError:
         # Not taken: a retry must reach the rules service again (and a malformed event be refused again).
         await redis.delete(seen_key)
         raise
-    outcome = pb.IngestOutcome.Name(reply.results[0].outcome).removeprefix("INGEST_OUTCOME_").lower()
+    outcome = pb.IngestOutcome.Name(result.outcome).removeprefix("INGEST_OUTCOME_").lower()
     return JSONResponse({"received": True, "outcome": outcome})
