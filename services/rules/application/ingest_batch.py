@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+from bisect import insort
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -123,10 +124,14 @@ class IngestBatchHandler:
         self._cache = cache
         self._live = ThrottledRiskNotices(notices)
         self._cursors: dict[str, tuple[datetime, int]] = {}  # the quote cursors of the batch being processed
+        self._moved_cursors: dict[str, tuple[datetime, int]] = {}  # and the latest quote it applied, per symbol
         self._directory = HolderDirectory()
         # Late events re-evaluated in memory, and from the stored snapshots and events (the benchmark prints them).
         self.late_in_memory = 0
         self.late_from_store = 0
+        self.late_superseded = 0  # of the in-memory ones, those a later quote of the symbol had made moot
+        # The first boundary after a late quote's instant, per rule set (shared objects: parsed once per process).
+        self._boundaries: dict[tuple[int, int], datetime] = {}
         self._on_enforcement = on_enforcement or (lambda: None)
 
     async def handle(self, events: Sequence[IncomingEvent]) -> list[IngestResult]:
@@ -230,8 +235,10 @@ class IngestBatchHandler:
                 holding.setdefault(symbol, []).append(working[account.account_id])
         named_work = [working[a.account_id] for a in locked if a.account_id in working]
         self._cursors = cursors
+        self._boundaries.clear()
         enforcement = False
         moved_cursors: dict[str, tuple[datetime, int]] = {}
+        self._moved_cursors = moved_cursors
         for at, row_id, i, account_id in stored:
             event = events[i]
             applied = StoredEvent(row_id, event.provider_event_id, event.fill, event.marks, event.tick)
@@ -264,7 +271,8 @@ class IngestBatchHandler:
                 positions = work.risk.positions
                 holds = any(symbol in positions for symbol in quoted)
                 if work.last is not None and position < work.last:
-                    if holds or work.account.account_id in traded:
+                    # Held then if held now, traded since, or flat now after the quote (a breach's liquidation).
+                    if holds or work.account.account_id in traded or not positions:
                         enforcement |= await self._advance(store, work, event, applied, live, first_row)
                 elif holds:
                     # The common case, kept short: a holder moved by an in-order quote.
@@ -327,7 +335,13 @@ class IngestBatchHandler:
         late = work.last is not None and position < work.last
         if not late:
             taken = self._in_order(work, stored, position)
-        elif work.base is not None and (work.base_at is None or position > work.base_at):
+        elif (
+            work.base is not None
+            and (work.base_at is None or position > work.base_at)
+            and not (event.fill is not None and self._quoted_since(event.fill.symbol, position))
+        ):
+            # (A late fill of a symbol quoted since can make the account hold it at quotes its window never saw:
+            # those go to the store, whose replay finds every quote of the symbols held.)
             self.late_in_memory += 1
             taken = await self._reevaluate_in_memory(store, work, stored, position)
         else:
@@ -389,13 +403,24 @@ class IngestBatchHandler:
         """A late event after the base: the window replayed with it, in memory. A quote of symbols the account did
         not hold at its instant changes nothing (a replay skips it too), which is the common case under disorder: a
         quote stamped just before the fill that opened the position."""
+        if late.fill is None and late.tick is None and self._superseded(work, late, position):
+            # Certainly no effect: kept in the window in its place (a later replay must see it), nothing written.
+            insort(work.since, late, key=lambda e: (e.at, e.row_id))
+            self.late_superseded += 1
+            work.moved = True
+            if work.saved_at is None or position > work.saved_at:
+                work.lazy += 1
+            return []
         window = sorted([*work.since, late], key=lambda e: (e.at, e.row_id))
         risk = restore(work.full_account(), work.base)
         taken: list[TakenDecision] = []
         is_quote = late.fill is None and late.tick is None
         for event in window:
             if event is late and is_quote and not any(mark.symbol in risk.positions for mark in late.marks):
-                return []  # not held then: nothing moves, nothing to write
+                # Not held then: nothing moves, nothing to write; kept in the window in its place, since a later
+                # late fill before it can make the account hold the symbol then.
+                insort(work.since, late, key=lambda e: (e.at, e.row_id))
+                return []
             taken.extend(apply_stored(risk, event))
         boundary_before = work.risk.next_boundary_at
         work.risk, work.since = risk, window
@@ -417,6 +442,39 @@ class IngestBatchHandler:
             work.moved = True
             work.lazy += 1
         return taken
+
+    def _superseded(self, work: _Working, late: StoredEvent, position: tuple[datetime, int]) -> bool:
+        """A late quote whose every effect a later quote of the same symbol has already overwritten (the common late
+        event when callers fall behind: a quote delivered after a later quote of its symbol, for all its holders):
+        only quotes lie after it in the window, one of them marks the same symbol, and the engine's exact test
+        (AccountRisk.quote_between_changes_nothing) says it decides nothing."""
+        risk = work.risk
+        if len(risk.positions) != 1 or len(late.marks) != 1:
+            return False
+        mark = late.marks[0]
+        later_mark = False
+        for event in reversed(work.since):
+            if (event.at, event.row_id) < position:
+                break
+            if event.fill is not None or event.tick is not None:
+                return False
+            later_mark = later_mark or any(m.symbol == mark.symbol for m in event.marks)
+        if not later_mark:
+            return False
+        key = (id(risk.rule_set), late.row_id)
+        boundary = self._boundaries.get(key)
+        if boundary is None:
+            boundary = self._boundaries[key] = risk.first_boundary_after(mark.at)
+        return risk.quote_between_changes_nothing(mark.symbol, mark.price, boundary)
+
+    def _quoted_since(self, symbol: str, position: tuple[datetime, int]) -> bool:
+        """Whether an applied quote of `symbol` lies after `position`: stored before this batch (its cursor) or
+        applied earlier in it."""
+        for cursors in (self._cursors, self._moved_cursors):
+            cursor = cursors.get(symbol)
+            if cursor is not None and cursor > position:
+                return True
+        return False
 
     def _quoted_beyond(self, work: _Working) -> bool:
         """Whether any stored applied quote of a held symbol may lie beyond the account's last event: the cursors

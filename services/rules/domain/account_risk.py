@@ -150,6 +150,29 @@ class AccountRisk:
         by then for its flat-by, EOD snapshot, day roll or lockout end to happen on time."""
         return self._next_boundary_at
 
+    def first_boundary_after(self, instant: datetime) -> datetime:
+        """When the first scheduled boundary (flat-by, EOD snapshot, day roll, news) after ``instant`` fires."""
+        return next(self._schedule.boundaries_after(instant)).at
+
+    def quote_between_changes_nothing(self, symbol: str, price: Decimal, boundary_after: datetime) -> bool:
+        """Whether a mark of ``symbol`` at ``price``, inserted before later marks of the same symbol with nothing else
+        between it and now but quotes, certainly decides nothing and leaves this state as it is: the account holds
+        only ``symbol``, its drawdown does not trail intraday, it is active with its daily loss not yet breached, no
+        boundary fires between the mark and now (``boundary_after``: the first one after the mark's instant), and the
+        mark's equity is neither below today's floor (which is at least the floor at the mark's instant) nor past
+        the daily loss limit. The later marks of the symbol then overwrite everything the mark changed."""
+        if self.status is not AccountStatus.ACTIVE or self.daily_loss_breached_today or self._intraday_trailing:
+            return False
+        if len(self.positions) != 1 or symbol not in self.positions:
+            return False
+        if self.cursor is None or boundary_after <= self.cursor:
+            return False
+        equity = self.balance + self.positions[symbol].unrealized(price)
+        if equity < self.floor:
+            return False
+        limit = self.daily_loss_limit
+        return limit is None or equity - self.daily_loss_baseline > -limit
+
     def exposure(self) -> Decimal:
         return sum(
             (self._weighted(position.symbol, abs(position.net_qty)) for position in self.positions.values()),

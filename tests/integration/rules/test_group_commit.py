@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
@@ -279,12 +279,15 @@ async def test_events_late_only_behind_quotes_are_re_evaluated_in_memory(session
     b = other.platform_account_id
     await service.batches.handle(parsed(platform.trade(b, t + timedelta(seconds=30), "NQ", "buy", 1, "20000.00")))
     await service.batches.handle(parsed(platform.quote(t + timedelta(seconds=50), NQ="20010.00")))
-    # The account's own fill, stamped before that quote, arrives after it: replayed in memory with the quote.
+    # The account's own fill, stamped before that quote, arrives after it. A fill of a symbol quoted since could make
+    # the account hold it at quotes its window never saw, so this one is re-evaluated from the store.
     await service.batches.handle(parsed(platform.trade(b, t + timedelta(seconds=40), "NQ", "buy", 1, "20002.00")))
 
     risk = await state_of(sessions, other.account_id)
     assert risk.positions["NQ"].net_qty == 2
     assert risk.to_snapshot() == (await replayed(sessions, other.account_id)).to_snapshot()
+    assert from_store == 1
+    from_store = 0
 
     # A quote stamped while the account held the symbol arrives after the fill that closed it: the window of fills
     # and quotes since the account's base is replayed with it, in memory; the crash fails the account at its instant.
@@ -298,6 +301,29 @@ async def test_events_late_only_behind_quotes_are_re_evaluated_in_memory(session
     assert risk.status.value == "failed" and risk.failure[1] == t + timedelta(seconds=70)
     assert risk.to_snapshot() == (await replayed(sessions, third.account_id)).to_snapshot()
     assert from_store == 0
+    assert service.batches.late_superseded == 0  # each of those late quotes decided something or moved a mark
+
+
+async def test_a_late_quote_a_later_quote_made_moot_is_kept_without_a_replay_and_one_that_breaches_is_not(sessions):
+    service = Service(sessions)
+    account = await activate(sessions)
+    platform, t = Platform(), session_start()
+    a = account.platform_account_id
+    await service.batches.handle(parsed(platform.trade(a, t, "ES", "buy", 1, "5000.00")))
+    await service.batches.handle(parsed(platform.quote(t + timedelta(seconds=20), ES="5010.00")))
+    # Stamped before the quote above, harmless: the later quote already overwrote all it could change.
+    await service.batches.handle(parsed(platform.quote(t + timedelta(seconds=10), ES="4990.00")))
+    assert service.batches.late_superseded == 1
+    risk = await state_of(sessions, account.account_id)
+    assert str(risk.equity) == "50500.00"
+    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
+
+    # Stamped before it too, but below the floor at its instant: replayed, and the account fails then.
+    await service.batches.handle(parsed(platform.quote(t + timedelta(seconds=15), ES="4950.00")))
+    assert service.batches.late_superseded == 1
+    risk = await state_of(sessions, account.account_id)
+    assert risk.status.value == "failed" and risk.failure[1] == t + timedelta(seconds=15)
+    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
 
 
 async def test_late_events_inside_and_after_a_batch_give_the_in_order_state(sessions):
@@ -463,6 +489,12 @@ async def test_any_split_into_batches_decides_what_one_by_one_ingestion_decides(
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Found by this property on 2026-11-25: a quote arriving after the later quote whose breach liquidated the position
+# (flat now, no trade since) was never applied; and a late fill before a late quote that had found the account flat.
+@example(moves=[("buy", 56), ("quote", -25), ("quote", -25)], seed=0)
+@example(moves=[("buy", 21), ("quote", -60), ("buy", 0)], seed=0)
+# And: a late fill before a quote its account's window never held (the account was flat when the quote came).
+@example(moves=[("buy", 0)] * 4 + [("quote", -21)] + [("buy", 0)] * 3 + [("buy", -55), ("buy", 0)], seed=0)
 @given(moves=MOVES, seed=st.integers(min_value=0, max_value=10**6))
 async def test_any_arrival_order_on_either_path_ends_in_the_state_a_replay_of_the_stored_events_gives(
     sessions, moves, seed

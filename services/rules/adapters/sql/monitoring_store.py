@@ -151,6 +151,9 @@ _LOCK_BATCH = text(
             SELECT account_id FROM rules.trade_events
             WHERE event_type = 'trade' AND outcome = 'applied' AND exchange_at > :since
                 AND symbols && CAST(:symbols AS varchar(16)[])
+            UNION
+            -- Flat now, saved after the quote: a position the engine liquidated after it (a breach) was held then.
+            SELECT account_id FROM rules.risk_states WHERE held_symbols = '{}' AND saved_event_at > :since
         )
         AND (m.platform_account_id = ANY(CAST(:named AS text[])) OR m.status = 'monitoring')
     ORDER BY m.account_id
@@ -247,8 +250,9 @@ class SqlMonitoringStore:
 
     async def lock_holding(self, symbols: tuple[str, ...], since: datetime) -> list[MonitoredAccount]:
         """The accounts a quote at `since` may move, locked in id order: those holding one of its symbols now, and
-        those that traded one of them after `since` (they may have held it then: a late quote re-evaluates them).
-        A quote writer locks every quote cursor first (ADR 0068), so no writer of any holder runs meanwhile."""
+        those that traded one of them after `since`, and those flat now whose state was saved after `since` (they may
+        have held it then: a late quote re-evaluates them). A quote writer locks every quote cursor first (ADR 0068),
+        so no writer of any holder runs meanwhile."""
         cursors = await self.lock_all_cursors(symbols)
         t = trade_events
         traded_since = select(t.c.account_id).where(
@@ -257,11 +261,17 @@ class SqlMonitoringStore:
             t.c.exchange_at > since,
             t.c.symbols.overlap(list(symbols)),
         )
+        # Flat now but saved after the quote: the engine may have liquidated (a breach) a position held then.
+        flat_since = select(risk_states.c.account_id).where(
+            risk_states.c.held_symbols == [], risk_states.c.saved_event_at > since
+        )
         query = (
             _joined()
             .where(
                 or_(
-                    risk_states.c.held_symbols.overlap(list(symbols)), monitored_accounts.c.account_id.in_(traded_since)
+                    risk_states.c.held_symbols.overlap(list(symbols)),
+                    monitored_accounts.c.account_id.in_(traded_since),
+                    monitored_accounts.c.account_id.in_(flat_since),
                 ),
                 monitored_accounts.c.status == MONITORING,
             )

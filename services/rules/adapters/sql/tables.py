@@ -69,6 +69,11 @@ risk_states = Table(
 )
 Index("ix_risk_states_next_boundary", risk_states.c.next_boundary_at)
 Index("ix_risk_states_change_seq", risk_states.c.change_seq)
+Index(
+    "ix_risk_states_flat_saved",
+    risk_states.c.saved_event_at,
+    postgresql_where=text("held_symbols = '{}'::varchar(16)[]"),
+)
 
 # Per symbol, the latest applied quote (ADR 0068). A quote that decides nothing for an account writes nothing of
 # the account: the account's state runs up to max(last_event, the cursors of its held symbols). Writers of an

@@ -56,6 +56,15 @@ def upgrade() -> None:
     op.execute("UPDATE rules.risk_states SET change_seq = nextval('rules.risk_state_changes')")
     op.alter_column("risk_states", "change_seq", nullable=False, schema=SCHEMA)
     op.create_index("ix_risk_states_change_seq", "risk_states", ["change_seq"], schema=SCHEMA)
+    # A late quote also re-evaluates the accounts flat now whose state was saved after it (a breach's liquidation
+    # closed a position held at the quote's instant): found through this index.
+    op.create_index(
+        "ix_risk_states_flat_saved",
+        "risk_states",
+        ["saved_event_at"],
+        schema=SCHEMA,
+        postgresql_where=sa.text("held_symbols = '{}'"),
+    )
     op.execute(
         """
         CREATE FUNCTION rules.risk_state_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -94,6 +103,7 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION rules.monitoring_status_changed()")
     op.execute("DROP TRIGGER risk_state_changed ON rules.risk_states")
     op.execute("DROP FUNCTION rules.risk_state_changed()")
+    op.drop_index("ix_risk_states_flat_saved", "risk_states", schema=SCHEMA)
     op.drop_index("ix_risk_states_change_seq", "risk_states", schema=SCHEMA)
     op.drop_column("risk_states", "change_seq", schema=SCHEMA)
     op.execute("DROP SEQUENCE rules.risk_state_changes")
