@@ -52,6 +52,16 @@ def redis_url() -> str:
 
 
 @pytest.fixture
+async def redis(redis_url):
+    """A Redis client on the test server, answering str (a folder's conftest may define its own)."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
 def unique() -> str:
     """A short random suffix for ids, so tests never collide in the shared database."""
     return uuid.uuid4().hex[:10]

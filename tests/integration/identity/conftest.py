@@ -8,7 +8,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
 
 from libs.domain.clock import SystemClock
 from libs.platform.auth import TokenVerifier
@@ -43,13 +42,6 @@ def identity_test_settings(database_url: str, redis_url: str, mail_dir: Path, **
 @pytest.fixture
 def mail_dir(tmp_path) -> Path:
     return tmp_path / "mail"
-
-
-@pytest.fixture
-async def redis(redis_url):
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

@@ -79,13 +79,6 @@ class Listener:
 
 
 @pytest.fixture
-async def redis(redis_url):
-    client = Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
 async def listeners(redis):
     started: list[Listener] = []
 
