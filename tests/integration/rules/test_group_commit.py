@@ -86,6 +86,21 @@ async def state_of(sessions, account_id: uuid.UUID) -> AccountRisk:
         return risk
 
 
+async def assert_failed_by(sessions, account: MonitoredAccount, crash: dict) -> None:
+    """The account failed for max loss, its state is a replay's, and its one violation names `crash` as trigger."""
+    risk = await state_of(sessions, account.account_id)
+    assert risk.status.value == "failed" and risk.failure[0].value == "max_loss"
+    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
+    async with sessions() as session:
+        violations = (
+            await session.execute(
+                text("SELECT rule, trigger_event_id FROM rules.violations WHERE account_id = :a"),
+                {"a": account.account_id},
+            )
+        ).all()
+    assert [(v.rule, v.trigger_event_id) for v in violations] == [("max_loss", crash["id"])]
+
+
 async def replayed(sessions, account_id: uuid.UUID) -> AccountRisk:
     """The account rebuilt from nothing but its stored, applied events (as the e2e recovery check does)."""
     async with sessions() as session:
@@ -341,17 +356,7 @@ async def test_late_events_inside_and_after_a_batch_give_the_in_order_state(sess
     # The crash arrives late, in the same batch as a later fill: it re-evaluates from before it.
     await service.batches.handle(parsed(reopen, crash))
 
-    risk = await state_of(sessions, account.account_id)
-    assert risk.status.value == "failed" and risk.failure[0].value == "max_loss"
-    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
-    async with sessions() as session:
-        violations = (
-            await session.execute(
-                text("SELECT rule, trigger_event_id FROM rules.violations WHERE account_id = :a"),
-                {"a": account.account_id},
-            )
-        ).all()
-    assert [(v.rule, v.trigger_event_id) for v in violations] == [("max_loss", crash["id"])]
+    await assert_failed_by(sessions, account, crash)
 
 
 async def test_coalesced_quotes_still_find_the_breach_and_replays_skip_exactly_the_skipped_ones(sessions):
@@ -428,17 +433,7 @@ async def test_a_later_quote_caught_up_after_a_fill_decides_the_breach_it_causes
         parsed(platform.trade(account.platform_account_id, t + timedelta(seconds=1), "ES", "buy", 1, "5000.00"))
     )
 
-    risk = await state_of(sessions, account.account_id)
-    assert risk.status.value == "failed" and risk.failure[0].value == "max_loss"
-    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
-    async with sessions() as session:
-        violations = (
-            await session.execute(
-                text("SELECT rule, trigger_event_id FROM rules.violations WHERE account_id = :a"),
-                {"a": account.account_id},
-            )
-        ).all()
-    assert [(v.rule, v.trigger_event_id) for v in violations] == [("max_loss", crash["id"])]
+    await assert_failed_by(sessions, account, crash)
 
 
 MOVES = st.lists(
