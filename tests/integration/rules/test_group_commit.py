@@ -443,6 +443,22 @@ MOVES = st.lists(
 )
 
 
+def envelopes_for(moves, account: MonitoredAccount, start) -> list[dict]:
+    """The property tests' moves as the platform's envelopes for `account`, one second apart from `start`: ES fills
+    of one contract and ES quotes, each at 5000 plus its ticks."""
+    platform, out = Platform(), []
+    for n, (kind, ticks) in enumerate(moves):
+        at, price = start + timedelta(seconds=n), f"{5000 + ticks * 0.25:.2f}"
+        out.append(platform.quote(at, ES=price) if kind == "quote" else
+                   platform.trade(account.platform_account_id, at, "ES", kind, 1, price))  # fmt: skip
+    return out
+
+
+def shuffled(rng: random.Random, items: list) -> list:
+    rng.shuffle(items)
+    return items
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(moves=MOVES, seed=st.integers(min_value=0, max_value=10**6))
 async def test_any_split_into_batches_decides_what_one_by_one_ingestion_decides(sessions, moves, seed):
@@ -451,24 +467,16 @@ async def test_any_split_into_batches_decides_what_one_by_one_ingestion_decides(
     t = session_start()
     rules = rule_set(max_loss="1000.00")
 
-    def events_for(account: MonitoredAccount, start) -> list[dict]:
-        platform, out = Platform(), []
-        for n, (kind, ticks) in enumerate(moves):
-            at, price = start + timedelta(seconds=n), f"{5000 + ticks * 0.25:.2f}"
-            out.append(platform.quote(at, ES=price) if kind == "quote" else
-                       platform.trade(account.platform_account_id, at, "ES", kind, 1, price))  # fmt: skip
-        return out
-
     # The sequence in exchange-time order: one account takes it one event per transaction on the per-event path,
     # the other in batches cut anywhere, each batch's events arriving in any order (the batch orders them).
     one_by_one = await activate(sessions, rules)
-    for envelope in events_for(one_by_one, t):
+    for envelope in envelopes_for(moves, one_by_one, t):
         await service.per_event.handle(parsed(envelope))
     expected = await state_of(sessions, one_by_one.account_id)
     await stop(sessions, one_by_one)  # later quotes must not move it
 
     batched = await activate(sessions, rules)
-    arrivals = events_for(batched, t + timedelta(hours=1))
+    arrivals = envelopes_for(moves, batched, t + timedelta(hours=1))
     cuts = sorted(rng.sample(range(1, len(arrivals)), rng.randrange(len(arrivals))))
     for start, end in zip([0, *cuts], [*cuts, len(arrivals)], strict=True):
         batch = arrivals[start:end]
@@ -503,24 +511,15 @@ async def test_any_arrival_order_on_either_path_ends_in_the_state_a_replay_of_th
     t = session_start()
     rules = rule_set(max_loss="1000.00")
 
-    def arrivals_for(account: MonitoredAccount, start) -> list[dict]:
-        platform, out = Platform(), []
-        for n, (kind, ticks) in enumerate(moves):
-            at, price = start + timedelta(seconds=n), f"{5000 + ticks * 0.25:.2f}"
-            out.append(platform.quote(at, ES=price) if kind == "quote" else
-                       platform.trade(account.platform_account_id, at, "ES", kind, 1, price))  # fmt: skip
-        rng.shuffle(out)
-        return out
-
     one_by_one = await activate(sessions, rules)
-    for envelope in arrivals_for(one_by_one, t):
+    for envelope in shuffled(rng, envelopes_for(moves, one_by_one, t)):
         await service.per_event.handle(parsed(envelope))
     got = await state_of(sessions, one_by_one.account_id)
     assert got.to_snapshot() == (await replayed(sessions, one_by_one.account_id)).to_snapshot()
     await stop(sessions, one_by_one)  # later quotes must not move it
 
     batched = await activate(sessions, rules)
-    arrivals = arrivals_for(batched, t + timedelta(hours=1))
+    arrivals = shuffled(rng, envelopes_for(moves, batched, t + timedelta(hours=1)))
     cuts = sorted(rng.sample(range(1, len(arrivals)), rng.randrange(len(arrivals))))
     for start, end in zip([0, *cuts], [*cuts, len(arrivals)], strict=True):
         await service.batches.handle(parsed(*arrivals[start:end]))
