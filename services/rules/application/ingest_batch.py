@@ -27,6 +27,7 @@ from bisect import insort
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from services.rules.application.catch_up_quotes import catch_up_quotes
 from services.rules.application.coalesce_quotes import COALESCED, coalesce_quotes
@@ -43,6 +44,7 @@ from services.rules.application.ingest_trade_events import (
 from services.rules.application.live_risk import ThrottledRiskNotices, captured
 from services.rules.application.monitored_account import MONITORING, MonitoredAccount
 from services.rules.application.ports import LiveNotices, MonitoringStore, UnitOfWorkFactory
+from services.rules.application.quote_log import QuoteLog
 from services.rules.application.record_decisions import record_decisions
 from services.rules.application.risk_cache import RiskCache
 from services.rules.application.risk_runner import StoredEvent, TakenDecision, apply_stored
@@ -68,7 +70,13 @@ class _Working:
     `risk` is always `base` (a snapshot, at `base_at`) with `since` (the stored events applied after it, in order:
     fills, ticks and quotes) replayed onto it: so an event that arrives late but after `base_at` is re-evaluated in
     memory, by replaying `since` with it, instead of from the stored snapshots and events (ADR 0068). `saved_at` is
-    where the row's snapshot stands and `lazy` how many quotes lie after it unsaved."""
+    where the row's snapshot stands and `lazy` how many quotes lie after it unsaved.
+
+    `deferred` is an in-order quote not yet applied to `risk` because applying it certainly decides nothing
+    (AccountRisk.quiet_mark_equity): it is already counted in `last`, `since` and `lazy`, and `deferred_equity` is
+    the equity it leaves. A run of such quotes of the held symbol leaves the state the last one alone leaves, so a
+    quote moving a quiet holder costs a comparison, not an engine run; `settle()` applies it before anything reads
+    or changes `risk`."""
 
     account: MonitoredAccount
     attempt: int
@@ -84,6 +92,58 @@ class _Working:
     full_save: bool = False
     moved: bool = False
     snapshots: list[tuple[datetime, int, dict]] = field(default_factory=list)
+    deferred: StoredEvent | None = None
+    deferred_equity: Decimal | None = None
+
+    def defer(self, quote: StoredEvent, position: tuple[datetime, int]) -> bool:
+        """Keep an in-order quote unapplied if it is quiet for this account (and the window and the lazy replay
+        have room for it); False: it must be applied."""
+        if self.lazy + 1 >= MAX_LAZY_QUOTES or len(self.since) >= WINDOW:
+            return False
+        risk = self.risk
+        held = [mark for mark in quote.marks if mark.symbol in risk.positions]
+        if len(held) != 1:
+            return False
+        equity = risk.quiet_mark_equity(held[0])
+        if equity is None:
+            return False
+        self.deferred, self.deferred_equity = quote, equity
+        self.last = position
+        self.since.append(quote)
+        self.lazy += 1
+        self.moved = True
+        return True
+
+    def held_then(self, symbols: set[str], position: tuple[datetime, int]) -> bool | None:
+        """Whether the account may have held one of `symbols` at `position` (False: certainly not), from the base and
+        the fills of the window; None if the window does not reach back that far. Positions change only by fills
+        (and a breach's liquidation, which only closes), so with none of the symbols in the base and no fill of one
+        before `position`, none was held then."""
+        base = self.base
+        if base is None or (self.base_at is not None and position <= self.base_at):
+            return None
+        if any(raw["symbol"] in symbols for raw in base["positions"]):
+            return True
+        for event in self.since:
+            if (event.at, event.row_id) >= position:
+                break
+            if event.fill is not None and event.fill.symbol in symbols:
+                return True
+        return False
+
+    def settle(self) -> None:
+        """Apply the deferred quote, if any: from here on `risk` is the account's state at `last`."""
+        deferred = self.deferred
+        if deferred is not None:
+            self.deferred = self.deferred_equity = None
+            if apply_stored(self.risk, deferred):
+                raise RuntimeError(f"quote {deferred.provider_event_id} was deferred as quiet but decided something")
+
+    def figures(self) -> tuple:
+        """The live risk figures as they stand (the deferred quote's equity and instant if one is pending)."""
+        if self.deferred is None:
+            return captured(self.account, self.risk)
+        return captured(self.account, self.risk, self.deferred_equity, self.deferred.at)
 
     def full_account(self) -> MonitoredAccount:
         """The account with its rule set (a holder shared from the directory has none): a private copy if needed."""
@@ -126,6 +186,7 @@ class IngestBatchHandler:
         self._cursors: dict[str, tuple[datetime, int]] = {}  # the quote cursors of the batch being processed
         self._moved_cursors: dict[str, tuple[datetime, int]] = {}  # and the latest quote it applied, per symbol
         self._directory = HolderDirectory()
+        self._quote_log = QuoteLog()  # the quotes this process applied, for late fills (ADR 0071)
         # Late events re-evaluated in memory, and from the stored snapshots and events (the benchmark prints them).
         self.late_in_memory = 0
         self.late_from_store = 0
@@ -147,6 +208,7 @@ class IngestBatchHandler:
                 # The cached states were changed in place; the rollback restored the rows they came from: forgotten.
                 for account_id in working:
                     self._cache.forget(account_id)
+                self._quote_log.forget()  # it may hold the rolled-back quotes, and its counts are not the rows'
                 raise
         cache = self._cache
         for account_id, work in working.items():
@@ -181,7 +243,9 @@ class IngestBatchHandler:
         since = min((quote.at for quote in quotes), default=None)
         # Every quote cursor first (ADR 0068): no other writer of any account that holds a symbol runs until this
         # batch commits, so the states read below stay the accounts' states, locked or not.
-        cursors = await store.lock_all_cursors(symbols)
+        writes: dict[str, int] = {}
+        cursors = await store.lock_all_cursors(symbols, writes)
+        self._quote_log.validate(cursors, writes)
         locked = await store.lock_batch(named, symbols, since)
         for account in locked:
             account.stand_behind(cursors)
@@ -250,6 +314,7 @@ class IngestBatchHandler:
             for symbol in quoted:
                 if symbol not in moved_cursors or moved_cursors[symbol] < position:
                     moved_cursors[symbol] = position
+                self._quote_log.add(symbol, applied)
             # The accounts this quote may move: the holders read above (their positions do not change in this batch:
             # none of their own events is in it) and the locked ones (named, or having traded a quoted symbol since
             # the earliest quote), whose positions the batch may be changing.
@@ -261,28 +326,38 @@ class IngestBatchHandler:
                         seen.add(work.account.account_id)
                         candidates.append(work)
             candidates.extend(named_work)
-            late = [work for work in named_work if work.last is not None and position < work.last]
-            # A late quote moved an account if it held one of the symbols then: it holds one now, or it traded
-            # one after the quote (the per-event path locks exactly those; the same test here).
-            traded = await store.traded_after(
-                [w.account.account_id for w in late if not quoted & w.risk.positions.keys()], sorted(quoted), at
-            )
+            # A late quote moved an account only if it held one of the symbols then. The window answers that for
+            # most (held_then); for the others: it holds one now, or it traded one after the quote (the per-event
+            # path locks exactly those; the same test here), or it is flat now (a breach's liquidation).
+            unknown = [
+                w.account.account_id
+                for w in named_work
+                if w.last is not None
+                and position < w.last
+                and not quoted & w.risk.positions.keys()
+                and w.held_then(quoted, position) is None
+            ]
+            traded = await store.traded_after(unknown, sorted(quoted), at)
             for work in candidates:
                 positions = work.risk.positions
                 holds = any(symbol in positions for symbol in quoted)
                 if work.last is not None and position < work.last:
-                    # Held then if held now, traded since, or flat now after the quote (a breach's liquidation).
-                    if holds or work.account.account_id in traded or not positions:
+                    held = work.held_then(quoted, position)
+                    if held is False:
+                        # Not held then: nothing moves (a replay skips it too); kept in the window in its place,
+                        # where a late fill before it would find it.
+                        insort(work.since, applied, key=lambda e: (e.at, e.row_id))
+                    elif held or holds or work.account.account_id in traded or not positions:
                         enforcement |= await self._advance(store, work, event, applied, live, first_row)
-                elif holds:
-                    # The common case, kept short: a holder moved by an in-order quote.
+                elif holds and not work.defer(applied, position):
+                    # The common case is the quiet quote just deferred; the others are kept short too.
                     status_before = work.risk.status
                     taken = self._in_order(work, applied, position)
                     if taken:
                         enforcement |= await self._record(store, work, taken, status_before, row_id, live)
         await self._write(store, working)
         # What the holders now stand behind: the latest applied quote of each symbol.
-        await store.advance_cursors(moved_cursors)
+        self._quote_log.wrote(await store.advance_cursors(moved_cursors))
         return enforcement
 
     async def _take_states(
@@ -328,6 +403,7 @@ class IngestBatchHandler:
         live: list[tuple[str, dict]],
         stored_before: int,
     ) -> bool:
+        work.settle()
         account = work.account
         status_before = work.risk.status
         row_id = stored.row_id
@@ -338,12 +414,10 @@ class IngestBatchHandler:
         elif (
             work.base is not None
             and (work.base_at is None or position > work.base_at)
-            and not (event.fill is not None and self._quoted_since(event.fill.symbol, position))
+            and (unseen := self._quotes_unseen(work, event, position)) is not None
         ):
-            # (A late fill of a symbol quoted since can make the account hold it at quotes its window never saw:
-            # those go to the store, whose replay finds every quote of the symbols held.)
             self.late_in_memory += 1
-            taken = await self._reevaluate_in_memory(store, work, stored, position)
+            taken = await self._reevaluate_in_memory(store, work, stored, position, unseen)
         else:
             self.late_from_store += 1
             # Snapshots this batch took at or after the late event no longer describe what happened; the earlier
@@ -379,6 +453,7 @@ class IngestBatchHandler:
     @staticmethod
     def _in_order(work: _Working, stored: StoredEvent, position: tuple[datetime, int]) -> list[TakenDecision]:
         """An event not earlier than the account's last one: applied to the state, and remembered in its window."""
+        work.settle()
         risk = work.risk
         boundary_before = risk.next_boundary_at
         taken = apply_stored(risk, stored)
@@ -397,8 +472,24 @@ class IngestBatchHandler:
             work.remember(stored)
         return taken
 
+    def _quotes_unseen(
+        self, work: _Working, event: IncomingEvent, position: tuple[datetime, int]
+    ) -> list[StoredEvent] | None:
+        """What a late event needs beyond the account's window: for a late fill of a symbol quoted since, every
+        applied quote of it after the fill (the account may hold it at quotes its window never saw), from the quote
+        log; None if the log does not know them all (the store's replay then finds them). Nothing for the rest."""
+        fill = event.fill
+        if fill is None or not self._quoted_since(fill.symbol, position):
+            return []
+        return self._quote_log.after(fill.symbol, position)
+
     async def _reevaluate_in_memory(
-        self, store: MonitoringStore, work: _Working, late: StoredEvent, position: tuple[datetime, int]
+        self,
+        store: MonitoringStore,
+        work: _Working,
+        late: StoredEvent,
+        position: tuple[datetime, int],
+        unseen: list[StoredEvent],
     ) -> list[TakenDecision]:
         """A late event after the base: the window replayed with it, in memory. A quote of symbols the account did
         not hold at its instant changes nothing (a replay skips it too), which is the common case under disorder: a
@@ -411,7 +502,14 @@ class IngestBatchHandler:
             if work.saved_at is None or position > work.saved_at:
                 work.lazy += 1
             return []
-        window = sorted([*work.since, late], key=lambda e: (e.at, e.row_id))
+        window = [*work.since, late]
+        if unseen:
+            rows = {event.row_id for event in window}
+            window.extend(quote for quote in unseen if quote.row_id not in rows)
+            last_quote = (unseen[-1].at, unseen[-1].row_id)
+            if last_quote > work.last:
+                work.last = last_quote  # the account now stands behind the symbol's cursor
+        window.sort(key=lambda e: (e.at, e.row_id))
         risk = restore(work.full_account(), work.base)
         taken: list[TakenDecision] = []
         is_quote = late.fill is None and late.tick is None
@@ -489,6 +587,7 @@ class IngestBatchHandler:
         full, snapshots = [], []
         for work in working.values():
             if work.full_save:
+                work.settle()  # a quiet quote after the batch's fill of the account: the row saves the state after it
                 risk = work.risk
                 kept = work.snapshots[-1] if work.snapshots else None
                 # A fill's snapshot is the state to save when nothing was applied after it (the common case).
@@ -510,5 +609,5 @@ class IngestBatchHandler:
         await store.add_snapshots(snapshots)
 
     async def _send_live(self, live: list[tuple[str, dict]], working: dict[uuid.UUID, _Working]) -> None:
-        moved = [captured(w.account, w.risk) for w in working.values() if w.full_save or w.moved]
+        moved = [w.figures() for w in working.values() if w.full_save or w.moved]
         await self._live.committed(live, moved)

@@ -24,6 +24,8 @@ import logging
 import time
 import weakref
 from collections.abc import Callable, Iterable
+from datetime import datetime
+from decimal import Decimal
 
 from services.rules.application.monitored_account import MonitoredAccount
 from services.rules.application.ports import LiveNotices
@@ -36,9 +38,19 @@ PRESENCE_TIMEOUT_SECONDS = 0.5  # a slow lookup must not hold up the commits beh
 MAX_KEPT = 100_000  # figures of unwatched accounts kept for when their trader connects (one per account)
 
 
-def captured(account: MonitoredAccount, risk: AccountRisk) -> tuple:
-    return (account.user_id, str(account.account_id), risk.status.value, risk.balance, risk.equity, risk.floor,
-            risk.cursor)  # fmt: skip
+def captured(
+    account: MonitoredAccount, risk: AccountRisk, equity: Decimal | None = None, cursor: datetime | None = None
+) -> tuple:
+    """The figures as of now (or with `equity` and `cursor` given: a quiet quote's, not yet applied to `risk`)."""
+    return (
+        account.user_id,
+        str(account.account_id),
+        risk.status.value,
+        risk.balance,
+        risk.equity if equity is None else equity,
+        risk.floor,
+        risk.cursor if cursor is None else cursor,
+    )
 
 
 def figures(values: tuple) -> dict:

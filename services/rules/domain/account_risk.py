@@ -173,6 +173,30 @@ class AccountRisk:
         limit = self.daily_loss_limit
         return limit is None or equity - self.daily_loss_baseline > -limit
 
+    def quiet_mark_equity(self, mark: Mark) -> Decimal | None:
+        """The equity ``mark`` would leave if applied now, when applying it in order decides nothing and changes
+        nothing but that symbol's mark, its unrealized P&L and the cursor; else None. Quiet means: the account is
+        active and holds only the mark's symbol, no boundary fires up to the mark, and at the mark's equity the
+        floor is not reached, an intraday-trailing high-water mark does not move and the daily loss limit is not
+        hit: exactly the tests ``_evaluate`` makes, so None is the only answer that may err (towards the engine).
+        A run of quiet marks of one symbol therefore leaves the state the last of them alone leaves."""
+        if self.status is not AccountStatus.ACTIVE:
+            return None
+        positions = self.positions
+        if len(positions) != 1:
+            return None
+        position = positions.get(mark.symbol)
+        cursor, next_at, at = self.cursor, self._next_boundary_at, mark.at
+        if position is None or cursor is None or at < cursor or next_at is None or next_at <= at:
+            return None
+        equity = self.balance + position.unrealized(mark.price)
+        if equity < self.floor or (self._intraday_trailing and equity > self.high_water_mark):
+            return None
+        limit = self.daily_loss_limit
+        if limit is not None and not self.daily_loss_breached_today and equity - self.daily_loss_baseline <= -limit:
+            return None
+        return equity
+
     def exposure(self) -> Decimal:
         return sum(
             (self._weighted(position.symbol, abs(position.net_qty)) for position in self.positions.values()),

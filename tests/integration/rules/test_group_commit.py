@@ -11,6 +11,7 @@ import json
 import random
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -294,13 +295,36 @@ async def test_events_late_only_behind_quotes_are_re_evaluated_in_memory(session
     b = other.platform_account_id
     await service.batches.handle(parsed(platform.trade(b, t + timedelta(seconds=30), "NQ", "buy", 1, "20000.00")))
     await service.batches.handle(parsed(platform.quote(t + timedelta(seconds=50), NQ="20010.00")))
-    # The account's own fill, stamped before that quote, arrives after it. A fill of a symbol quoted since could make
-    # the account hold it at quotes its window never saw, so this one is re-evaluated from the store.
+    # The account's own fill, stamped before that quote, arrives after it: replayed with the window, in memory.
     await service.batches.handle(parsed(platform.trade(b, t + timedelta(seconds=40), "NQ", "buy", 1, "20002.00")))
 
     risk = await state_of(sessions, other.account_id)
     assert risk.positions["NQ"].net_qty == 2
     assert risk.to_snapshot() == (await replayed(sessions, other.account_id)).to_snapshot()
+    assert from_store == 0
+
+    # ADR 0071: a flat account's late fill opens a symbol quoted since. The quote is not in its window (it held
+    # nothing then), but the batch's quote log has every applied quote of the symbol since: still in memory, and
+    # the account is marked at that quote, as a replay marks it.
+    flat = await activate(sessions)
+    f = flat.platform_account_id
+    await service.batches.handle(parsed(platform.trade(f, t + timedelta(seconds=31), "CL", "buy", 1, "70.00")))
+    await service.batches.handle(parsed(platform.trade(f, t + timedelta(seconds=32), "CL", "sell", 1, "70.00")))
+    await service.batches.handle(parsed(platform.quote(t + timedelta(seconds=55), NQ="20030.00")))
+    await service.batches.handle(parsed(platform.trade(f, t + timedelta(seconds=45), "NQ", "buy", 1, "20000.00")))
+    risk = await state_of(sessions, flat.account_id)
+    assert risk.marks["NQ"] == Decimal("20030.00") and risk.positions["NQ"].net_qty == 1
+    assert risk.to_snapshot() == (await replayed(sessions, flat.account_id)).to_snapshot()
+    assert from_store == 0
+
+    # Another writer applied a quote of the symbol (here this process's per-event path, as after a failed batch;
+    # another replica alike): the cursor's count of writers is not the log's, so the log no longer knows every quote
+    # of it and the next late fill of it is re-evaluated from the store.
+    await service.per_event.handle(parsed(platform.quote(t + timedelta(seconds=56), NQ="20040.00")))
+    await service.batches.handle(parsed(platform.trade(f, t + timedelta(seconds=46), "NQ", "buy", 1, "20001.00")))
+    risk = await state_of(sessions, flat.account_id)
+    assert risk.marks["NQ"] == Decimal("20040.00") and risk.positions["NQ"].net_qty == 2
+    assert risk.to_snapshot() == (await replayed(sessions, flat.account_id)).to_snapshot()
     assert from_store == 1
     from_store = 0
 

@@ -15,7 +15,7 @@ from libs.domain.instruments import instrument
 from libs.domain.rule_set import DrawdownMode, RuleSet
 from services.rules.domain.account_risk import AccountRisk, AccountStatus
 from services.rules.domain.decisions import BreachDetected, EndOfDayRecorded, OrderAccepted, OrderRejected, RejectReason
-from services.rules.domain.trade_events import Fill, Order, TradeEvent
+from services.rules.domain.trade_events import Fill, Mark, Order, TradeEvent
 from services.rules.replay import result_document
 from tests.unit.rules.strategies import NEWS, event_streams, rule_set_documents, rule_set_of, rule_sets
 
@@ -256,3 +256,29 @@ def test_orders_are_refused_flat_by_exactly_inside_the_flat_by_period_whatever_c
                 assert flat_by
         else:
             assert not flat_by
+
+
+@given(rule_set=rule_sets, events=event_streams(), mark_prices=st.lists(st.integers(-400, 400), min_size=1, max_size=6))
+def test_a_run_of_quiet_marks_leaves_the_state_its_last_mark_alone_leaves(
+    rule_set: RuleSet, events: list[TradeEvent], mark_prices: list[int]
+) -> None:
+    # What the group commit relies on to defer quotes (ADR 0071): while quiet_mark_equity answers, applying the mark
+    # decides nothing and leaves the equity it answered, and the state after a run of such marks of one symbol is
+    # the state the last of them alone gives. (A mark that decides something is therefore never called quiet.)
+    account, _ = _replay(rule_set, events)
+    assume(account.cursor is not None and len(account.positions) == 1)
+    symbol = next(iter(account.positions))
+    tick = instrument(symbol).tick_size
+    start = account.to_snapshot()
+    for n, ticks in enumerate(mark_prices):
+        mark = Mark(at=account.cursor + timedelta(seconds=n + 1), symbol=symbol,
+                    price=account.marks[symbol] + ticks * tick)  # fmt: skip
+        equity = account.quiet_mark_equity(mark)
+        decisions = list(account.apply(mark))
+        if equity is None:
+            break
+        assert decisions == []
+        assert account.equity == equity
+        alone = AccountRisk.from_snapshot(rule_set, start, NEWS)
+        assert list(alone.apply(mark)) == []
+        assert alone.to_snapshot() == account.to_snapshot()

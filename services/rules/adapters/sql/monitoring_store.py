@@ -129,10 +129,16 @@ _ADD_SNAPSHOTS = text(
 )
 _ADVANCE_CURSORS = text(
     """
-    INSERT INTO rules.quote_cursors AS c (symbol, quote_at, quote_row)
-    SELECT * FROM unnest(CAST(:symbols AS text[]), CAST(:ats AS timestamptz[]), CAST(:rows AS bigint[]))
-    ON CONFLICT (symbol) DO UPDATE SET quote_at = excluded.quote_at, quote_row = excluded.quote_row
-    WHERE c.quote_row IS NULL OR (excluded.quote_at, excluded.quote_row) > (c.quote_at, c.quote_row)
+    INSERT INTO rules.quote_cursors AS c (symbol, quote_at, quote_row, writes)
+    SELECT u.*, 1 FROM unnest(CAST(:symbols AS text[]), CAST(:ats AS timestamptz[]), CAST(:rows AS bigint[])) AS u
+    ON CONFLICT (symbol) DO UPDATE SET
+        -- (every right-hand side reads the row as it was: the second test sees the old cursor too)
+        quote_at = CASE WHEN c.quote_row IS NULL OR (excluded.quote_at, excluded.quote_row) > (c.quote_at, c.quote_row)
+            THEN excluded.quote_at ELSE c.quote_at END,
+        quote_row = CASE WHEN c.quote_row IS NULL OR (excluded.quote_at, excluded.quote_row) > (c.quote_at, c.quote_row)
+            THEN excluded.quote_row ELSE c.quote_row END,
+        writes = c.writes + 1
+    RETURNING symbol, writes
     """
 )
 # The accounts a batch's account events name, and those that traded a quoted symbol after the batch's earliest quote
@@ -180,7 +186,7 @@ _CURSORS = text(
     "SELECT symbol, quote_at, quote_row FROM rules.quote_cursors WHERE symbol = ANY(CAST(:symbols AS text[])) "
     "ORDER BY symbol"
 )
-_ALL_CURSORS = text("SELECT symbol, quote_at, quote_row FROM rules.quote_cursors ORDER BY symbol FOR UPDATE")
+_ALL_CURSORS = text("SELECT symbol, quote_at, quote_row, writes FROM rules.quote_cursors ORDER BY symbol FOR UPDATE")
 # The symbols known to have a cursor row (rows are never deleted): a quote of one of them needs no insert first.
 _CURSOR_ROWS: set[str] = set()
 _SHARED_CURSORS = text(
@@ -293,10 +299,13 @@ class SqlMonitoringStore:
         rows = await self.session.execute(query, {"symbols": sorted(set(symbols))})
         return {symbol: (at, row) for symbol, at, row in rows.all() if row is not None}
 
-    async def lock_all_cursors(self, quoted=()) -> dict[str, tuple[datetime, int]]:
+    async def lock_all_cursors(
+        self, quoted=(), writes: dict[str, int] | None = None
+    ) -> dict[str, tuple[datetime, int]]:
         """Every cursor locked FOR UPDATE, in symbol order, for a writer of quotes (a batch, a quote on the per-event
         path): no writer of an account holding any symbol runs until it commits, and it reads every state after
-        them. A symbol never quoted before gets its row first."""
+        them. A symbol never quoted before gets its row first. `writes`, if given, receives each symbol's count of
+        quote-writing transactions (ADR 0071)."""
         if not set(quoted) <= _CURSOR_ROWS:
             await self.session.execute(
                 text(
@@ -306,15 +315,18 @@ class SqlMonitoringStore:
                 {"symbols": sorted(set(quoted))},
             )
         rows = (await self.session.execute(_ALL_CURSORS)).all()
-        _CURSOR_ROWS.update(symbol for symbol, _, _ in rows)
-        return {symbol: (at, row) for symbol, at, row in rows if row is not None}
+        _CURSOR_ROWS.update(symbol for symbol, _, _, _ in rows)
+        if writes is not None:
+            writes.update((symbol, count) for symbol, _, _, count in rows)
+        return {symbol: (at, row) for symbol, at, row, _ in rows if row is not None}
 
-    async def advance_cursors(self, quotes: dict[str, tuple[datetime, int]]) -> None:
-        """Each symbol's cursor moves to the given applied quote if that is later (the caller holds the rows)."""
+    async def advance_cursors(self, quotes: dict[str, tuple[datetime, int]]) -> dict[str, int]:
+        """Each symbol's cursor moves to the given applied quote if that is later (the caller holds the rows), and
+        counts one more quote-writing transaction: the new counts (ADR 0071)."""
         if not quotes:
-            return
+            return {}
         names = sorted(quotes)
-        await self.session.execute(
+        rows = await self.session.execute(
             _ADVANCE_CURSORS,
             {
                 "symbols": names,
@@ -322,6 +334,7 @@ class SqlMonitoringStore:
                 "rows": [quotes[name][1] for name in names],
             },
         )
+        return {symbol: writes for symbol, writes in rows.all()}
 
     async def changed_states(self, after: int) -> tuple[list[MonitoredAccount], int]:
         """The accounts whose risk state was written after change number `after` (ADR 0068), without snapshot or

@@ -84,6 +84,9 @@ quote_cursors = Table(
     Column("symbol", String(16), primary_key=True),
     Column("quote_at", DateTime(timezone=True)),
     Column("quote_row", BigInteger),
+    # How many transactions applied a quote of the symbol (ADR 0071): a process trusts its memory of the symbol's
+    # quotes only while the count is the one its own last write left.
+    Column("writes", BigInteger, nullable=False, server_default=text("0")),
 )
 
 # Every platform event as received, deduplicated by the provider's id. Quotes have no account: one row serves
