@@ -12,6 +12,10 @@ after later ones (another client process, another connection) is sorted with the
 arriving late for its account. No request waits longer than 2 x `hold_back` after its arrival: past that it goes
 regardless. `hold_back = 0` cuts exactly as without it.
 
+Under a backlog (more eligible events than one batch takes) the batch takes the requests with the earliest exchange
+times first rather than the oldest arrivals (ADR 0071): what stays queued is then later than what commits, instead of
+arriving late for its accounts, and a caller that fell behind the others is answered first and catches up.
+
 If the batch's transaction fails (a deadlock with another replica, a bad event that breaks an invariant, a lost
 connection), it was rolled back whole; every caller's request is then processed again on the per-event path, each
 event in its own transaction, so one bad event fails only its own caller.
@@ -34,6 +38,10 @@ from services.rules.application.ingest_trade_events import IngestResult
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(__name__)
+
+# Under a backlog a batch takes the earliest exchange times first, except that a request queued this long goes before
+# any: a request stamped far ahead of the others is delayed, never starved.
+OVERDUE_SECONDS = 1.0
 
 Handler = Callable[[Sequence[IncomingEvent]], Awaitable[list[IngestResult]]]
 
@@ -127,14 +135,10 @@ class GroupCommit:
                 request = self._queue[young_from]
                 if not request.future.done() and (earliest_young is None or request.earliest < earliest_young):
                     earliest_young = request.earliest
-        taken: list[_Request] = []
+        eligible: list[_Request] = []
         held: list[_Request] = []
-        count = 0
         for _ in range(young_from):
-            request = self._queue[0]
-            if taken and count + len(request.events) > self._max_events:
-                break
-            self._queue.popleft()
+            request = self._queue.popleft()
             if request.future.done():  # the caller gave up (deadline): nobody waits for these, and none was stored
                 self._queued_events -= len(request.events)
                 continue
@@ -145,9 +149,23 @@ class GroupCommit:
             ):
                 held.append(request)  # an earlier event arrived after it: wait for it to become eligible too
                 continue
+            eligible.append(request)
+        if sum(len(request.events) for request in eligible) > self._max_events:
+            # A backlog: more is waiting than one batch takes. The earliest exchange times go first (a request
+            # waiting longer than OVERDUE_SECONDS before any), so what stays queued is later than what commits now
+            # and does not arrive late for its accounts; and a caller that fell behind is answered first, so it
+            # catches up instead of drifting further behind the others.
+            eligible.sort(key=lambda request: (now - request.arrived < OVERDUE_SECONDS, request.earliest))
+        taken: list[_Request] = []
+        count = 0
+        for n, request in enumerate(eligible):
+            if taken and count + len(request.events) > self._max_events:
+                held.extend(eligible[n:])
+                break
             self._queued_events -= len(request.events)
             taken.append(request)
             count += len(request.events)
+        held.sort(key=lambda request: request.arrived)  # the queue stays in arrival order
         self._queue.extendleft(reversed(held))
         if taken or not self._queue:
             return taken, None

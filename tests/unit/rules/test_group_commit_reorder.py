@@ -178,3 +178,37 @@ async def test_max_events_still_bounds_a_batch_without_splitting_a_request(hold_
     assert recorder.batches == [["e1", "e2", "e3"], ["e4", "e5"], ["e6", "e7", "e8", "e9", "e10"], ["e11"]]
     assert [names(answer) for answer in answers] == [[e.provider_event_id for e in r] for r in requests]
     assert (group.batches, group.batched_events) == (4, 11)
+
+
+async def test_under_a_backlog_the_earliest_exchange_times_go_first():
+    recorder = Recorder()
+    # Four requests queue while nothing runs (the linger outlasts their arrival); one batch takes only three events.
+    group = GroupCommit(recorder, per_event, max_events=3, max_wait=0.050, hold_back=0.0)
+    try:
+        requests = [events(30, 31), events(10), events(40), events(20, 21)]
+        answers = await asyncio.gather(*(group.submit(request) for request in requests))
+    finally:
+        await group.stop()
+
+    # The caller stamped 10 and the one stamped 20-21 go before the one stamped 30-31 that arrived first; what is
+    # left over stays queued in arrival order and goes next.
+    assert recorder.batches == [["e10", "e20", "e21"], ["e30", "e31", "e40"]]
+    assert [names(answer) for answer in answers] == [[e.provider_event_id for e in r] for r in requests]
+
+
+async def test_under_a_backlog_a_request_queued_past_the_overdue_bound_goes_before_earlier_stamps(monkeypatch):
+    from services.rules.application import group_commit
+
+    monkeypatch.setattr(group_commit, "OVERDUE_SECONDS", 0.030)
+    recorder = Recorder()
+    group = GroupCommit(recorder, per_event, max_events=3, max_wait=0.100, hold_back=0.0)
+    try:
+        late_stamp = asyncio.ensure_future(group.submit(events(90, 91)))
+        await asyncio.sleep(0.050)  # queued longer than the overdue bound when the next two fill the batch
+        earlier = [asyncio.ensure_future(group.submit(events(n))) for n in (10, 20)]
+        await asyncio.gather(late_stamp, *earlier)
+    finally:
+        await group.stop()
+
+    # Without the bound the batch would be e10 and e20 (the earliest stamps) and e90-e91 would wait.
+    assert recorder.batches == [["e90", "e91", "e10"], ["e20"]]
