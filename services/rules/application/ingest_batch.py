@@ -60,7 +60,7 @@ MAX_LAZY_QUOTES = 128
 
 # How many events an account keeps in memory after its base snapshot (a late event after the base is re-evaluated
 # from them, in memory); past this many the current state becomes the base.
-WINDOW = 32
+WINDOW = 96
 
 
 @dataclass
@@ -94,6 +94,9 @@ class _Working:
     snapshots: list[tuple[datetime, int, dict]] = field(default_factory=list)
     deferred: StoredEvent | None = None
     deferred_equity: Decimal | None = None
+    # Where the last change other than a quote that decided nothing lies (a fill, a tick, a decision, a boundary, a
+    # re-evaluation, conservatively any full save): after it only quotes of the symbols held were applied.
+    quiet_since: tuple[datetime, int] | None = None
 
     def defer(self, quote: StoredEvent, position: tuple[datetime, int]) -> bool:
         """Keep an in-order quote unapplied if it is quiet for this account (and the window and the lazy replay
@@ -163,6 +166,7 @@ class _Working:
 
     def save(self) -> None:
         self.full_save, self.lazy = True, 0
+        self.quiet_since = self.last
 
     def begin_batch(self, account: MonitoredAccount) -> None:
         self.account, self.full_save, self.moved = account, False, False
@@ -347,6 +351,8 @@ class IngestBatchHandler:
                         # Not held then: nothing moves (a replay skips it too); kept in the window in its place,
                         # where a late fill before it would find it.
                         insort(work.since, applied, key=lambda e: (e.at, e.row_id))
+                    elif self._moot(work, applied, position):
+                        pass
                     elif held or holds or work.account.account_id in traded or not positions:
                         enforcement |= await self._advance(store, work, event, applied, live, first_row)
                 elif holds and not work.defer(applied, position):
@@ -392,6 +398,7 @@ class IngestBatchHandler:
                 account.saved_position,
                 len(since),
                 rule_set=account.rule_set,
+                quiet_since=account.saved_position,  # the row's replay after its snapshot applies quotes only
             )
 
     async def _advance(
@@ -564,6 +571,36 @@ class IngestBatchHandler:
         if boundary is None:
             boundary = self._boundaries[key] = risk.first_boundary_after(mark.at)
         return risk.quote_between_changes_nothing(mark.symbol, mark.price, boundary)
+
+    def _moot(self, work: _Working, late: StoredEvent, position: tuple[datetime, int]) -> bool:
+        """A late quote that later quotes of its symbol made moot for this account, told without its window (the
+        common late event when callers fall behind, for every holder of the symbol, however late): the account
+        holds only that symbol, nothing but quotes of it has changed the state since before the late one
+        (quiet_since), so a later quote of it was applied after it, and the engine's exact test
+        (AccountRisk.quote_between_changes_nothing) says it decides nothing. Kept in the window in its place if the
+        window reaches back to it (a later replay must see it); nothing is written."""
+        quiet_since = work.quiet_since
+        if quiet_since is None or position <= quiet_since or len(late.marks) != 1:
+            return False
+        mark = late.marks[0]
+        work.settle()
+        risk = work.risk
+        if len(risk.positions) != 1 or mark.symbol not in risk.positions:
+            return False
+        key = (id(risk.rule_set), late.row_id)
+        boundary = self._boundaries.get(key)
+        if boundary is None:
+            boundary = self._boundaries[key] = risk.first_boundary_after(mark.at)
+        if not risk.quote_between_changes_nothing(mark.symbol, mark.price, boundary):
+            return False
+        if work.base is not None and (work.base_at is None or position > work.base_at):
+            insort(work.since, late, key=lambda e: (e.at, e.row_id))
+        work.moved = True
+        if work.saved_at is None or position > work.saved_at:
+            work.lazy += 1  # it lies in the row's replay, which applies it to no effect
+        self.late_in_memory += 1
+        self.late_superseded += 1
+        return True
 
     def _quoted_since(self, symbol: str, position: tuple[datetime, int]) -> bool:
         """Whether an applied quote of `symbol` lies after `position`: stored before this batch (its cursor) or
