@@ -20,7 +20,8 @@ when it returns, the new state, violations and enforcement jobs are committed), 
 recorder here, so the figure is our pipeline: commit, worker wake-up, lease, call), and p50/p99/max of the breach
 notice reaching the trader's Redis channel (what the gateway's WebSocket relays; the gateway's own hop to the browser
 is not in this process) from when the breaching event was sent. With group commit on (rules_batch_max_events), it
-also prints how many batches carried the events.
+also prints how many batches carried the events; and the CPU the run took, in cores, of the rules service, the
+sender processes and a local PostgreSQL (2,000 events/s fits a machine only if their sum does).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import hashlib
 import hmac
 import json
 import multiprocessing
+import os
 import random
 import statistics
 import tempfile
@@ -132,8 +134,6 @@ async def send_share(
     `coalesce_ms` (default: --coalesce-ms, passed to client processes in BENCH_COALESCE_MS): above 0, the concurrent
     deliveries go through the gateway's own WebhookCoalescer (gateway/ypf_coalescer.py, ADR 0070) around this
     client's stub, as the gateway sends them; 0 is one IngestTradeEvents call per event."""
-    import os
-
     from dynasty.rules.v1 import rules_service_pb2 as pb
     from dynasty.rules.v1 import rules_service_pb2_grpc as pb_grpc
     from libs.platform.grpc_client import insecure_channel
@@ -151,6 +151,7 @@ async def send_share(
     replied: dict[str, float] = {}
     sent: dict[str, float] = {}
     failures = 0
+    cpu_at_start = time.process_time()
     queue: asyncio.Queue = asyncio.Queue(maxsize=senders * 4)
 
     async def produce() -> None:
@@ -192,7 +193,7 @@ async def send_share(
               f"({per_call:.1f} per call, max wait {coalesce_ms} ms), {coalescer.fallbacks} refused groups split",
               flush=True)  # fmt: skip
     await channel.close()
-    return latencies, failures, replied, sent
+    return latencies, failures, replied, sent, time.process_time() - cpu_at_start
 
 
 def client_process(
@@ -204,6 +205,23 @@ def client_process(
 
     ensure_generated()
     return asyncio.run(send_share(port, items, rate, begin, senders, coalesce_ms))
+
+
+def processes_cpu_seconds(command: str) -> float | None:
+    """CPU seconds used so far by every process of this machine named `command` (a local PostgreSQL's backends and
+    helpers): Linux's /proc only, None elsewhere or when none is found (a remote server)."""
+    proc, total, found = Path("/proc"), 0, False
+    if not proc.is_dir():
+        return None
+    for entry in proc.iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == command:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+                found = True
+        except OSError:  # the process ended meanwhile
+            continue
+    return total / os.sysconf("SC_CLK_TCK") if found else None
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -288,6 +306,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
     # breacher's opening buy and losing sell are sent in order by the same client.
     items = [(index, body, breaches) for index, (body, breaches) in enumerate(plan)]
     begin = time.perf_counter() + (3.0 if args.clients else 0.0)  # spawned clients need a moment to start
+    service_cpu, database_cpu = time.process_time(), processes_cpu_seconds("postgres")
     if args.clients:
         shares: list[list] = [[] for _ in range(args.clients)]
         for item in items:
@@ -304,6 +323,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
     else:
         answers = [await send_share(server.port, items, args.rate, begin, args.senders)]
     wall = time.perf_counter() - begin
+    service_cpu = time.process_time() - service_cpu
+    database_cpu = None if database_cpu is None else processes_cpu_seconds("postgres") - database_cpu
     latencies = [x for answer in answers for x in answer[0]]
     failures = sum(answer[1] for answer in answers)
     replied_breach = {k: v for answer in answers for k, v in answer[2].items()}
@@ -313,6 +334,16 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
     ms = [x * 1000 for x in latencies]
     print(f"events: {len(plan)} planned, {len(latencies)} acknowledged, {failures} failed, in {wall:.1f}s "
           f"= {len(latencies) / wall:.0f} events/s")  # fmt: skip
+    # Where the machine's CPU went while sending (cores = CPU seconds per second of the run): the target is met only
+    # if the service, its database and the gateway's share fit the machine together.
+    clients_cpu = sum(answer[4] for answer in answers) if args.clients else None
+    parts = [f"rules service {service_cpu / wall:.2f}" + ("" if args.clients else " (with the senders)")]
+    if clients_cpu is not None:
+        parts.append(f"senders (the gateway's part) {clients_cpu / wall:.2f}")
+    if database_cpu is not None:
+        parts.append(f"PostgreSQL {database_cpu / wall:.2f}")
+    per_event = (service_cpu + (clients_cpu or 0) + (database_cpu or 0)) / max(1, len(latencies))
+    print(f"CPU cores used: {', '.join(parts)}; CPU per event, all of them: {per_event * 1e6:.0f} us")
     print(f"event-to-decision ms: p50 {statistics.median(ms):.1f}  p99 {percentile(ms, 0.99):.1f}  max {max(ms):.1f}")
     if enforcement:
         em = [x * 1000 for x in enforcement]
@@ -366,8 +397,6 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="dynasty-bench-monitoring-"))
     data_dir.chmod(0o755)  # the embedded server runs as postgres when we are root
     args = parser.parse_args()
-    import os
-
     os.environ[COALESCE_ENV] = str(args.coalesce_ms)  # read by send_share, in this process and the spawned clients
     asyncio.run(run(args, data_dir))
 
