@@ -312,9 +312,7 @@ async def test_events_late_only_behind_quotes_are_re_evaluated_in_memory(session
     await service.batches.handle(parsed(platform.trade(f, t + timedelta(seconds=32), "CL", "sell", 1, "70.00")))
     await service.batches.handle(parsed(platform.quote(t + timedelta(seconds=55), NQ="20030.00")))
     await service.batches.handle(parsed(platform.trade(f, t + timedelta(seconds=45), "NQ", "buy", 1, "20000.00")))
-    risk = await state_of(sessions, flat.account_id)
-    assert risk.marks["NQ"] == Decimal("20030.00") and risk.positions["NQ"].net_qty == 1
-    assert risk.to_snapshot() == (await replayed(sessions, flat.account_id)).to_snapshot()
+    await assert_holds_as_replayed(sessions, flat, "NQ", qty=1, marked="20030.00")
     assert from_store == 0
 
     # Another writer applied a quote of the symbol (here this process's per-event path, as after a failed batch;
@@ -322,9 +320,7 @@ async def test_events_late_only_behind_quotes_are_re_evaluated_in_memory(session
     # of it and the next late fill of it is re-evaluated from the store.
     await service.per_event.handle(parsed(platform.quote(t + timedelta(seconds=56), NQ="20040.00")))
     await service.batches.handle(parsed(platform.trade(f, t + timedelta(seconds=46), "NQ", "buy", 1, "20001.00")))
-    risk = await state_of(sessions, flat.account_id)
-    assert risk.marks["NQ"] == Decimal("20040.00") and risk.positions["NQ"].net_qty == 2
-    assert risk.to_snapshot() == (await replayed(sessions, flat.account_id)).to_snapshot()
+    await assert_holds_as_replayed(sessions, flat, "NQ", qty=2, marked="20040.00")
     assert from_store == 1
     from_store = 0
 
@@ -550,6 +546,13 @@ async def test_any_arrival_order_on_either_path_ends_in_the_state_a_replay_of_th
     got = await state_of(sessions, batched.account_id)
     assert got.to_snapshot() == (await replayed(sessions, batched.account_id)).to_snapshot()
     await stop(sessions, batched)
+
+
+async def assert_holds_as_replayed(sessions, account: MonitoredAccount, symbol: str, qty: int, marked: str) -> None:
+    """The account's state holds `qty` of `symbol` marked at `marked`, and is what a replay of its events gives."""
+    risk = await state_of(sessions, account.account_id)
+    assert risk.marks[symbol] == Decimal(marked) and risk.positions[symbol].net_qty == qty
+    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
 
 
 async def stop(sessions, account: MonitoredAccount) -> None:
