@@ -339,6 +339,47 @@ async def test_events_late_only_behind_quotes_are_re_evaluated_in_memory(session
     assert service.batches.late_superseded == 0  # each of those late quotes decided something or moved a mark
 
 
+class RecordedNotices:
+    """The live notices port, recording what is published; nobody's presence is known, so all risk figures go."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, dict]] = []
+
+    async def watched_users(self) -> None:
+        return None
+
+    async def publish_many(self, notices: list[tuple[str, dict]]) -> None:
+        self.published.extend(notices)
+
+
+async def test_a_quiet_quote_is_deferred_yet_its_figures_go_live_and_the_next_fill_applies_it(sessions):
+    # ADR 0071: a quote that decides nothing for a holder is not run through the engine; the trader's live figures
+    # still carry its equity, and the account's next event applies it first, so the state is a replay's.
+    notices = RecordedNotices()
+    service = Service(sessions)
+    batches = IngestBatchHandler(service.uow, service.per_event, service.cache, notices)
+    account = await activate(sessions)
+    platform, t = Platform(), session_start()
+    a = account.platform_account_id
+    await batches.handle(parsed(platform.trade(a, t, "ES", "buy", 1, "5000.00")))
+    await batches.handle(parsed(platform.quote(t + timedelta(seconds=1), ES="5010.00")))
+    work = service.cache._entries[account.account_id]  # the cached working state: the quote is pending on it
+    assert work.deferred is not None and work.deferred_equity == Decimal("50500.00")
+
+    await asyncio.sleep(0.3)  # the throttle's interval (0.25 s) after the fill's figures
+    risk_figures = [
+        n for _, n in notices.published if n["type"] == "risk" and n["account_id"] == str(account.account_id)
+    ]
+    assert [Decimal(n["equity"]) for n in risk_figures] == [Decimal("50000.00"), Decimal("50500.00")]
+    assert risk_figures[-1]["as_of"] == (t + timedelta(seconds=1)).isoformat()
+
+    await batches.handle(parsed(platform.trade(a, t + timedelta(seconds=2), "ES", "sell", 1, "5020.00")))
+    assert work.deferred is None
+    risk = await state_of(sessions, account.account_id)
+    assert risk.marks["ES"] == Decimal("5020.00") and risk.balance == Decimal("51000.00")  # 20 points x $50
+    assert risk.to_snapshot() == (await replayed(sessions, account.account_id)).to_snapshot()
+
+
 async def test_a_late_quote_a_later_quote_made_moot_is_kept_without_a_replay_and_one_that_breaches_is_not(sessions):
     service = Service(sessions)
     account = await activate(sessions)
