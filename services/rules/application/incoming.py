@@ -28,6 +28,7 @@ class IncomingEvent:
     marks: tuple[Mark, ...] = ()  # quotes
     order_id: str | None = None  # trades
     tick: TimePassed | None = None  # clock ticks
+    payload_json: str | None = None  # the envelope's JSON text as received, stored as is (no re-encoding)
 
     @property
     def symbols(self) -> tuple[str, ...]:

@@ -344,7 +344,7 @@ class IngestBatchHandler:
             traded = await store.traded_after(unknown, sorted(quoted), at)
             for work in candidates:
                 positions = work.risk.positions
-                holds = any(symbol in positions for symbol in quoted)
+                holds = not positions.keys().isdisjoint(quoted)
                 if work.last is not None and position < work.last:
                     held = work.held_then(quoted, position)
                     if held is False:

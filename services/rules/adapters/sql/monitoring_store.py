@@ -214,6 +214,7 @@ def jsonable(value) -> object:
 class SqlMonitoringStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._encoded: dict[int, tuple[dict, str]] = {}  # snapshots encoded in this unit of work (_json)
 
     # -- accounts -----------------------------------------------------------------------------------------------
     async def get_account(self, account_id: uuid.UUID, *, for_update: bool = False) -> MonitoredAccount | None:
@@ -515,13 +516,23 @@ class SqlMonitoringStore:
                 "ats": [e.at for e, _, _ in rows],
                 "sequences": [e.sequence for e, _, _ in rows],
                 "symbols": [",".join(e.symbols) for e, _, _ in rows],
-                "payloads": [json.dumps(e.payload) for e, _, _ in rows],
+                "payloads": [
+                    e.payload_json if e.payload_json is not None else json.dumps(e.payload) for e, _, _ in rows
+                ],
                 "hashes": [e.payload_sha256 for e, _, _ in rows],
                 "outcomes": [o for _, _, o in rows],
             },
         )
         ids = {provider_id: row_id for provider_id, row_id in result.all()}
         return [ids.get(e.provider_event_id) for e, _, _ in rows]
+
+    def _json(self, snapshot: dict) -> str:
+        """A snapshot's JSON text, encoded once per unit of work: a fill's snapshot is both the row's state and its
+        history entry. (Kept with the object, so its id cannot be reused by another while remembered.)"""
+        known = self._encoded.get(id(snapshot))
+        if known is None or known[0] is not snapshot:
+            known = self._encoded[id(snapshot)] = (snapshot, json.dumps(snapshot))
+        return known[1]
 
     async def save_states(self, states: list[tuple]) -> None:
         """Full saves: (account id, snapshot, engine status, held symbols, last at, last row, next boundary); the
@@ -532,7 +543,7 @@ class SqlMonitoringStore:
             _SAVE_STATES,
             {
                 "accounts": [x[0] for x in states],
-                "snapshots": [json.dumps(x[1]) for x in states],
+                "snapshots": [self._json(x[1]) for x in states],
                 "statuses": [x[2] for x in states],
                 "held": [",".join(x[3]) for x in states],
                 "last_ats": [x[4] for x in states],
@@ -551,7 +562,7 @@ class SqlMonitoringStore:
                 "attempts": [x[0].attempt for x in snapshots],
                 "ats": [x[1] for x in snapshots],
                 "rows": [x[2] for x in snapshots],
-                "snapshots": [json.dumps(x[3]) for x in snapshots],
+                "snapshots": [self._json(x[3]) for x in snapshots],
             },
         )
 

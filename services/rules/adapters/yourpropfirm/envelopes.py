@@ -86,10 +86,15 @@ def parse_envelope(body: bytes, index: int = 0) -> IncomingEvent:
         envelope = json.loads(body)
     except ValueError as exc:
         raise MalformedEvent(str(exc), index=index, payload_sha256=digest) from None
-    return _parse(envelope, digest, index)
+    try:
+        # Valid JSON already: stored as received rather than encoded again (UTF-16 or -32 bodies are re-encoded).
+        text = body.decode("utf-8") if isinstance(body, bytes | bytearray) else None
+    except UnicodeDecodeError:
+        text = None
+    return _parse(envelope, digest, index, text)
 
 
-def _parse(envelope: Any, digest: str, index: int) -> IncomingEvent:
+def _parse(envelope: Any, digest: str, index: int, text: str | None = None) -> IncomingEvent:
     try:
         if not isinstance(envelope, dict):
             raise ValueError("the envelope must be a JSON object")
@@ -128,6 +133,7 @@ def _parse(envelope: Any, digest: str, index: int) -> IncomingEvent:
         fill=fill,
         marks=marks,
         order_id=order_id,
+        payload_json=text,
     )
 
 
