@@ -118,10 +118,13 @@ class _Working:
         return True
 
     def held_then(self, symbols: set[str], position: tuple[datetime, int]) -> bool | None:
-        """Whether the account may have held one of `symbols` at `position` (False: certainly not), from the base and
-        the fills of the window; None if the window does not reach back that far. Positions change only by fills
-        (and a breach's liquidation, which only closes), so with none of the symbols in the base and no fill of one
-        before `position`, none was held then."""
+        """Whether the account may have held one of `symbols` at `position` (False: certainly not); None if it cannot
+        tell. After `quiet_since` the positions have not changed (only quotes deciding nothing were applied), so a
+        later position is told by what is held now, however far back it lies. Otherwise from the base and the fills
+        of the window: positions change only by fills and a breach's or a flat-by's liquidation, which only
+        closes, so with none of the symbols in the base and no fill of one before `position`, none was held then."""
+        if self.quiet_since is not None and position > self.quiet_since:
+            return not self.risk.positions.keys().isdisjoint(symbols)
         base = self.base
         if base is None or (self.base_at is not None and position <= self.base_at):
             return None
@@ -445,6 +448,8 @@ class IngestBatchHandler:
                 store, account.account_id, work.risk, work.last, stored_before
             )
             work.since.extend(caught)
+            if missed:
+                work.save()  # a caught-up quote decided something (a breach liquidates): not quiet since before it
             taken = [*taken, *missed]
         if taken:
             await self._record(store, work, taken, status_before, row_id, live)
@@ -529,13 +534,16 @@ class IngestBatchHandler:
             taken.extend(apply_stored(risk, event))
         boundary_before = work.risk.next_boundary_at
         work.risk, work.since = risk, window
+        # The snapshots this batch took from the late event on describe states that no longer are: were one of them
+        # kept at the last event, the batch's write would save it as the account's state (found by the arrival-order
+        # property: a late fill's snapshot saved over the breach a later late quote had found).
+        work.snapshots = [(at, row, snap) for at, row, snap in work.snapshots if (at, row) < position]
         rewritten = not is_quote or any(
             (e.fill is not None or e.tick is not None) and (e.at, e.row_id) > position for e in window
         )
         if rewritten or (work.saved_at is not None and position < work.saved_at):
             # The stored snapshots (and the row's) from the late event on no longer describe what happened: gone,
             # and the state saved at the last event, as after any re-evaluation.
-            work.snapshots = [(at, row, snap) for at, row, snap in work.snapshots if (at, row) < position]
             await store.drop_snapshots_from(work.account, late.at, late.row_id)
             work.save()
             work.snapshots.append((work.last[0], work.last[1], risk.to_snapshot()))

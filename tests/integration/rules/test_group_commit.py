@@ -559,6 +559,15 @@ async def test_any_split_into_batches_decides_what_one_by_one_ingestion_decides(
 @example(moves=[("buy", 21), ("quote", -60), ("buy", 0)], seed=0)
 # And: a late fill before a quote its account's window never held (the account was flat when the quote came).
 @example(moves=[("buy", 0)] * 4 + [("quote", -21)] + [("buy", 0)] * 3 + [("buy", -55), ("buy", 0)], seed=0)
+# And (2026-11-25, ADR 0071): a late fill's snapshot, kept at the last event, saved over the breach a later late
+# quote found in the same batch.
+@example(
+    moves=[
+        ("buy", 0), ("buy", -8), ("sell", -30), ("quote", -55), ("buy", -3),
+        ("quote", -31), ("quote", -19), ("quote", -11), ("quote", 0),
+    ],
+    seed=0,
+)  # fmt: skip
 @given(moves=MOVES, seed=st.integers(min_value=0, max_value=10**6))
 async def test_any_arrival_order_on_either_path_ends_in_the_state_a_replay_of_the_stored_events_gives(
     sessions, moves, seed
