@@ -2,7 +2,7 @@
 
     PYTHONPATH=.:gen/python python benchmarks/bench_monitoring.py \
         [--accounts 10000] [--rate 2000] [--seconds 60] [--quote-share 0.05] [--breaches 20] [--senders 512] \
-        [--clients 2]
+        [--clients 2] [--coalesce-ms <the gateway's ypf_webhook_coalesce_ms, 10>]
 
 Real PostgreSQL and Redis (DATABASE_URL / REDIS_URL if set, else embedded servers in a temporary folder); the rules
 service runs in this process (its gRPC server, inbox, enforcement worker), fed over gRPC exactly as the gateway
@@ -377,6 +377,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
 
 
 def main() -> None:
+    from gateway.settings import GatewaySettings
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=2_000)
@@ -390,9 +392,9 @@ def main() -> None:
     parser.add_argument(
         "--coalesce-ms",
         type=float,
-        default=0.0,
-        help="send through the gateway's WebhookCoalescer with this max wait (ADR 0070; the gateway's default is "
-        "2 ms); 0: one IngestTradeEvents call per event",
+        default=GatewaySettings.model_fields["ypf_webhook_coalesce_ms"].default,
+        help="send through the gateway's WebhookCoalescer with this max wait (ADR 0070; default: the gateway's "
+        "default, so the benchmark sends as the gateway does); 0: one IngestTradeEvents call per event",
     )
     data_dir = Path(tempfile.mkdtemp(prefix="dynasty-bench-monitoring-"))
     data_dir.chmod(0o755)  # the embedded server runs as postgres when we are root
