@@ -8,16 +8,16 @@ from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from hypothesis import assume, given
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from libs.domain.instruments import instrument
 from libs.domain.rule_set import DrawdownMode, RuleSet
 from services.rules.domain.account_risk import AccountRisk, AccountStatus
 from services.rules.domain.decisions import BreachDetected, EndOfDayRecorded, OrderAccepted, OrderRejected, RejectReason
-from services.rules.domain.trade_events import Fill, Mark, Order, TradeEvent
+from services.rules.domain.trade_events import Fill, Mark, Order, Side, TradeEvent
 from services.rules.replay import result_document
-from tests.unit.rules.strategies import NEWS, event_streams, rule_set_documents, rule_set_of, rule_sets
+from tests.unit.rules.strategies import BASE_PRICE, NEWS, event_streams, rule_set_documents, rule_set_of, rule_sets
 
 
 def _replay(rule_set: RuleSet, events: list[TradeEvent]) -> tuple[AccountRisk, list]:
@@ -258,6 +258,7 @@ def test_orders_are_refused_flat_by_exactly_inside_the_flat_by_period_whatever_c
             assert not flat_by
 
 
+@settings(suppress_health_check=[HealthCheck.filter_too_much])  # streams ending with two symbols open are skipped
 @given(rule_set=rule_sets, events=event_streams(), mark_prices=st.lists(st.integers(-400, 400), min_size=1, max_size=6))
 def test_a_run_of_quiet_marks_leaves_the_state_its_last_mark_alone_leaves(
     rule_set: RuleSet, events: list[TradeEvent], mark_prices: list[int]
@@ -266,6 +267,12 @@ def test_a_run_of_quiet_marks_leaves_the_state_its_last_mark_alone_leaves(
     # decides nothing and leaves the equity it answered, and the state after a run of such marks of one symbol is
     # the state the last of them alone gives. (A mark that decides something is therefore never called quiet.)
     account, _ = _replay(rule_set, events)
+    if account.cursor is not None and not account.positions:
+        # Most streams end flat: open one contract of the last symbol traded or marked, at its last mark (or its
+        # base price), so that the example tests something.
+        symbol = next((e.symbol for e in reversed(events) if isinstance(e, Mark | Fill)), "ES")
+        price = account.marks.get(symbol, BASE_PRICE[symbol])
+        account.apply(Fill(at=account.cursor, symbol=symbol, side=Side.BUY, qty=1, price=price))
     assume(account.cursor is not None and len(account.positions) == 1)
     symbol = next(iter(account.positions))
     tick = instrument(symbol).tick_size
