@@ -574,7 +574,12 @@ class IngestBatchHandler:
             later_mark = later_mark or any(m.symbol == mark.symbol for m in event.marks)
         if not later_mark:
             return False
-        key = (id(risk.rule_set), late.row_id)
+        return self._changes_nothing(risk, late.row_id, mark)
+
+    def _changes_nothing(self, risk: AccountRisk, row_id: int, mark) -> bool:
+        """The engine's exact test for a late mark before later marks of its symbol; the first boundary after the
+        mark is looked up once per rule set and quote in a batch (shared rule sets: most holders share one)."""
+        key = (id(risk.rule_set), row_id)
         boundary = self._boundaries.get(key)
         if boundary is None:
             boundary = self._boundaries[key] = risk.first_boundary_after(mark.at)
@@ -595,11 +600,7 @@ class IngestBatchHandler:
         risk = work.risk
         if len(risk.positions) != 1 or mark.symbol not in risk.positions:
             return False
-        key = (id(risk.rule_set), late.row_id)
-        boundary = self._boundaries.get(key)
-        if boundary is None:
-            boundary = self._boundaries[key] = risk.first_boundary_after(mark.at)
-        if not risk.quote_between_changes_nothing(mark.symbol, mark.price, boundary):
+        if not self._changes_nothing(risk, late.row_id, mark):
             return False
         if work.base is not None and (work.base_at is None or position > work.base_at):
             insort(work.since, late, key=lambda e: (e.at, e.row_id))
