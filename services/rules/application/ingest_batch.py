@@ -137,6 +137,15 @@ class _Working:
                 return True
         return False
 
+    def keep_moot(self, late: StoredEvent, position: tuple[datetime, int]) -> None:
+        """A late quote that certainly changes nothing: kept in the window in its place if the window reaches back
+        to it (a later replay must see it), counted in the row's lazy replay if it lies in it; nothing is written and
+        no figure moves."""
+        if self.base is not None and (self.base_at is None or position > self.base_at):
+            insort(self.since, late, key=lambda e: (e.at, e.row_id))
+        if self.saved_at is None or position > self.saved_at:
+            self.lazy += 1
+
     def settle(self) -> None:
         """Apply the deferred quote, if any: from here on `risk` is the account's state at `last`."""
         deferred = self.deferred
@@ -507,12 +516,8 @@ class IngestBatchHandler:
         not hold at its instant changes nothing (a replay skips it too), which is the common case under disorder: a
         quote stamped just before the fill that opened the position."""
         if late.fill is None and late.tick is None and self._superseded(work, late, position):
-            # Certainly no effect: kept in the window in its place (a later replay must see it), nothing written.
-            insort(work.since, late, key=lambda e: (e.at, e.row_id))
+            work.keep_moot(late, position)
             self.late_superseded += 1
-            work.moved = True
-            if work.saved_at is None or position > work.saved_at:
-                work.lazy += 1
             return []
         window = [*work.since, late]
         if unseen:
@@ -602,11 +607,7 @@ class IngestBatchHandler:
             return False
         if not self._changes_nothing(risk, late.row_id, mark):
             return False
-        if work.base is not None and (work.base_at is None or position > work.base_at):
-            insort(work.since, late, key=lambda e: (e.at, e.row_id))
-        work.moved = True
-        if work.saved_at is None or position > work.saved_at:
-            work.lazy += 1  # it lies in the row's replay, which applies it to no effect
+        work.keep_moot(late, position)
         self.late_in_memory += 1
         self.late_superseded += 1
         return True

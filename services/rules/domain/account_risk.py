@@ -161,17 +161,11 @@ class AccountRisk:
         boundary fires between the mark and now (``boundary_after``: the first one after the mark's instant), and the
         mark's equity is neither below today's floor (which is at least the floor at the mark's instant) nor past
         the daily loss limit. The later marks of the symbol then overwrite everything the mark changed."""
-        if self.status is not AccountStatus.ACTIVE or self.daily_loss_breached_today or self._intraday_trailing:
-            return False
-        if len(self.positions) != 1 or symbol not in self.positions:
+        if self.daily_loss_breached_today or self._intraday_trailing:
             return False
         if self.cursor is None or boundary_after <= self.cursor:
             return False
-        equity = self.balance + self.positions[symbol].unrealized(price)
-        if equity < self.floor:
-            return False
-        limit = self.daily_loss_limit
-        return limit is None or equity - self.daily_loss_baseline > -limit
+        return self._equity_within_limits(symbol, price) is not None
 
     def quiet_mark_equity(self, mark: Mark) -> Decimal | None:
         """The equity ``mark`` would leave if applied now, when applying it in order decides nothing and changes
@@ -180,17 +174,25 @@ class AccountRisk:
         floor is not reached, an intraday-trailing high-water mark does not move and the daily loss limit is not
         hit: exactly the tests ``_evaluate`` makes, so None is the only answer that may err (towards the engine).
         A run of quiet marks of one symbol therefore leaves the state the last of them alone leaves."""
-        if self.status is not AccountStatus.ACTIVE:
-            return None
-        positions = self.positions
-        if len(positions) != 1:
-            return None
-        position = positions.get(mark.symbol)
         cursor, next_at, at = self.cursor, self._next_boundary_at, mark.at
-        if position is None or cursor is None or at < cursor or next_at is None or next_at <= at:
+        if cursor is None or at < cursor or next_at is None or next_at <= at:
             return None
-        equity = self.balance + position.unrealized(mark.price)
-        if equity < self.floor or (self._intraday_trailing and equity > self.high_water_mark):
+        equity = self._equity_within_limits(mark.symbol, mark.price)
+        if equity is None or (self._intraday_trailing and equity > self.high_water_mark):
+            return None
+        return equity
+
+    def _equity_within_limits(self, symbol: str, price: Decimal) -> Decimal | None:
+        """The equity of an active account holding only ``symbol`` marked at ``price``, if that equity reaches
+        neither the floor nor (unless already breached today) the daily loss limit: ``_evaluate``'s two breach
+        tests, shared by the two quiet-quote screens above. None otherwise."""
+        if self.status is not AccountStatus.ACTIVE or len(self.positions) != 1:
+            return None
+        position = self.positions.get(symbol)
+        if position is None:
+            return None
+        equity = self.balance + position.unrealized(price)
+        if equity < self.floor:
             return None
         limit = self.daily_loss_limit
         if limit is not None and not self.daily_loss_breached_today and equity - self.daily_loss_baseline <= -limit:
